@@ -1,0 +1,201 @@
+//! The central fact: one image reference found somewhere, with where it is and what it
+//! resolves to.
+
+use crate::location::Location;
+use crate::resolve::imageref::ImageRef;
+use serde::{Serialize, Serializer};
+
+/// What the reference is used for (DESIGN.md "JSON is the machine contract").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RefKind {
+    /// `FROM`, `COPY --from`, `RUN --mount=from=`: needed to build, not on the device.
+    Build,
+    /// Run by the device: pod containers, Quadlet `Image=`, CRI-O's pause image.
+    Runtime,
+    /// Copied into the OS image by the build (`skopeo copy`, `podman pull --root`).
+    Embed,
+    /// A logically bound image (bootc pulls it at upgrade).
+    Bound,
+    /// A MicroShift release image (core components).
+    Release,
+}
+
+impl RefKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefKind::Build => "build",
+            RefKind::Runtime => "runtime",
+            RefKind::Embed => "embed",
+            RefKind::Bound => "bound",
+            RefKind::Release => "release",
+        }
+    }
+}
+
+/// The construct the reference was written in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    ContainerfileFrom,
+    ContainerfileCopyFrom,
+    ContainerfileRunMount,
+    ContainerfileEmbed,
+    KubernetesContainer,
+    KubernetesInitContainer,
+    KubernetesEphemeralContainer,
+    QuadletImage,
+    MicroshiftRelease,
+    CrioPauseImage,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::ContainerfileFrom => "containerfile-from",
+            Origin::ContainerfileCopyFrom => "containerfile-copy-from",
+            Origin::ContainerfileRunMount => "containerfile-run-mount",
+            Origin::ContainerfileEmbed => "containerfile-embed",
+            Origin::KubernetesContainer => "kubernetes-container",
+            Origin::KubernetesInitContainer => "kubernetes-init-container",
+            Origin::KubernetesEphemeralContainer => "kubernetes-ephemeral-container",
+            Origin::QuadletImage => "quadlet-image",
+            Origin::MicroshiftRelease => "microshift-release",
+            Origin::CrioPauseImage => "crio-pause-image",
+        }
+    }
+}
+
+/// Whether the text could be turned into an image reference.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Status {
+    Resolved,
+    /// Still holds `$VAR`/`{{ }}` after substitution, or names something not found
+    /// (a Quadlet `.image` unit that does not exist): never guessed.
+    Unresolved {
+        reason: String,
+    },
+    /// Fully substituted but not a valid reference.
+    Invalid {
+        reason: String,
+    },
+}
+
+/// A Kubernetes object, as far as findings need to name it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+}
+
+/// `imagePullPolicy` as written on the container, with its position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PullPolicy {
+    pub value: String,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Reference {
+    /// The text as written (without surrounding quotes).
+    pub image: String,
+    /// Fully qualified normalized form, `None` when unresolved or invalid.
+    #[serde(serialize_with = "serialize_resolved")]
+    pub resolved: Option<ImageRef>,
+    pub kind: RefKind,
+    pub origin: Origin,
+    /// Points at the first character of the image text.
+    pub location: Location,
+    /// The text after ARG substitution, when it differs from `image`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expanded: Option<String>,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<ObjectRef>,
+    /// Container name, Containerfile stage name, release image key or Quadlet unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pull_policy: Option<PullPolicy>,
+    /// `FROM --platform=...` as written, after substitution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+fn serialize_resolved<S: Serializer>(r: &Option<ImageRef>, s: S) -> Result<S::Ok, S::Error> {
+    match r {
+        Some(r) => s.serialize_str(&r.to_string()),
+        None => s.serialize_none(),
+    }
+}
+
+impl Reference {
+    /// A reference whose text is used as written; call [`Reference::resolve`] to parse it.
+    pub fn new(kind: RefKind, origin: Origin, image: impl Into<String>, location: Location) -> Self {
+        Reference {
+            image: image.into(),
+            resolved: None,
+            kind,
+            origin,
+            location,
+            expanded: None,
+            status: Status::Unresolved { reason: "not resolved yet".into() },
+            object: None,
+            within: None,
+            pull_policy: None,
+            platform: None,
+        }
+    }
+
+    /// Parse the (expanded) text into an [`ImageRef`], unless it is already known to be
+    /// unresolved. Text that still holds `$` or `{{` is unresolved, never guessed.
+    pub fn resolve(mut self) -> Self {
+        if let Status::Unresolved { reason } = &self.status
+            && reason != "not resolved yet"
+        {
+            return self;
+        }
+        let text = self.expanded.as_deref().unwrap_or(&self.image);
+        if let Some(reason) = unresolved_reason(text) {
+            self.status = Status::Unresolved { reason };
+            self.resolved = None;
+            return self;
+        }
+        match ImageRef::parse(text) {
+            Ok(r) => {
+                self.resolved = Some(r);
+                self.status = Status::Resolved;
+            }
+            Err(e) => {
+                self.resolved = None;
+                self.status = Status::Invalid { reason: e.to_string() };
+            }
+        }
+        self
+    }
+
+    /// Mark the reference as unresolved with a reason (e.g. an undefined ARG).
+    pub fn unresolved(mut self, reason: impl Into<String>) -> Self {
+        self.status = Status::Unresolved { reason: reason.into() };
+        self.resolved = None;
+        self
+    }
+
+    pub fn text(&self) -> &str {
+        self.expanded.as_deref().unwrap_or(&self.image)
+    }
+}
+
+/// Why a text cannot be taken as a reference yet: variables or template markup remain.
+pub fn unresolved_reason(text: &str) -> Option<String> {
+    if text.contains("{{") || text.contains("{%") {
+        Some("contains template markup".into())
+    } else if text.contains('$') {
+        Some("contains an unexpanded variable".into())
+    } else {
+        None
+    }
+}

@@ -1,0 +1,1 @@
+//! STUB — BuildKit variable substitution, to be written with the Containerfile parser.

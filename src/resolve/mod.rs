@@ -1,0 +1,4 @@
+//! Turning text into image references: the reference grammar, ARG expansion.
+
+pub mod args;
+pub mod imageref;

@@ -1,0 +1,268 @@
+//! Discovery and per-format parsing of source files.
+//!
+//! Every parser takes a [`SourceText`] and returns its facts plus the [`Problem`]s that made
+//! part of the file unreadable; a problem becomes an `unparsable-file` finding, never a panic.
+
+pub mod containerfile;
+pub mod crio;
+pub mod discover;
+pub mod kustomization;
+pub mod manifest;
+pub mod microshift;
+pub mod quadlet;
+pub mod release;
+pub mod yaml;
+
+use crate::location::{LineIndex, Location, Span};
+use std::path::{Path, PathBuf};
+
+/// One file's text with what is needed to turn byte spans into locations.
+#[derive(Debug)]
+pub struct SourceText {
+    pub path: PathBuf,
+    /// The path as shown to users (relative as given on the command line, `/`-separated).
+    pub display: String,
+    pub text: String,
+    pub index: LineIndex,
+    /// True when the file was read from inside a built image.
+    pub in_image: bool,
+}
+
+impl SourceText {
+    pub fn new(path: impl Into<PathBuf>, display: impl Into<String>, text: String) -> Self {
+        let index = LineIndex::new(&text);
+        SourceText { path: path.into(), display: display.into(), text, index, in_image: false }
+    }
+
+    /// For tests and in-memory sources: the display name is the path itself.
+    pub fn from_str(path: &str, text: &str) -> Self {
+        SourceText::new(path, path, text.to_string())
+    }
+
+    pub fn location(&self, span: Span) -> Location {
+        let mut loc = self.index.location(&self.display, &self.text, span);
+        loc.in_image = self.in_image;
+        loc
+    }
+
+    /// Location of a 1-based line and code-point column (for parsers that report those).
+    pub fn location_at(&self, line: u32, column: u32) -> Location {
+        let offset = self.index.offset(&self.text, line, column);
+        let mut loc = self.location(offset..offset);
+        loc.line = line.max(1);
+        loc.column = column.max(1);
+        loc
+    }
+
+    pub fn file_location(&self) -> Location {
+        let mut loc = Location::file_only(&self.display);
+        loc.in_image = self.in_image;
+        loc.span = Some(0..0);
+        loc
+    }
+}
+
+/// Something that kept (part of) a file from being understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub location: Location,
+}
+
+/// The build settings that ARG expansion depends on.
+#[derive(Clone, Debug)]
+pub struct BuildOptions {
+    /// `--build-arg NAME=VALUE`, in command-line order (a later one wins).
+    pub build_args: Vec<(String, String)>,
+    /// Target platform `os/arch[/variant]`, e.g. `linux/amd64`.
+    pub target_platform: Platform,
+    /// Build platform, the same as the target unless told otherwise.
+    pub build_platform: Platform,
+}
+
+impl Default for BuildOptions {
+    fn default() -> Self {
+        BuildOptions {
+            build_args: Vec::new(),
+            target_platform: Platform::default(),
+            build_platform: Platform::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    pub os: String,
+    pub arch: String,
+    pub variant: Option<String>,
+}
+
+impl Default for Platform {
+    fn default() -> Self {
+        Platform { os: "linux".into(), arch: "amd64".into(), variant: None }
+    }
+}
+
+impl Platform {
+    /// Parse `arch`, `os/arch` or `os/arch/variant`; accepts the uname names (`x86_64`,
+    /// `aarch64`) and maps them to the OCI names.
+    pub fn parse(text: &str) -> Result<Platform, String> {
+        let parts: Vec<&str> = text.split('/').collect();
+        let (os, arch, variant) = match parts.as_slice() {
+            [arch] => ("linux", *arch, None),
+            [os, arch] => (*os, *arch, None),
+            [os, arch, variant] => (*os, *arch, Some(variant.to_string())),
+            _ => return Err(format!("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])")),
+        };
+        if os.is_empty() || arch.is_empty() {
+            return Err(format!("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])"));
+        }
+        Ok(Platform { os: os.into(), arch: oci_arch(arch).into(), variant })
+    }
+
+    /// `linux/amd64` or `linux/arm/v7`.
+    pub fn to_oci(&self) -> String {
+        match &self.variant {
+            Some(v) => format!("{}/{}/{}", self.os, self.arch, v),
+            None => format!("{}/{}", self.os, self.arch),
+        }
+    }
+}
+
+/// The OCI architecture name for a uname-style one (`x86_64` → `amd64`).
+pub fn oci_arch(arch: &str) -> &str {
+    match arch {
+        "x86_64" | "x86-64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+/// The uname-style name MicroShift uses in release file names (`amd64` → `x86_64`).
+pub fn uname_arch(arch: &str) -> &str {
+    match arch {
+        "amd64" => "x86_64",
+        "arm64" => "aarch64",
+        other => other,
+    }
+}
+
+/// What a file is, decided from its name alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileKind {
+    Containerfile,
+    /// Kubernetes YAML (documents without `apiVersion` and `kind` are ignored).
+    Manifest,
+    Kustomization,
+    Quadlet,
+    MicroshiftRelease,
+    CrioConfig,
+    MicroshiftConfig,
+}
+
+impl FileKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Containerfile => "containerfile",
+            FileKind::Manifest => "kubernetes",
+            FileKind::Kustomization => "kustomization",
+            FileKind::Quadlet => "quadlet",
+            FileKind::MicroshiftRelease => "microshift-release",
+            FileKind::CrioConfig => "crio-config",
+            FileKind::MicroshiftConfig => "microshift-config",
+        }
+    }
+
+    /// Classify a path by its name (and, for configs, its parent directory names).
+    pub fn classify(path: &Path) -> Option<FileKind> {
+        let name = path.file_name()?.to_str()?;
+        let parent = path.parent().and_then(|p| p.file_name()).and_then(|n| n.to_str()).unwrap_or("");
+        let grandparent = path
+            .parent()
+            .and_then(|p| p.parent())
+            .and_then(|p| p.file_name())
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        let lower = name.to_ascii_lowercase();
+        let ext = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let ext = ext.as_str();
+
+        if matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization") {
+            return Some(FileKind::Kustomization);
+        }
+        let is_yaml = matches!(ext, "yaml" | "yml");
+        if is_yaml
+            && ((parent == "microshift" && (name == "config.yaml" || name == "config.yml"))
+                || (parent == "config.d" && grandparent == "microshift"))
+        {
+            return Some(FileKind::MicroshiftConfig);
+        }
+        if is_yaml {
+            return Some(FileKind::Manifest);
+        }
+        if name.starts_with("release-") && ext == "json" {
+            return Some(FileKind::MicroshiftRelease);
+        }
+        if name == "crio.conf" || (parent == "crio.conf.d" && ext == "conf") {
+            return Some(FileKind::CrioConfig);
+        }
+        if matches!(ext, "container" | "image" | "kube" | "pod") {
+            return Some(FileKind::Quadlet);
+        }
+        if ext == "containerfile" || ext == "dockerfile" {
+            return Some(FileKind::Containerfile);
+        }
+        let not_a_containerfile = lower.ends_with("ignore")
+            || matches!(ext, "md" | "txt" | "json" | "sh" | "py" | "orig" | "rej" | "bak" | "swp");
+        if (lower.starts_with("containerfile") || lower.starts_with("dockerfile")) && !not_a_containerfile {
+            return Some(FileKind::Containerfile);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_name() {
+        let cases = [
+            ("Containerfile", Some(FileKind::Containerfile)),
+            ("Dockerfile.prod", Some(FileKind::Containerfile)),
+            ("build/app.containerfile", Some(FileKind::Containerfile)),
+            ("x.Dockerfile", Some(FileKind::Containerfile)),
+            ("app.dockerfile", Some(FileKind::Containerfile)),
+            ("Containerfile.dockerignore", None),
+            ("Dockerfile.md", None),
+            ("deploy/web.yaml", Some(FileKind::Manifest)),
+            ("deploy/web.yml", Some(FileKind::Manifest)),
+            ("deploy/kustomization.yaml", Some(FileKind::Kustomization)),
+            ("deploy/Kustomization", Some(FileKind::Kustomization)),
+            ("etc/microshift/config.yaml", Some(FileKind::MicroshiftConfig)),
+            ("etc/microshift/config.d/10-x.yaml", Some(FileKind::MicroshiftConfig)),
+            ("etc/other/config.yaml", Some(FileKind::Manifest)),
+            ("usr/share/microshift/release/release-x86_64.json", Some(FileKind::MicroshiftRelease)),
+            ("etc/crio/crio.conf", Some(FileKind::CrioConfig)),
+            ("etc/crio/crio.conf.d/10-microshift.conf", Some(FileKind::CrioConfig)),
+            ("etc/other.conf", None),
+            ("q/app.container", Some(FileKind::Quadlet)),
+            ("q/app.image", Some(FileKind::Quadlet)),
+            ("q/app.kube", Some(FileKind::Quadlet)),
+            ("q/app.pod", Some(FileKind::Quadlet)),
+            ("README.md", None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(FileKind::classify(Path::new(path)), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn platforms_parse_and_map_names() {
+        assert_eq!(Platform::parse("x86_64").unwrap().to_oci(), "linux/amd64");
+        assert_eq!(Platform::parse("linux/aarch64").unwrap().to_oci(), "linux/arm64");
+        assert_eq!(Platform::parse("linux/arm/v7").unwrap().to_oci(), "linux/arm/v7");
+        assert!(Platform::parse("a/b/c/d").is_err());
+        assert!(Platform::parse("/amd64").is_err());
+    }
+}
