@@ -425,3 +425,347 @@ fn check_digest(d: &str) -> Result<(), (ParseErrorKind, usize)> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ParseErrorKind::*;
+    use super::*;
+    use proptest::prelude::*;
+
+    const H64: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+    const D256: &str = "sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+    const D512: &str = "sha512:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\
+                        ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
+
+    /// (input, registry, repository, explicit tag, digest, Display)
+    type Vector = (String, &'static str, String, Option<&'static str>, Option<&'static str>, String);
+
+    #[rustfmt::skip]
+    fn valid_vectors() -> Vec<Vector> {
+        let s = |x: &str| x.to_string();
+        let deep = "a/".repeat(122) + "a";
+        vec![
+            // distribution/reference reference_test.go, normalised the containers/image way.
+            (s("test_com"), "docker.io", s("library/test_com"), None, None, s("docker.io/library/test_com:latest")),
+            (s("test.com:tag"), "docker.io", s("library/test.com"), Some("tag"), None, s("docker.io/library/test.com:tag")),
+            (s("test.com:5000"), "docker.io", s("library/test.com"), Some("5000"), None, s("docker.io/library/test.com:5000")),
+            (s("test.com/repo:tag"), "test.com", s("repo"), Some("tag"), None, s("test.com/repo:tag")),
+            (s("test:5000/repo"), "test:5000", s("repo"), None, None, s("test:5000/repo:latest")),
+            (s("test:5000/repo:tag"), "test:5000", s("repo"), Some("tag"), None, s("test:5000/repo:tag")),
+            (format!("test:5000/repo@{D256}"), "test:5000", s("repo"), None, Some(D256), format!("test:5000/repo@{D256}")),
+            (format!("test:5000/repo:tag@{D256}"), "test:5000", s("repo"), Some("tag"), Some(D256), format!("test:5000/repo:tag@{D256}")),
+            (s("lowercase:Uppercase"), "docker.io", s("library/lowercase"), Some("Uppercase"), None, s("docker.io/library/lowercase:Uppercase")),
+            (s("sub-dom1.foo.com/bar/baz/quux:some-long-tag"), "sub-dom1.foo.com", s("bar/baz/quux"), Some("some-long-tag"), None, s("sub-dom1.foo.com/bar/baz/quux:some-long-tag")),
+            (s("b.gcr.io/test.example.com/my-app:test.example.com"), "b.gcr.io", s("test.example.com/my-app"), Some("test.example.com"), None, s("b.gcr.io/test.example.com/my-app:test.example.com")),
+            (s("xn--n3h.com/myimage:xn--n3h.com"), "xn--n3h.com", s("myimage"), Some("xn--n3h.com"), None, s("xn--n3h.com/myimage:xn--n3h.com")),
+            (format!("xn--7o8h.com/myimage:xn--7o8h.com@{D512}"), "xn--7o8h.com", s("myimage"), Some("xn--7o8h.com"), Some(D512), format!("xn--7o8h.com/myimage:xn--7o8h.com@{D512}")),
+            (s("foo_bar.com:8080"), "docker.io", s("library/foo_bar.com"), Some("8080"), None, s("docker.io/library/foo_bar.com:8080")),
+            (s("foo/foo_bar.com:8080"), "docker.io", s("foo/foo_bar.com"), Some("8080"), None, s("docker.io/foo/foo_bar.com:8080")),
+            (s("192.168.1.1"), "docker.io", s("library/192.168.1.1"), None, None, s("docker.io/library/192.168.1.1:latest")),
+            (s("192.168.1.1:5000"), "docker.io", s("library/192.168.1.1"), Some("5000"), None, s("docker.io/library/192.168.1.1:5000")),
+            (s("192.168.1.1/repo"), "192.168.1.1", s("repo"), None, None, s("192.168.1.1/repo:latest")),
+            (s("192.168.1.1:5000/repo:5050"), "192.168.1.1:5000", s("repo"), Some("5050"), None, s("192.168.1.1:5000/repo:5050")),
+            (s("[2001:db8::1]/repo"), "[2001:db8::1]", s("repo"), None, None, s("[2001:db8::1]/repo:latest")),
+            (s("[2001:db8:1:2:3:4:5:6]/repo:tag"), "[2001:db8:1:2:3:4:5:6]", s("repo"), Some("tag"), None, s("[2001:db8:1:2:3:4:5:6]/repo:tag")),
+            (s("[2001:db8::1]:5000/repo:tag"), "[2001:db8::1]:5000", s("repo"), Some("tag"), None, s("[2001:db8::1]:5000/repo:tag")),
+            (format!("[2001:db8::1]:5000/repo:tag@{D256}"), "[2001:db8::1]:5000", s("repo"), Some("tag"), Some(D256), format!("[2001:db8::1]:5000/repo:tag@{D256}")),
+            (s("[2001:db8::]:5000/repo"), "[2001:db8::]:5000", s("repo"), None, None, s("[2001:db8::]:5000/repo:latest")),
+            (s("[::1]:5000/repo"), "[::1]:5000", s("repo"), None, None, s("[::1]:5000/repo:latest")),
+            // normalize_test.go
+            (s("docker/docker"), "docker.io", s("docker/docker"), None, None, s("docker.io/docker/docker:latest")),
+            (s("docker.io/debian"), "docker.io", s("library/debian"), None, None, s("docker.io/library/debian:latest")),
+            (s("index.docker.io/library/debian"), "docker.io", s("library/debian"), None, None, s("docker.io/library/debian:latest")),
+            (s("index.docker.io/debian"), "docker.io", s("library/debian"), None, None, s("docker.io/library/debian:latest")),
+            (s("127.0.0.1:5000/debian"), "127.0.0.1:5000", s("debian"), None, None, s("127.0.0.1:5000/debian:latest")),
+            (s("192.168.0.1:80"), "docker.io", s("library/192.168.0.1"), Some("80"), None, s("docker.io/library/192.168.0.1:80")),
+            (s("[fc00:1:2:3:4:5:6:7]:5000/library/debian"), "[fc00:1:2:3:4:5:6:7]:5000", s("library/debian"), None, None, s("[fc00:1:2:3:4:5:6:7]:5000/library/debian:latest")),
+            (s("docker.io/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a"), "docker.io", s("library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a"), None, None, s("docker.io/library/1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a:latest")),
+            (s("thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev"), "docker.io", s("library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev"), None, None, s("docker.io/library/thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev:latest")),
+            (s("docker---rules/docker"), "docker.io", s("docker---rules/docker"), None, None, s("docker.io/docker---rules/docker:latest")),
+            (s("dock__er/docker"), "docker.io", s("dock__er/docker"), None, None, s("docker.io/dock__er/docker:latest")),
+            (s("d/docker"), "docker.io", s("d/docker"), None, None, s("docker.io/d/docker:latest")),
+            (s("docker.io/library/foo/bar"), "docker.io", s("library/foo/bar"), None, None, s("docker.io/library/foo/bar:latest")),
+            (s("example.com:8000/private/moonbase"), "example.com:8000", s("private/moonbase"), None, None, s("example.com:8000/private/moonbase:latest")),
+            (format!("busybox:latest@{D256}"), "docker.io", s("library/busybox"), Some("latest"), Some(D256), format!("docker.io/library/busybox:latest@{D256}")),
+            (format!("redis@{D256}"), "docker.io", s("library/redis"), None, Some(D256), format!("docker.io/library/redis@{D256}")),
+            // Our own: localhost, DOMAIN.md examples, uppercase host, the length limit.
+            (s("localhost/app"), "localhost", s("app"), None, None, s("localhost/app:latest")),
+            (s("localhost:5000/a/b"), "localhost:5000", s("a/b"), None, None, s("localhost:5000/a/b:latest")),
+            (s("localhost"), "docker.io", s("library/localhost"), None, None, s("docker.io/library/localhost:latest")),
+            (s("nginx"), "docker.io", s("library/nginx"), None, None, s("docker.io/library/nginx:latest")),
+            (s("Example.COM/app"), "Example.COM", s("app"), None, None, s("Example.COM/app:latest")),
+            (s("registry:5000/app"), "registry:5000", s("app"), None, None, s("registry:5000/app:latest")),
+            (format!("{deep}:tag"), "docker.io", deep.clone(), Some("tag"), None, format!("docker.io/{deep}:tag")),
+        ]
+    }
+
+    #[test]
+    fn valid_references() {
+        for (input, registry, repository, tag, digest, display) in valid_vectors() {
+            let r = ImageRef::parse(&input).unwrap_or_else(|e| panic!("{input}: {e}"));
+            assert_eq!(r.raw(), input);
+            assert_eq!(r.registry(), registry, "{input}");
+            assert_eq!(r.repository(), repository, "{input}");
+            assert_eq!(r.tag(), tag, "{input}");
+            assert_eq!(r.digest(), digest, "{input}");
+            assert_eq!(r.to_string(), display, "{input}");
+            assert_eq!(r.name(), format!("{registry}/{repository}"));
+            let again = ImageRef::parse(&display).unwrap();
+            assert_eq!(again, r, "{input}");
+            assert_eq!(again.to_string(), display);
+        }
+    }
+
+    #[test]
+    fn invalid_references() {
+        let long_ns = ["this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255"; 4].join("_");
+        let cases: Vec<(String, ParseErrorKind)> = vec![
+            (String::new(), Empty),
+            (":justtag".into(), InvalidFormat),
+            (format!("@{D256}"), InvalidFormat),
+            ("repo@sha256:ffffffffffffffffffffffffffffffffff".into(), InvalidDigest),
+            (format!("validname@invaliddigest:{H64}"), UnsupportedDigest),
+            (format!("repo@sha256:{}", H64.to_uppercase()), InvalidDigest),
+            (format!("repo@sha512:{H64}"), InvalidDigest),
+            (format!("repo@sha256:{H64}f"), InvalidDigest),
+            ("repo@sha256".into(), InvalidDigest),
+            (format!("repo@sha256:{H64}@x"), InvalidDigest),
+            (format!("repo@-sha:{H64}"), InvalidDigest),
+            ("Uppercase:tag".into(), Uppercase),
+            ("test:5000/Uppercase/lowercase:tag".into(), Uppercase),
+            ("docker/Docker".into(), Uppercase),
+            ("docker.io/docker/Docker".into(), Uppercase),
+            ("quay.io/Org/x".into(), Uppercase),
+            // distribution/reference treats an uppercase first component as a host;
+            // containers/image (what CRI-O uses) does not.
+            ("Docker/docker".into(), Uppercase),
+            ("DOCKER/docker".into(), Uppercase),
+            (format!("{}a:tag", "a/".repeat(128)), NameTooLong),
+            (format!("{}a:tag", "a/".repeat(123)), NameTooLong),
+            (format!("{long_ns}/docker"), NameTooLong),
+            ("aa/asdf$$^/aa".into(), InvalidFormat),
+            ("[2001:db8::1]".into(), InvalidFormat),
+            ("[2001:db8::1]:5000".into(), InvalidFormat),
+            ("[2001:db8::1]:tag".into(), InvalidFormat),
+            ("[fe80::1%eth0]:5000/repo".into(), InvalidFormat),
+            ("[fe80::1%@invalidzone]:5000/repo".into(), InvalidFormat),
+            ("[2001:db8:3:4::192.0.2.33]:5000/debian".into(), InvalidFormat),
+            ("[fc00::1]".into(), InvalidFormat),
+            ("fc00::1:5000/debian".into(), InvalidFormat),
+            ("https://github.com/docker/docker".into(), InvalidFormat),
+            ("-docker".into(), InvalidFormat),
+            ("-docker/docker".into(), InvalidFormat),
+            ("docker-/docker".into(), InvalidFormat),
+            ("-docker.io/docker/docker".into(), InvalidFormat),
+            ("docker///docker".into(), InvalidFormat),
+            ("docker.io/docker///docker".into(), InvalidFormat),
+            ("____/____".into(), InvalidFormat),
+            ("_docker/_docker".into(), InvalidFormat),
+            ("dock..er/docker".into(), InvalidFormat),
+            ("dock_.er/docker".into(), InvalidFormat),
+            ("dock-.er/docker".into(), InvalidFormat),
+            ("docker___x/docker".into(), InvalidFormat),
+            ("docker/".into(), InvalidFormat),
+            ("foo_bar.com/x".into(), InvalidFormat),
+            ("registry:/app".into(), InvalidFormat),
+            ("registry:50a/app".into(), InvalidFormat),
+            ("nginx:".into(), InvalidTag),
+            ("nginx:-x".into(), InvalidTag),
+            ("nginx:.x".into(), InvalidTag),
+            ("nginx:a:b".into(), InvalidTag),
+            ("nginx:1.0/foo".into(), InvalidFormat), // `nginx:1.0` is taken as a host:port
+            ("ab/c:1.0/foo".into(), InvalidTag),
+            (format!("nginx:{}", "a".repeat(129)), InvalidTag),
+            ("1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a".into(), HexIdentifier),
+            ("ngïnx".into(), InvalidFormat),
+            ("nginx:tä".into(), InvalidTag),
+            (" nginx".into(), InvalidFormat),
+            ("nginx ".into(), InvalidFormat),
+        ];
+        for (input, kind) in cases {
+            match ImageRef::parse(&input) {
+                Ok(r) => panic!("{input:?} parsed as {r}"),
+                Err(e) => {
+                    assert_eq!(e.kind(), kind, "{input:?}: {e}");
+                    assert!(input.is_char_boundary(e.offset()), "{input:?}");
+                    assert!(e.offset() <= input.len());
+                }
+            }
+        }
+        assert_eq!(format!("{}a", "a/".repeat(127)).len(), 255); // the vector's name, unqualified
+        let ok = format!("{}a:tag-puts-this-over-max", "a/".repeat(122));
+        assert!(ImageRef::parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn error_offsets_and_messages() {
+        let at = |s: &str| ImageRef::parse(s).unwrap_err();
+        assert_eq!(at("docker/Docker").offset(), 7);
+        assert_eq!(at("docker/Docker").to_string(), "repository name must be lowercase");
+        assert_eq!(at("aa/asdf$$^/aa").offset(), 7);
+        assert_eq!(at("aa/asdf$$^/aa").to_string(), "invalid reference format");
+        assert_eq!(at("nginx:1.0/x").offset(), 7);
+        assert_eq!(at("ab/c:1.0/x").offset(), 8);
+        assert_eq!(at("ab/c:1.0/x").to_string(), "invalid tag");
+        assert_eq!(at("x@sha256:abc").offset(), 9);
+        assert_eq!(at("x@sha256:abc").to_string(), "invalid digest");
+        assert_eq!(at("x@md5:ffffffffffffffffffffffffffffffff").offset(), 2);
+        assert_eq!(at("ab/c:ä").offset(), 5);
+        assert_eq!(at("registry:5x00/app").offset(), 10);
+        assert_eq!(at("[::1]x/app").offset(), 5);
+        assert_eq!(at("a..b/c").offset(), 2); // "a..b" is a registry candidate: empty label
+        assert!(at(&"a/".repeat(200)).to_string().contains("invalid reference format"));
+        assert_eq!(
+            at(&format!("{}a", "a/".repeat(128))).to_string(),
+            "repository name must not be longer than 255 characters"
+        );
+    }
+
+    #[test]
+    fn spans_are_exact() {
+        let text = format!("registry:5000/app:1.0@{D256}");
+        let r = ImageRef::parse(&text).unwrap();
+        assert_eq!(r.registry_span(), Some(0..13));
+        assert_eq!(r.repository_span(), 14..17);
+        assert_eq!(r.tag_span(), Some(18..21));
+        assert_eq!(r.digest_span(), Some(22..text.len()));
+        assert_eq!(&text[r.digest_span().unwrap()], D256);
+
+        let r = ImageRef::parse("[::1]:5000/a/b:tag").unwrap();
+        assert_eq!(r.registry_span(), Some(0..10));
+        assert_eq!(r.repository_span(), 11..14);
+        assert_eq!(r.tag_span(), Some(15..18));
+        assert_eq!(r.digest_span(), None);
+
+        let r = ImageRef::parse("nginx").unwrap();
+        assert_eq!((r.registry_span(), r.repository_span(), r.tag_span()), (None, 0..5, None));
+
+        let r = ImageRef::parse("index.docker.io/debian:12").unwrap();
+        assert_eq!(r.registry_span(), Some(0..15));
+        assert_eq!(r.repository_span(), 16..22);
+        assert_eq!(r.tag_span(), Some(23..25));
+    }
+
+    #[test]
+    fn accessors() {
+        let r = ImageRef::parse("nginx").unwrap();
+        assert!(r.is_short_name() && !r.has_explicit_registry());
+        assert_eq!((r.tag(), r.effective_tag()), (None, Some("latest")));
+        assert_eq!(r.familiar_name(), "nginx");
+        assert_eq!(r.lookup_key(), "docker.io/library/nginx:latest");
+
+        let r = ImageRef::parse("docker.io/user/app:1").unwrap();
+        assert!(!r.is_short_name());
+        assert_eq!(r.familiar_name(), "user/app");
+        assert_eq!(ImageRef::parse("library/a/b").unwrap().familiar_name(), "library/a/b");
+        assert_eq!(ImageRef::parse("quay.io/a/b").unwrap().familiar_name(), "quay.io/a/b");
+
+        let r = ImageRef::parse(&format!("x@{D256}")).unwrap();
+        assert_eq!(r.effective_tag(), None);
+        assert_eq!(r.lookup_key(), format!("docker.io/library/x@{D256}"));
+
+        let r = ImageRef::parse(&format!("quay.io/x:1@{D256}")).unwrap();
+        assert_eq!(r.effective_tag(), Some("1"));
+        assert_eq!(r.lookup_key(), format!("quay.io/x@{D256}"));
+        assert_eq!(r.to_string(), format!("quay.io/x:1@{D256}"));
+    }
+
+    #[test]
+    fn equality_is_on_normalized_identity() {
+        use std::collections::HashSet;
+        let spellings = [
+            "nginx",
+            "nginx:latest",
+            "docker.io/nginx",
+            "library/nginx:latest",
+            "index.docker.io/library/nginx",
+            "docker.io/library/nginx:latest",
+        ];
+        let set: HashSet<ImageRef> = spellings.iter().map(|s| ImageRef::parse(s).unwrap()).collect();
+        assert_eq!(set.len(), 1);
+        let p = |s: &str| ImageRef::parse(s).unwrap();
+        assert_ne!(p("nginx"), p("nginx:1"));
+        assert_ne!(p("nginx"), p("localhost/nginx"));
+        assert_ne!(p(&format!("x@{D256}")), p(&format!("x:latest@{D256}")));
+    }
+
+    fn domain() -> impl Strategy<Value = String> {
+        let label = "[a-zA-Z0-9]([a-zA-Z0-9-]{0,4}[a-zA-Z0-9])?";
+        let port = prop::option::of(1u32..65536).prop_map(|p| p.map(|p| format!(":{p}")).unwrap_or_default());
+        prop_oneof![
+            (prop::collection::vec(label, 2..4), port.clone()).prop_map(|(l, p)| l.join(".") + &p),
+            (label, 1u32..65536).prop_map(|(l, p)| format!("{l}:{p}")),
+            port.clone().prop_map(|p| format!("localhost{p}")),
+            ("[0-9a-f]{0,4}:[0-9a-fA-F:]{0,12}", port).prop_map(|(h, p)| format!("[{h}]{p}")),
+            Just("index.docker.io".to_string()),
+            Just("docker.io".to_string()),
+        ]
+    }
+
+    /// A valid reference text: optional registry, 1–4 path components, optional tag/digest.
+    fn reference_text() -> impl Strategy<Value = String> {
+        let component = "[a-z0-9]{1,8}(([._]|__|-{1,3})[a-z0-9]{1,8}){0,2}";
+        let first_no_dot = "[a-z0-9]{1,8}(([_]|__|-{1,3})[a-z0-9]{1,8}){0,2}";
+        let digest = prop_oneof![
+            "[0-9a-f]{64}".prop_map(|h| format!("sha256:{h}")),
+            "[0-9a-f]{128}".prop_map(|h| format!("sha512:{h}")),
+        ];
+        (
+            prop::option::of(domain()),
+            first_no_dot,
+            prop::collection::vec(component, 0..4),
+            prop::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}"),
+            prop::option::of(digest),
+        )
+            .prop_map(|(reg, first, rest, tag, digest)| {
+                let mut s = reg.map(|r| r + "/").unwrap_or_default();
+                s += &first;
+                for c in rest {
+                    s += "/";
+                    s += &c;
+                }
+                if let Some(t) = tag {
+                    s += ":";
+                    s += &t;
+                }
+                if let Some(d) = digest {
+                    s += "@";
+                    s += &d;
+                }
+                s
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics_on_any_string(s in any::<String>()) {
+            if let Err(e) = ImageRef::parse(&s) {
+                prop_assert!(s.is_char_boundary(e.offset()));
+            }
+        }
+
+        #[test]
+        fn never_panics_on_reference_like_strings(s in "[a-zA-Z0-9._:/@\\[\\]%+ é-]{0,80}") {
+            match ImageRef::parse(&s) {
+                Err(e) => prop_assert!(s.is_char_boundary(e.offset())),
+                Ok(r) => {
+                    prop_assert_eq!(r.raw(), s.as_str());
+                    prop_assert_eq!(ImageRef::parse(&r.to_string()), Ok(r));
+                }
+            }
+        }
+
+        #[test]
+        fn valid_references_round_trip(s in reference_text()) {
+            let r = ImageRef::parse(&s).map_err(|e| TestCaseError::fail(format!("{s}: {e}")))?;
+            let shown = r.to_string();
+            let again = ImageRef::parse(&shown).map_err(|e| TestCaseError::fail(format!("{shown}: {e}")))?;
+            prop_assert_eq!(&again, &r);
+            prop_assert_eq!(again.to_string(), shown);
+            prop_assert!(again.has_explicit_registry());
+            for span in [r.registry_span(), Some(r.repository_span()), r.tag_span(), r.digest_span()].into_iter().flatten() {
+                prop_assert!(span.end <= s.len() && span.start <= span.end);
+            }
+        }
+    }
+}
