@@ -205,7 +205,12 @@ fn string(src: &SourceText, t: &DeTable<'_>, key: &str, problems: &mut Vec<Probl
     }
 }
 
-fn strings(src: &SourceText, t: &DeTable<'_>, key: &str, problems: &mut Vec<Problem>) -> Option<Vec<Setting>> {
+fn strings(
+    src: &SourceText,
+    t: &DeTable<'_>,
+    key: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<Vec<Setting>> {
     let v = lookup(t, key)?;
     let DeValue::Array(items) = v.get_ref() else {
         problems.push(Problem {
@@ -333,7 +338,10 @@ mod tests {
         assert_eq!(c.problems[0].location.line, 2);
         assert!(c.pause_image.is_none());
 
-        let c = conf("crio.conf", "[crio]\nstorage_option = \"x\"\n[crio.image]\npause_image = 3\npinned_images = [\"a\", 1]\n");
+        let c = conf(
+            "crio.conf",
+            "[crio]\nstorage_option = \"x\"\n[crio.image]\npause_image = 3\npinned_images = [\"a\", 1]\n",
+        );
         let got: Vec<_> = c.problems.iter().map(|p| lc(&p.location)).collect();
         assert_eq!(got, [(2, 18), (4, 15), (5, 23)]);
         assert_eq!(c.pinned_images.unwrap().len(), 1);
@@ -380,5 +388,21 @@ mod tests {
         assert_eq!(eff.root.unwrap().0, "/r");
         assert_eq!(eff.storage_driver.unwrap().0, "overlay");
         assert!(merge(&[]).pause_image.is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "[\\[\\]=\"' \na-cé.*_,#]{0,60}") {
+            let c = conf("crio.conf", &s);
+            for p in c.pinned_images.iter().flatten() {
+                let span = p.location.span.clone().unwrap_or_default();
+                proptest::prop_assert!(s.get(span).is_some());
+            }
+        }
+
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,80}") {
+            let _ = conf("crio.conf", &s);
+        }
     }
 }

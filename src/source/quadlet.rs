@@ -192,7 +192,9 @@ fn finish(mut r: Reference) -> Reference {
     if let Some(rest) = expanded.strip_prefix("docker://") {
         expanded = rest.to_string();
     } else if let Some(transport) = local_transport(&expanded) {
-        return r.unresolved(format!("reads the image through the `{transport}:` transport, not from a registry"));
+        return r.unresolved(format!(
+            "reads the image through the `{transport}:` transport, not from a registry"
+        ));
     }
     if expanded != r.image {
         r.expanded = Some(expanded);
@@ -217,7 +219,8 @@ fn specifier(text: &str) -> Option<char> {
 
 /// A containers-transports(5) prefix that does not name a registry image.
 fn local_transport(text: &str) -> Option<&str> {
-    const LOCAL: [&str; 6] = ["oci", "oci-archive", "docker-archive", "dir", "containers-storage", "docker-daemon"];
+    const LOCAL: [&str; 6] =
+        ["oci", "oci-archive", "docker-archive", "dir", "containers-storage", "docker-daemon"];
     let (prefix, _) = text.split_once(':')?;
     LOCAL.contains(&prefix).then_some(prefix)
 }
@@ -499,5 +502,29 @@ mod tests {
         assert_eq!(units[0].references[0].status, Status::Resolved);
         assert!(reason(&units[2].references[0]).contains("%u"));
         assert!(reason(&units[4].references[0]).contains("has no Image="));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(parts in proptest::collection::vec(proptest::sample::select(vec![
+            "[Container]", "[Image]", "[Kube]", "Image=", " Image = ", "ImageTag=", "Yaml=", "\\", "\n",
+            "\r\n", " ", "\t", "#", ";", "x.image", "é", "%", "%%", "q.io/a:1", "docker://", "[",
+        ]), 0..24)) {
+            let s: String = parts.concat();
+            let u = unit("fuzz.container", &s);
+            // Every value's span is a valid slice of the text holding exactly the value.
+            for (value, loc) in u.image.iter().chain(u.yaml.iter()) {
+                let span = loc.span.clone().unwrap_or_default();
+                proptest::prop_assert!(s.get(span.clone()).is_some(), "{span:?}");
+                proptest::prop_assert!(s[span].starts_with(value.split(' ').next().unwrap_or_default()));
+            }
+            let mut v = vec![unit("x.container", &s), unit("x.image", &s)];
+            link_image_units(&mut v);
+        }
+
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,80}") {
+            let _ = unit("fuzz.container", &s);
+        }
     }
 }

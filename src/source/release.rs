@@ -7,8 +7,8 @@
 use crate::location::Location;
 use crate::reference::{Origin, RefKind, Reference};
 use crate::source::{Problem, SourceText, uname_arch};
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 use std::fmt;
 
@@ -40,10 +40,7 @@ pub fn name_parts(file_name: &str) -> Option<(Option<String>, Option<String>)> {
         None if ARCHES.contains(&rest) => (None, Some(rest)),
         _ => (Some(rest), None),
     };
-    Some((
-        component.filter(|c| !c.is_empty()).map(str::to_string),
-        arch.map(|a| uname_arch(a).to_string()),
-    ))
+    Some((component.filter(|c| !c.is_empty()).map(str::to_string), arch.map(|a| uname_arch(a).to_string())))
 }
 
 #[derive(Deserialize)]
@@ -119,12 +116,7 @@ pub fn parse(src: &SourceText) -> Release {
             return out;
         }
     };
-    out.base = raw
-        .release
-        .as_ref()
-        .and_then(|r| r.get("base"))
-        .and_then(|b| b.as_str())
-        .map(str::to_string);
+    out.base = raw.release.as_ref().and_then(|r| r.get("base")).and_then(|b| b.as_str()).map(str::to_string);
     let images = match raw.images {
         None => {
             out.problems.push(Problem {
@@ -153,10 +145,9 @@ pub fn parse(src: &SourceText) -> Release {
                 r.within = Some(key.value);
                 out.references.push(r.resolve());
             }
-            Some(_) => out.problems.push(Problem {
-                message: format!("image `{}` has an empty pullspec", key.value),
-                location,
-            }),
+            Some(_) => out
+                .problems
+                .push(Problem { message: format!("image `{}` has an empty pullspec", key.value), location }),
             None => out.problems.push(Problem {
                 message: format!("image `{}` is not a string pullspec", key.value),
                 location,
@@ -190,10 +181,7 @@ pub(crate) fn scalar_location(src: &SourceText, loc: &serde_saphyr::Location) ->
         return src.file_location();
     }
     let mut start = byte_offset(src, loc);
-    let mut end = loc
-        .span()
-        .byte_len()
-        .map_or(start, |len| (start + len as usize).min(src.text.len()));
+    let mut end = loc.span().byte_len().map_or(start, |len| (start + len as usize).min(src.text.len()));
     let quoted = matches!(src.text.as_bytes().get(start), Some(b'"' | b'\''));
     if quoted {
         start += 1;
@@ -321,5 +309,18 @@ mod tests {
         assert_eq!(r.references[0].within.as_deref(), Some("b"));
         let got: Vec<_> = r.problems.iter().map(|p| p.location.column).collect();
         assert_eq!(got, [16, 33, 39]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "[{}\\[\\]:,\"\\\\ \na-cé0-9'-]{0,60}") {
+            let _ = release("release-x86_64.json", &s);
+
+        }
+
+        #[test]
+        fn never_panics_on_any_text(s in "\\PC{0,80}") {
+            let _ = release("release-x86_64.json", &s);
+        }
     }
 }
