@@ -1,1 +1,2003 @@
-//! STUB
+//! Containerfiles / Dockerfiles: stages, build-time image references (`FROM`, `COPY --from`,
+//! `RUN --mount=from=`) and the embed plan revealed by `RUN` lines (`skopeo copy ... dir:`,
+//! `podman pull --root`, loops over the MicroShift release files).
+//!
+//! Parsing is done by `parse-dockerfile` (escape directive, heredocs, byte spans); ARG/ENV
+//! expansion follows BuildKit ([`crate::resolve::args`]). Two pre-passes keep real files
+//! parseable without moving any byte:
+//! - heredocs that do not start the `RUN` arguments (`RUN cat > f <<EOF`, as in MicroShift's
+//!   `Containerfile.bootc-embedded-rhel9`) are not understood by parse-dockerfile 0.1.9, so
+//!   their bodies are blanked (spaces, newlines kept) in a working copy and read from the
+//!   original text;
+//! - blanks inside template markup (`{{ .Values.x }}`) are replaced by a placeholder so that
+//!   `FROM {{ .Values.base }}` stays one word (reported as unresolved, never a crash).
+
+use crate::location::{Location, Span};
+use crate::reference::{Origin, RefKind, Reference};
+use crate::resolve::args::{self, Expanded, Vars};
+use crate::source::{BuildOptions, Problem, SourceText};
+use parse_dockerfile::{Command, Instruction};
+use std::collections::{HashMap, HashSet};
+
+/// Everything read from one Containerfile.
+#[derive(Clone, Debug, Default)]
+pub struct Containerfile {
+    /// Build references (`FROM`, `COPY --from`, `RUN --mount=from=`) and embed references
+    /// (`skopeo copy docker://REF ...`, `podman pull REF`), in file order.
+    pub references: Vec<Reference>,
+    /// The stages, in order.
+    pub stages: Vec<Stage>,
+    /// What `RUN` lines copy into the image (`skopeo copy`, `podman pull`).
+    pub embeds: Vec<EmbedIntent>,
+    /// Appends to an image list file (`>> /usr/lib/containers/storage/image-list.txt`).
+    pub image_list_writes: Vec<ImageListWrite>,
+    /// Parse errors and other things that kept part of the file from being understood.
+    pub problems: Vec<Problem>,
+    /// The escape character (`\` unless the `escape` directive says `` ` ``).
+    pub escape: char,
+}
+
+/// One `FROM` and what it builds on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    /// 0-based position (what `COPY --from=0` names).
+    pub index: usize,
+    /// `AS name` as written.
+    pub name: Option<String>,
+    /// The base as written.
+    pub base: String,
+    /// The base after ARG substitution, when it differs.
+    pub base_expanded: Option<String>,
+    /// `--platform` after substitution.
+    pub platform: Option<String>,
+    pub base_kind: BaseKind,
+    /// First character of the base text.
+    pub location: Location,
+}
+
+/// What a stage's `FROM` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BaseKind {
+    /// A container image (there is a [`Reference`] for it).
+    Image,
+    /// An earlier stage, by index.
+    Stage(usize),
+    /// `scratch`: no image.
+    Scratch,
+}
+
+/// The tool a `RUN` line uses to put an image into the OS image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbedTool {
+    SkopeoCopy,
+    PodmanPull,
+}
+
+/// Where the embedded copy goes (the destination transport).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmbedMethod {
+    Dir,
+    ContainersStorage,
+    Oci,
+    OciArchive,
+    DockerArchive,
+}
+
+/// One `skopeo copy` / `podman pull` in a `RUN` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmbedIntent {
+    pub tool: EmbedTool,
+    pub method: EmbedMethod,
+    /// The source after ARG/ENV substitution (`docker://quay.io/x:1`); `None` when it depends
+    /// on shell variables or command output (a loop over images).
+    pub source: Option<String>,
+    /// The source as written (quotes removed, continuations joined).
+    pub source_text: String,
+    /// The destination after ARG/ENV substitution; shell variables stay as written
+    /// (`dir:/usr/lib/containers/storage/${sha}`). For `podman pull`, `containers-storage:`
+    /// followed by `[ROOT]` when `--root` is given.
+    pub destination: String,
+    /// The containers-storage root: `podman --root DIR`, or `[driver@ROOT+RUNROOT]` of a
+    /// `containers-storage:` destination. `None` means the default store.
+    pub store_root: Option<String>,
+    /// `skopeo copy --all` (or `--multi-arch all`).
+    pub all: bool,
+    /// `skopeo copy --preserve-digests`.
+    pub preserve_digests: bool,
+    /// The MicroShift release files the source images come from
+    /// (`/usr/share/microshift/release/release-*.json`): "all release images".
+    pub release_images: Option<String>,
+    /// The image list file the same `RUN` appends to.
+    pub image_list: Option<String>,
+    /// First character of the tool name (`skopeo`, `podman`).
+    pub location: Location,
+    /// Stage name.
+    pub within: Option<String>,
+}
+
+/// A `>>` (or `>`) redirection to an image list file in a `RUN` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageListWrite {
+    /// The file after ARG/ENV substitution.
+    pub path: String,
+    pub append: bool,
+    /// First character of the file name.
+    pub location: Location,
+}
+
+const TEMPLATE_BLANK: char = '\u{1}';
+const RELEASE_DIR: &str = "/usr/share/microshift/release/";
+
+/// Parse a Containerfile. Never fails: what cannot be read becomes a [`Problem`].
+pub fn parse(src: &SourceText, opts: &BuildOptions) -> Containerfile {
+    let text = src.text.as_str();
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let body = &text[bom..];
+    let mut out = Containerfile { escape: '\\', ..Containerfile::default() };
+
+    let mut work = mask_templates(body);
+    let mut heredocs: HashMap<usize, Vec<HereBody>> = HashMap::new();
+    let mut problems = Vec::new();
+    // Blank heredoc bodies that parse-dockerfile does not know about, one RUN at a time.
+    for _ in 0..10_000 {
+        let Some((run_start, bodies)) = next_unhandled_heredocs(&work, &heredocs, &mut problems, src, bom)
+        else {
+            break;
+        };
+        let mut bytes = std::mem::take(&mut work).into_bytes();
+        for b in &bodies {
+            for byte in &mut bytes[b.blank.clone()] {
+                if *byte != b'\n' {
+                    *byte = b' ';
+                }
+            }
+        }
+        work = String::from_utf8(bytes).unwrap_or_default();
+        heredocs.insert(run_start, bodies);
+    }
+
+    let parsed = collect(&work);
+    out.problems = problems;
+    let insts = match parsed {
+        Err(e) => {
+            out.problems.push(error_problem(src, bom, &e));
+            return out;
+        }
+        Ok((insts, escape, err)) => {
+            out.escape = escape;
+            if let Some(e) = err {
+                // "expected at least one FROM instruction" on a file with nothing in it.
+                if !(e.line() == 0 && insts.is_empty()) {
+                    out.problems.push(error_problem(src, bom, &e));
+                }
+            }
+            insts
+        }
+    };
+    let insts: Vec<Inst> = insts.into_iter().map(|i| i.shift(bom, text)).collect();
+    let mut heredocs_abs: HashMap<usize, Vec<HereBody>> = HashMap::new();
+    for (k, v) in heredocs {
+        heredocs_abs.insert(
+            k + bom,
+            v.into_iter().map(|b| HereBody { body: b.body.start + bom..b.body.end + bom, ..b }).collect(),
+        );
+    }
+    Builder { src, opts, out: &mut out, heredocs: heredocs_abs, stage_envs: Vec::new() }.run(&insts);
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// An owned, simplified view of the instructions (absolute byte spans into the source text).
+
+#[derive(Clone, Debug)]
+struct Word {
+    span: Span,
+    value: String,
+}
+
+#[derive(Clone, Debug)]
+struct Flag {
+    name: String,
+    value: Option<Word>,
+}
+
+#[derive(Clone, Debug)]
+enum Inst {
+    From { flags: Vec<Flag>, image: Word, name: Option<Word> },
+    Arg { args: Word },
+    Env { args: Word },
+    Copy { flags: Vec<Flag> },
+    Run { keyword: usize, flags: Vec<Flag>, shell: Option<Span>, exec: Vec<Word>, heredocs: Vec<HereBody> },
+    Other,
+}
+
+/// A heredoc body: `body` is its text (without the delimiter line), `blank` what the pre-pass
+/// blanked (body and delimiter line), `script` whether a shell runs it.
+#[derive(Clone, Debug)]
+struct HereBody {
+    body: Span,
+    blank: Span,
+    script: bool,
+}
+
+fn word(w: &parse_dockerfile::UnescapedString<'_>) -> Word {
+    Word { span: w.span.clone(), value: w.value.replace(TEMPLATE_BLANK, " ") }
+}
+
+fn flags(fl: &[parse_dockerfile::Flag<'_>]) -> Vec<Flag> {
+    fl.iter()
+        .map(|f| Flag { name: f.name.value.to_ascii_lowercase(), value: f.value.as_ref().map(word) })
+        .collect()
+}
+
+impl Inst {
+    fn from_parsed(i: &Instruction<'_>) -> Inst {
+        match i {
+            Instruction::From(f) => Inst::From {
+                flags: flags(&f.options),
+                image: word(&f.image),
+                name: f.as_.as_ref().map(|(_, n)| word(n)),
+            },
+            Instruction::Arg(a) => Inst::Arg { args: word(&a.arguments) },
+            Instruction::Env(e) => Inst::Env { args: word(&e.arguments) },
+            Instruction::Copy(c) => Inst::Copy { flags: flags(&c.options) },
+            Instruction::Run(r) => {
+                let (shell, exec) = match &r.arguments {
+                    Command::Shell(s) => (Some(s.span.clone()), Vec::new()),
+                    Command::Exec(e) => (None, e.value.iter().map(word).collect()),
+                    _ => (None, Vec::new()),
+                };
+                let heredocs = r
+                    .here_docs
+                    .iter()
+                    .map(|h| HereBody { body: h.span.clone(), blank: h.span.clone(), script: true })
+                    .collect();
+                Inst::Run { keyword: r.run.span.start, flags: flags(&r.options), shell, exec, heredocs }
+            }
+            _ => Inst::Other,
+        }
+    }
+
+    /// Move spans by `by` bytes (the BOM) and re-read words whose template blanks were masked.
+    fn shift(self, by: usize, _text: &str) -> Inst {
+        let w = |w: Word| Word { span: w.span.start + by..w.span.end + by, value: w.value };
+        let f = |fl: Vec<Flag>| {
+            fl.into_iter().map(|f| Flag { name: f.name, value: f.value.map(&w) }).collect::<Vec<_>>()
+        };
+        let s = |s: Span| s.start + by..s.end + by;
+        match self {
+            Inst::From { flags, image, name } => {
+                Inst::From { flags: f(flags), image: w(image), name: name.map(w) }
+            }
+            Inst::Arg { args } => Inst::Arg { args: w(args) },
+            Inst::Env { args } => Inst::Env { args: w(args) },
+            Inst::Copy { flags } => Inst::Copy { flags: f(flags) },
+            Inst::Run { keyword, flags, shell, exec, heredocs } => Inst::Run {
+                keyword: keyword + by,
+                flags: f(flags),
+                shell: shell.map(s),
+                exec: exec.into_iter().map(w).collect(),
+                heredocs: heredocs
+                    .into_iter()
+                    .map(|h| HereBody { body: s(h.body), blank: s(h.blank), ..h })
+                    .collect(),
+            },
+            Inst::Other => Inst::Other,
+        }
+    }
+}
+
+type Parsed = (Vec<Inst>, char, Option<parse_dockerfile::Error>);
+
+/// All instructions up to the first error, the escape character, and that error.
+fn collect(work: &str) -> Result<Parsed, parse_dockerfile::Error> {
+    let escape = match parse_dockerfile::parse(work) {
+        Ok(d) => d.parser_directives.escape.as_ref().map_or('\\', |e| e.value.value),
+        Err(_) => escape_directive(work),
+    };
+    let mut insts = Vec::new();
+    let mut error = None;
+    for i in parse_dockerfile::parse_iter(work)? {
+        match i {
+            Ok(i) => insts.push(Inst::from_parsed(&i)),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+    }
+    Ok((insts, escape, error))
+}
+
+/// The `escape` parser directive, read by hand (only when the whole file does not parse).
+fn escape_directive(text: &str) -> char {
+    for line in text.lines() {
+        let Some(rest) = line.trim_start().strip_prefix('#') else { return '\\' };
+        let Some((key, value)) = rest.split_once('=') else { return '\\' };
+        let key = key.trim().to_ascii_lowercase();
+        if key == "escape" {
+            return if value.trim() == "`" { '`' } else { '\\' };
+        }
+        if key != "syntax" && key != "check" {
+            return '\\';
+        }
+    }
+    '\\'
+}
+
+fn error_problem(src: &SourceText, bom: usize, e: &parse_dockerfile::Error) -> Problem {
+    let message = format!("{e:#}");
+    if e.line() == 0 {
+        return Problem { message, location: src.file_location() };
+    }
+    let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
+    let start = src.index.offset(&src.text, line, 1);
+    let mut offset = start + e.column().saturating_sub(1);
+    if line == 1 {
+        offset += bom;
+    }
+    let offset = offset.min(src.text.len());
+    Problem { message, location: src.location(offset..offset) }
+}
+
+/// Replace blanks inside `{{ ... }}` / `{% ... %}` (on one line) by a placeholder byte.
+fn mask_templates(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.split_inclusive('\n') {
+        let mut rest = line;
+        while let Some(open) = rest.find("{{").or_else(|| rest.find("{%")) {
+            let close_tok = if rest[open..].starts_with("{{") { "}}" } else { "%}" };
+            let Some(close) = rest[open..].find(close_tok) else { break };
+            let end = open + close + 2;
+            out.push_str(&rest[..open]);
+            out.extend(
+                rest[open..end].chars().map(|c| if c == ' ' || c == '\t' { TEMPLATE_BLANK } else { c }),
+            );
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+    }
+    out
+}
+
+/// The first `RUN` whose arguments hold heredoc markers that parse-dockerfile left alone,
+/// with the spans of its bodies (relative to `work`).
+fn next_unhandled_heredocs(
+    work: &str,
+    done: &HashMap<usize, Vec<HereBody>>,
+    problems: &mut Vec<Problem>,
+    src: &SourceText,
+    bom: usize,
+) -> Option<(usize, Vec<HereBody>)> {
+    let iter = parse_dockerfile::parse_iter(work).ok()?;
+    for inst in iter {
+        let Ok(Instruction::Run(run)) = inst else { continue };
+        let Command::Shell(args) = &run.arguments else { continue };
+        if !run.here_docs.is_empty() || done.contains_key(&run.run.span.start) {
+            continue;
+        }
+        let markers = heredoc_markers(args.value);
+        if markers.is_empty() {
+            continue;
+        }
+        let mut pos = match work[args.span.end..].find('\n') {
+            Some(n) => args.span.end + n + 1,
+            None => work.len(),
+        };
+        let mut bodies = Vec::new();
+        for m in markers {
+            let start = pos;
+            let mut end_of_body = None;
+            while pos < work.len() {
+                let line_end = work[pos..].find('\n').map_or(work.len(), |n| pos + n);
+                let mut line = work[pos..line_end].trim_end_matches('\r');
+                if m.strip_tabs {
+                    line = line.trim_start_matches('\t');
+                }
+                let next = (line_end + 1).min(work.len());
+                if line == m.delimiter {
+                    end_of_body = Some(pos);
+                    pos = next;
+                    break;
+                }
+                pos = next;
+            }
+            let body_end = end_of_body.unwrap_or(work.len());
+            if end_of_body.is_none() {
+                let at = run.run.span.start + bom;
+                problems.push(Problem {
+                    message: format!("here-document `{}` is not terminated", m.delimiter),
+                    location: src.location(at..at),
+                });
+            }
+            bodies.push(HereBody { body: start..body_end, blank: start..pos, script: m.script });
+        }
+        return Some((run.run.span.start, bodies));
+    }
+    None
+}
+
+struct Marker {
+    delimiter: String,
+    strip_tabs: bool,
+    /// The command reading the heredoc is a shell.
+    script: bool,
+}
+
+/// `<<EOF`, `<<-EOF`, `<<'EOF'`, `<<"EOF"` in a shell line (not `<<<`, not inside quotes).
+fn heredoc_markers(line: &str) -> Vec<Marker> {
+    let mut out = Vec::new();
+    let b = line.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    let mut cmd_start = 0;
+    while i < b.len() {
+        let c = b[i];
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            } else if c == b'\\' && q == b'"' {
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            b'\'' | b'"' => quote = Some(c),
+            b'\\' => i += 1,
+            b';' | b'&' | b'|' | b'(' | b'\n' => cmd_start = i + 1,
+            b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
+                let script = is_shell_command(&line[cmd_start..i]);
+                let mut j = i + 2;
+                let strip_tabs = b.get(j) == Some(&b'-');
+                if strip_tabs {
+                    j += 1;
+                }
+                while b.get(j).is_some_and(|c| *c == b' ' || *c == b'\t') {
+                    j += 1;
+                }
+                let mut delim = String::new();
+                while let Some(&c) = b.get(j) {
+                    match c {
+                        b'\'' | b'"' => {
+                            let close = line[j + 1..].find(c as char).map_or(line.len(), |n| j + 1 + n);
+                            delim.push_str(&line[j + 1..close]);
+                            j = close + 1;
+                        }
+                        b' ' | b'\t' | b'\r' | b'\n' | b';' | b'&' | b'|' | b'<' | b'>' | b'(' | b')' => {
+                            break;
+                        }
+                        _ => {
+                            let ch = line[j..].chars().next().unwrap_or(' ');
+                            delim.push(ch);
+                            j += ch.len_utf8();
+                        }
+                    }
+                }
+                if !delim.is_empty() {
+                    out.push(Marker { delimiter: delim, strip_tabs, script });
+                }
+                i = j;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether a simple command (the text before a heredoc marker) runs a shell.
+fn is_shell_command(cmd: &str) -> bool {
+    let first = cmd.split_whitespace().find(|w| !is_assignment(w)).unwrap_or("");
+    let name = first.rsplit('/').next().unwrap_or(first);
+    matches!(name, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh")
+}
+
+fn is_assignment(w: &str) -> bool {
+    match w.split_once('=') {
+        Some((name, _)) => {
+            !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !name.starts_with(|c: char| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Variable scopes.
+
+/// ARG and ENV values visible at one point. `args` holds declared ARGs (`None`: declared
+/// without a value); ENV wins over ARG of the same name.
+#[derive(Clone, Debug, Default)]
+struct Scope {
+    env: HashMap<String, String>,
+    args: HashMap<String, Option<String>>,
+}
+
+impl Vars for Scope {
+    fn var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str).or_else(|| self.args.get(name).and_then(|v| v.as_deref()))
+    }
+}
+
+impl Scope {
+    fn declared(&self, name: &str) -> bool {
+        self.env.contains_key(name) || self.args.contains_key(name)
+    }
+}
+
+const PLATFORM_ARGS: [&str; 8] = [
+    "TARGETPLATFORM",
+    "TARGETOS",
+    "TARGETARCH",
+    "TARGETVARIANT",
+    "BUILDPLATFORM",
+    "BUILDOS",
+    "BUILDARCH",
+    "BUILDVARIANT",
+];
+
+fn platform_args(opts: &BuildOptions) -> Vec<(&'static str, String)> {
+    let t = &opts.target_platform;
+    let b = &opts.build_platform;
+    let values = [
+        t.to_oci(),
+        t.os.clone(),
+        t.arch.clone(),
+        t.variant.clone().unwrap_or_default(),
+        b.to_oci(),
+        b.os.clone(),
+        b.arch.clone(),
+        b.variant.clone().unwrap_or_default(),
+    ];
+    PLATFORM_ARGS.into_iter().zip(values).collect()
+}
+
+/// Split `ARG`/`ENV` arguments into words on unquoted blanks; quotes and escapes are kept for
+/// the later expansion.
+fn split_words(s: &str, escape: char) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                cur.push(c);
+                if c == escape && q == '"' {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                    }
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None => {
+                if c.is_whitespace() {
+                    if !cur.is_empty() {
+                        out.push(std::mem::take(&mut cur));
+                    }
+                    continue;
+                }
+                cur.push(c);
+                if c == escape {
+                    if let Some(n) = chars.next() {
+                        cur.push(n);
+                    }
+                } else if c == '"' || c == '\'' {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn undefined_reason(names: &[String]) -> String {
+    match names {
+        [one] => format!("undefined build argument {one}"),
+        many => format!("undefined build arguments {}", many.join(", ")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct Builder<'a> {
+    src: &'a SourceText,
+    opts: &'a BuildOptions,
+    out: &'a mut Containerfile,
+    heredocs: HashMap<usize, Vec<HereBody>>,
+    /// ENV at the end of each finished stage.
+    stage_envs: Vec<HashMap<String, String>>,
+}
+
+struct StageState {
+    name: Option<String>,
+    scope: Scope,
+}
+
+impl Builder<'_> {
+    fn build_arg(&self, name: &str) -> Option<String> {
+        self.opts.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    fn run(&mut self, insts: &[Inst]) {
+        let escape = self.out.escape;
+        let mut global = Scope::default();
+        for (k, v) in platform_args(self.opts) {
+            global.args.insert(k.to_string(), Some(v));
+        }
+        // Every stage name in the file: `COPY --from` may name a later stage.
+        let all_names: Vec<String> = insts
+            .iter()
+            .filter_map(|i| match i {
+                Inst::From { name: Some(n), .. } => Some(n.value.to_lowercase()),
+                _ => None,
+            })
+            .collect();
+        let mut seen_names: HashSet<String> = HashSet::new();
+        let mut stage: Option<StageState> = None;
+
+        for inst in insts {
+            match inst {
+                Inst::Arg { args } => {
+                    for w in split_words(&args.value, escape) {
+                        let (name, default) = match w.split_once('=') {
+                            Some((n, d)) => (n.to_string(), Some(d.to_string())),
+                            None => (w.clone(), None),
+                        };
+                        match &mut stage {
+                            None => {
+                                let value = self
+                                    .build_arg(&name)
+                                    .or_else(|| default.map(|d| args::expand(&d, escape, &global).value));
+                                global.args.insert(name, value);
+                            }
+                            Some(st) => {
+                                let value = self
+                                    .build_arg(&name)
+                                    .or_else(|| default.map(|d| args::expand(&d, escape, &st.scope).value))
+                                    .or_else(|| global.args.get(&name).cloned().flatten());
+                                st.scope.args.insert(name, value);
+                            }
+                        }
+                    }
+                }
+                Inst::Env { args } => {
+                    let Some(st) = &mut stage else { continue };
+                    let words = split_words(&args.value, escape);
+                    let mut pairs = Vec::new();
+                    if words.first().is_some_and(|w| !w.contains('=')) {
+                        // Legacy `ENV KEY value with spaces`.
+                        let key = words[0].clone();
+                        let rest = args.value.trim_start().get(key.len()..).unwrap_or("").trim();
+                        pairs.push((key, args::expand(rest, escape, &st.scope).value));
+                    } else {
+                        for w in &words {
+                            if let Some((k, v)) = w.split_once('=') {
+                                pairs.push((k.to_string(), args::expand(v, escape, &st.scope).value));
+                            }
+                        }
+                    }
+                    st.scope.env.extend(pairs);
+                }
+                Inst::From { flags, image, name } => {
+                    if let Some(prev) = stage.take() {
+                        self.stage_envs.push(prev.scope.env);
+                    }
+                    let index = self.out.stages.len();
+                    let stage_name = name.as_ref().map(|n| n.value.clone());
+                    if let Some(n) = name
+                        && !seen_names.insert(n.value.to_lowercase())
+                    {
+                        self.out.problems.push(Problem {
+                            message: format!("duplicate stage name '{}'", n.value),
+                            location: self.src.location(n.span.clone()),
+                        });
+                    }
+                    let platform = flags
+                        .iter()
+                        .find(|f| f.name == "platform")
+                        .and_then(|f| f.value.as_ref())
+                        .map(|v| args::expand(&v.value, escape, &global).value);
+                    let e = args::expand(&image.value, escape, &global);
+                    let location = self.src.location(image.span.clone());
+                    let base_kind = if !e.is_complete() {
+                        BaseKind::Image
+                    } else if e.value == "scratch" {
+                        BaseKind::Scratch
+                    } else if let Some(i) = self.out.stages.iter().position(|s| {
+                        s.name.as_ref().is_some_and(|n| n.to_lowercase() == e.value.to_lowercase())
+                    }) {
+                        BaseKind::Stage(i)
+                    } else {
+                        BaseKind::Image
+                    };
+                    let expanded = (e.value != image.value).then(|| e.value.clone());
+                    // ENV of a parent stage is inherited; ARGs are not.
+                    let mut scope = Scope::default();
+                    if let BaseKind::Stage(i) = base_kind
+                        && let Some(parent) = self.stage_envs.get(i)
+                    {
+                        scope.env = parent.clone();
+                    }
+                    if base_kind == BaseKind::Image {
+                        let mut r = self.reference(
+                            RefKind::Build,
+                            Origin::ContainerfileFrom,
+                            &image.value,
+                            &e,
+                            location.clone(),
+                        );
+                        r.platform = platform.clone();
+                        r.within = stage_name.clone();
+                        self.out.references.push(r);
+                    }
+                    self.out.stages.push(Stage {
+                        index,
+                        name: stage_name.clone(),
+                        base: image.value.clone(),
+                        base_expanded: expanded,
+                        platform,
+                        base_kind,
+                        location,
+                    });
+                    stage = Some(StageState { name: stage_name, scope });
+                }
+                Inst::Copy { flags } => {
+                    let Some(st) = &stage else { continue };
+                    if let Some(v) = flags.iter().find(|f| f.name == "from").and_then(|f| f.value.as_ref()) {
+                        let (within, scope) = (st.name.clone(), st.scope.clone());
+                        self.stage_or_image(
+                            Origin::ContainerfileCopyFrom,
+                            &v.value,
+                            v.span.start,
+                            &scope,
+                            &all_names,
+                            within,
+                        );
+                    }
+                }
+                Inst::Run { keyword, flags, shell, exec, heredocs } => {
+                    let Some(st) = &stage else { continue };
+                    let (within, scope) = (st.name.clone(), st.scope.clone());
+                    for f in flags.iter().filter(|f| f.name == "mount") {
+                        let Some(v) = &f.value else { continue };
+                        let mut offset = 0;
+                        for field in v.value.split(',') {
+                            if let Some(from) = field.strip_prefix("from=") {
+                                let raw_ok = self.src.text.get(v.span.clone()) == Some(v.value.as_str());
+                                let at = if raw_ok { v.span.start + offset + 5 } else { v.span.start };
+                                self.stage_or_image(
+                                    Origin::ContainerfileRunMount,
+                                    from,
+                                    at,
+                                    &scope,
+                                    &all_names,
+                                    within.clone(),
+                                );
+                            }
+                            offset += field.len() + 1;
+                        }
+                    }
+                    let mut scripts: Vec<Vec<ShTok>> = Vec::new();
+                    if let Some(span) = shell {
+                        scripts.push(Sh::new(&self.src.text, span.clone(), escape, true, &scope).tokens());
+                    }
+                    let mut bodies: Vec<HereBody> = heredocs.clone();
+                    if let Some(extra) = self.heredocs.get(keyword) {
+                        bodies.extend(extra.iter().cloned());
+                    }
+                    for b in bodies.iter().filter(|b| b.script) {
+                        scripts.push(Sh::new(&self.src.text, b.body.clone(), '\\', false, &scope).tokens());
+                    }
+                    if !exec.is_empty() {
+                        scripts.push(exec.iter().map(|w| ShTok::Word(ShWord::literal(w))).collect());
+                    }
+                    for toks in scripts {
+                        self.script(&toks, &scope, within.clone());
+                    }
+                }
+                Inst::Other => {}
+            }
+        }
+    }
+}
+
+impl Builder<'_> {
+    fn reference(
+        &self,
+        kind: RefKind,
+        origin: Origin,
+        image: &str,
+        e: &Expanded,
+        location: Location,
+    ) -> Reference {
+        let mut r = Reference::new(kind, origin, image, location);
+        if e.value != image {
+            r.expanded = Some(e.value.clone());
+        }
+        if !e.undefined.is_empty() {
+            r.unresolved(undefined_reason(&e.undefined))
+        } else if let Some(err) = &e.error {
+            r.unresolved(format!("invalid variable substitution: {err}"))
+        } else {
+            r.resolve()
+        }
+    }
+
+    /// `COPY --from=X` / `RUN --mount=...,from=X`: a reference unless X is a stage name or
+    /// index. BuildKit refuses variables in `--from`; Buildah expands them, so we do.
+    fn stage_or_image(
+        &mut self,
+        origin: Origin,
+        text: &str,
+        at: usize,
+        scope: &Scope,
+        names: &[String],
+        within: Option<String>,
+    ) {
+        let e = args::expand(text, self.out.escape, scope);
+        if e.is_complete() {
+            let v = e.value.to_lowercase();
+            if (!v.is_empty() && v.chars().all(|c| c.is_ascii_digit())) || names.contains(&v) {
+                return;
+            }
+        }
+        let mut r = self.reference(RefKind::Build, origin, text, &e, self.src.location(at..at + text.len()));
+        r.within = within;
+        self.out.references.push(r);
+    }
+
+    /// Look for embedding commands in one script's tokens.
+    fn script(&mut self, toks: &[ShTok], scope: &Scope, within: Option<String>) {
+        let release = release_glob(toks);
+        let mut list: Option<String> = None;
+        for t in toks {
+            if let ShTok::Redir { op, target: Some(w) } = t
+                && (op.ends_with(">>") || op.ends_with('>'))
+                && is_image_list(&w.value)
+            {
+                list = Some(w.value.clone());
+                self.out.image_list_writes.push(ImageListWrite {
+                    path: w.value.clone(),
+                    append: op.ends_with(">>"),
+                    location: self.src.location(w.start..w.end),
+                });
+            }
+        }
+        let first = self.out.embeds.len();
+        for cmd in toks.split(|t| matches!(t, ShTok::Sep)) {
+            let words: Vec<&ShWord> = cmd
+                .iter()
+                .filter_map(|t| match t {
+                    ShTok::Word(w) => Some(w),
+                    _ => None,
+                })
+                .collect();
+            let mut k = 0;
+            while k < words.len()
+                && (matches!(
+                    words[k].value.as_str(),
+                    "do" | "then"
+                        | "else"
+                        | "elif"
+                        | "if"
+                        | "while"
+                        | "until"
+                        | "!"
+                        | "{"
+                        | "time"
+                        | "exec"
+                        | "sudo"
+                ) || (words[k].is_literal() && is_assignment(&words[k].value)))
+            {
+                k += 1;
+            }
+            let Some(name) = words.get(k) else { continue };
+            let base = name.value.rsplit('/').next().unwrap_or("");
+            let rest = &words[k + 1..];
+            match base {
+                "skopeo" => self.skopeo(name, rest, scope, within.clone()),
+                "podman" => self.podman(name, rest, scope, within.clone()),
+                _ => {}
+            }
+        }
+        for e in &mut self.out.embeds[first..] {
+            if e.source.is_none() {
+                e.release_images.clone_from(&release);
+            }
+            if e.image_list.is_none() {
+                e.image_list.clone_from(&list);
+            }
+        }
+    }
+
+    fn skopeo(&mut self, name: &ShWord, rest: &[&ShWord], scope: &Scope, within: Option<String>) {
+        const GLOBAL_VALUED: &[&str] = &[
+            "--command-timeout",
+            "--override-arch",
+            "--override-os",
+            "--override-variant",
+            "--policy",
+            "--registries.d",
+            "--registries-conf",
+            "--tmpdir",
+            "--user-agent-prefix",
+        ];
+        const COPY_VALUED: &[&str] = &[
+            "--additional-tag",
+            "--authfile",
+            "--decryption-key",
+            "--dest-authfile",
+            "--dest-cert-dir",
+            "--dest-compress-format",
+            "--dest-compress-level",
+            "--dest-creds",
+            "--dest-daemon-host",
+            "--dest-registry-token",
+            "--dest-shared-blob-dir",
+            "--dest-username",
+            "--dest-password",
+            "--digestfile",
+            "--encrypt-layer",
+            "--encryption-key",
+            "--format",
+            "-f",
+            "--image-parallel-copies",
+            "--multi-arch",
+            "--retry-delay",
+            "--retry-times",
+            "--sign-by",
+            "--sign-by-sigstore",
+            "--sign-by-sigstore-private-key",
+            "--sign-identity",
+            "--sign-passphrase-file",
+            "--src-authfile",
+            "--src-cert-dir",
+            "--src-creds",
+            "--src-daemon-host",
+            "--src-registry-token",
+            "--src-shared-blob-dir",
+            "--src-username",
+            "--src-password",
+        ];
+        let mut i = 0;
+        while let Some(w) = rest.get(i) {
+            if !w.value.starts_with('-') {
+                break;
+            }
+            i += if GLOBAL_VALUED.contains(&w.value.as_str()) { 2 } else { 1 };
+        }
+        if rest.get(i).map(|w| w.value.as_str()) != Some("copy") {
+            return;
+        }
+        i += 1;
+        let (mut all, mut preserve) = (false, false);
+        let mut positional: Vec<&ShWord> = Vec::new();
+        while let Some(w) = rest.get(i) {
+            let v = w.value.as_str();
+            i += 1;
+            if v == "--" {
+                positional.extend(rest[i..].iter().copied());
+                break;
+            }
+            if v.starts_with('-') && v.len() > 1 {
+                let (flag, inline) = match v.split_once('=') {
+                    Some((f, val)) => (f, Some(val)),
+                    None => (v, None),
+                };
+                match flag {
+                    "--all" | "-a" => all = inline != Some("false"),
+                    "--preserve-digests" => preserve = inline != Some("false"),
+                    "--multi-arch" => {
+                        let val = inline.map(str::to_string).or_else(|| rest.get(i).map(|w| w.value.clone()));
+                        all |= val.as_deref() == Some("all");
+                    }
+                    _ => {}
+                }
+                if inline.is_none() && COPY_VALUED.contains(&flag) {
+                    i += 1;
+                }
+                continue;
+            }
+            positional.push(w);
+        }
+        let [src, dest, ..] = positional[..] else { return };
+        let Some(method) = embed_method(&dest.value) else { return };
+        let store_root = match method {
+            EmbedMethod::ContainersStorage => storage_root(&dest.value),
+            _ => None,
+        };
+        let intent = EmbedIntent {
+            tool: EmbedTool::SkopeoCopy,
+            method,
+            source: src.is_literal().then(|| src.value.clone()),
+            source_text: src.unquoted(&self.src.text),
+            destination: dest.value.clone(),
+            store_root,
+            all,
+            preserve_digests: preserve,
+            release_images: None,
+            image_list: None,
+            location: self.src.location(name.start..name.end),
+            within: within.clone(),
+        };
+        self.out.embeds.push(intent);
+        self.embed_reference(src, scope, within);
+    }
+
+    fn podman(&mut self, name: &ShWord, rest: &[&ShWord], scope: &Scope, within: Option<String>) {
+        const VALUED: &[&str] = &[
+            "--root",
+            "--runroot",
+            "--storage-driver",
+            "--storage-opt",
+            "--log-level",
+            "--url",
+            "--connection",
+            "--identity",
+            "--cgroup-manager",
+            "--events-backend",
+            "--tmpdir",
+            "--imagestore",
+            "--network-cmd-path",
+            "--runtime",
+            "--runtime-flag",
+            "--hooks-dir",
+            "--module",
+            "--conmon",
+            "--volumepath",
+            "--config",
+            "--arch",
+            "--os",
+            "--variant",
+            "--platform",
+            "--authfile",
+            "--cert-dir",
+            "--creds",
+            "--decryption-key",
+            "--retry",
+            "--retry-delay",
+            "--policy",
+        ];
+        let mut root: Option<String> = None;
+        let mut sub: Option<&str> = None;
+        let mut images: Vec<&ShWord> = Vec::new();
+        let mut i = 0;
+        while let Some(w) = rest.get(i) {
+            let v = w.value.as_str();
+            i += 1;
+            if v.starts_with('-') && v.len() > 1 {
+                let (flag, inline) = match v.split_once('=') {
+                    Some((f, val)) => (f, Some(val.to_string())),
+                    None => (v, None),
+                };
+                let value = if inline.is_none() && VALUED.contains(&flag) {
+                    i += 1;
+                    rest.get(i - 1).map(|w| w.value.clone())
+                } else {
+                    inline
+                };
+                if flag == "--root" {
+                    root = value;
+                }
+                continue;
+            }
+            match sub {
+                None => sub = Some(v),
+                Some(_) => images.push(w),
+            }
+        }
+        if sub != Some("pull") {
+            return;
+        }
+        for img in images {
+            let destination = match &root {
+                Some(r) => format!("containers-storage:[{r}]"),
+                None => "containers-storage:".to_string(),
+            };
+            self.out.embeds.push(EmbedIntent {
+                tool: EmbedTool::PodmanPull,
+                method: EmbedMethod::ContainersStorage,
+                source: img.is_literal().then(|| img.value.clone()),
+                source_text: img.unquoted(&self.src.text),
+                destination,
+                store_root: root.clone(),
+                all: false,
+                preserve_digests: false,
+                release_images: None,
+                image_list: None,
+                location: self.src.location(name.start..name.end),
+                within: within.clone(),
+            });
+            self.embed_reference(img, scope, within.clone());
+        }
+    }
+
+    /// A `Reference` for the image in an embed source, when it does not depend on shell
+    /// variables or command output.
+    fn embed_reference(&mut self, w: &ShWord, scope: &Scope, within: Option<String>) {
+        if w.dynamic || w.shell_vars.iter().any(|v| !scope.declared(v)) {
+            return;
+        }
+        let value = w.value.as_str();
+        let skip = if let Some(r) = value.strip_prefix("docker://") {
+            value.len() - r.len()
+        } else if let Some(r) = value.strip_prefix("docker-daemon:") {
+            value.len() - r.len()
+        } else if let Some(r) = value.strip_prefix("containers-storage:") {
+            let r2 = match r.strip_prefix('[') {
+                Some(x) => x.split_once(']').map_or(x, |(_, after)| after),
+                None => r,
+            };
+            value.len() - r2.len()
+        } else if value.contains(':') && value.split(':').next().is_some_and(is_local_transport) {
+            return;
+        } else {
+            0
+        };
+        let chars_skipped = value[..skip].chars().count();
+        let Some(&at) = w.offsets.get(chars_skipped) else { return };
+        let end = w.end;
+        let image = unquote(self.src.text.get(at..end).unwrap_or(""));
+        let e = Expanded { value: value[skip..].to_string(), undefined: w.shell_vars.clone(), error: None };
+        let mut r = self.reference(
+            RefKind::Embed,
+            Origin::ContainerfileEmbed,
+            &image,
+            &e,
+            self.src.location(at..end),
+        );
+        r.within = within;
+        self.out.references.push(r);
+    }
+}
+
+fn is_local_transport(t: &str) -> bool {
+    matches!(t, "dir" | "oci" | "oci-archive" | "docker-archive" | "sif" | "tarball")
+}
+
+fn embed_method(dest: &str) -> Option<EmbedMethod> {
+    let (t, _) = dest.split_once(':')?;
+    Some(match t {
+        "dir" => EmbedMethod::Dir,
+        "containers-storage" => EmbedMethod::ContainersStorage,
+        "oci" => EmbedMethod::Oci,
+        "oci-archive" => EmbedMethod::OciArchive,
+        "docker-archive" => EmbedMethod::DockerArchive,
+        _ => return None,
+    })
+}
+
+/// ROOT of `containers-storage:[driver@ROOT+RUNROOT:options]REF`.
+fn storage_root(dest: &str) -> Option<String> {
+    let spec = dest.strip_prefix("containers-storage:[")?.split_once(']')?.0;
+    let spec = spec.split_once('@').map_or(spec, |(_, r)| r);
+    let root = spec.split(['+', ':']).next().unwrap_or("");
+    (!root.is_empty()).then(|| root.to_string())
+}
+
+fn is_image_list(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name == "image-list.txt" || name == "mapping.txt" || (name.contains("image") && name.ends_with(".txt"))
+}
+
+/// Remove shell quotes from a raw text (for the "as written" image text).
+fn unquote(s: &str) -> String {
+    s.chars().filter(|c| *c != '"' && *c != '\'').collect()
+}
+
+/// The MicroShift release files a script reads (`.../release-$(uname -m).json` →
+/// `/usr/share/microshift/release/release-*.json`).
+fn release_glob(toks: &[ShTok]) -> Option<String> {
+    for t in toks {
+        let ShTok::Word(w) = t else { continue };
+        let Some(at) = w.value.find(RELEASE_DIR) else { continue };
+        let mut path = String::new();
+        let mut depth = 0usize;
+        let mut chars = w.value[at..].chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '$' if chars.peek() == Some(&'(') => {
+                    depth += 1;
+                    path.push(c);
+                }
+                '(' => path.push(c),
+                ')' if depth == 0 => break,
+                ')' => {
+                    depth -= 1;
+                    path.push(c);
+                }
+                c if depth == 0 && (c.is_whitespace() || c == ';' || c == '|') => break,
+                '"' | '\'' => {}
+                c => path.push(c),
+            }
+        }
+        let glob = globify(&path);
+        if glob.ends_with(".json") {
+            return Some(glob);
+        }
+    }
+    None
+}
+
+/// Replace `$(...)`, `${...}`, `$NAME` and `` `...` `` by `*`.
+fn globify(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => {
+                match chars.peek() {
+                    Some('(') => {
+                        let mut depth = 0;
+                        for n in chars.by_ref() {
+                            match n {
+                                '(' => depth += 1,
+                                ')' => {
+                                    depth -= 1;
+                                    if depth == 0 {
+                                        break;
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    Some('{') => {
+                        for n in chars.by_ref() {
+                            if n == '}' {
+                                break;
+                            }
+                        }
+                    }
+                    _ => {
+                        while chars.peek().is_some_and(|n| n.is_alphanumeric() || *n == '_') {
+                            chars.next();
+                        }
+                    }
+                }
+                if !out.ends_with('*') {
+                    out.push('*');
+                }
+            }
+            '`' => {
+                for n in chars.by_ref() {
+                    if n == '`' {
+                        break;
+                    }
+                }
+                out.push('*');
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small shell-word splitter: quotes, backslashes, parameter expansion with the build
+// ARG/ENV values, command substitution kept as written; `;`, `&&`, `||`, `|`, `&`, newlines
+// separate commands; redirections keep their target word.
+
+#[derive(Clone, Debug, Default)]
+struct ShWord {
+    /// Source byte range (start of the first character, end of the word).
+    start: usize,
+    end: usize,
+    /// Quotes removed, ARG/ENV expanded; shell variables and `$(...)` kept as written.
+    value: String,
+    /// Source byte offset of each character of `value` (expansions map to their `$`).
+    offsets: Vec<usize>,
+    /// Variables with no build value (shell variables, or ARGs declared without a value).
+    shell_vars: Vec<String>,
+    /// Holds command substitution or a substitution error.
+    dynamic: bool,
+}
+
+impl ShWord {
+    fn literal(w: &Word) -> ShWord {
+        let mut offsets = Vec::new();
+        let mut at = w.span.start;
+        for c in w.value.chars() {
+            offsets.push(at);
+            at += c.len_utf8();
+        }
+        ShWord { start: w.span.start, end: w.span.end, value: w.value.clone(), offsets, ..ShWord::default() }
+    }
+
+    fn is_literal(&self) -> bool {
+        !self.dynamic && self.shell_vars.is_empty()
+    }
+
+    fn push(&mut self, c: char, at: usize) {
+        self.value.push(c);
+        self.offsets.push(at);
+    }
+
+    fn unquoted(&self, text: &str) -> String {
+        unquote(text.get(self.start..self.end).unwrap_or(&self.value))
+    }
+}
+
+#[derive(Clone, Debug)]
+enum ShTok {
+    Word(ShWord),
+    Sep,
+    Redir { op: String, target: Option<ShWord> },
+}
+
+struct Sh<'a> {
+    t: &'a str,
+    i: usize,
+    end: usize,
+    /// The line-continuation character (the Dockerfile escape for shell-form RUN).
+    cont: char,
+    /// Shell-form RUN text: comment lines after a continuation are dropped, as the
+    /// Dockerfile parser does.
+    dockerfile: bool,
+    scope: &'a Scope,
+}
+
+impl<'a> Sh<'a> {
+    fn new(t: &'a str, span: Span, cont: char, dockerfile: bool, scope: &'a Scope) -> Sh<'a> {
+        let end = span.end.min(t.len());
+        Sh { t, i: span.start.min(end), end, cont, dockerfile, scope }
+    }
+
+    fn peek(&self) -> Option<char> {
+        if self.i >= self.end {
+            return None;
+        }
+        self.t.get(self.i..self.end)?.chars().next()
+    }
+
+    fn peek_at(&self, n: usize) -> Option<char> {
+        self.t.get(self.i..self.end)?.chars().nth(n)
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.i += c.len_utf8();
+        Some(c)
+    }
+
+    /// Skip a line continuation (escape, optional blanks, newline) if one starts here.
+    fn skip_cont(&mut self) -> bool {
+        if self.peek() != Some(self.cont) {
+            return false;
+        }
+        let rest = &self.t[self.i + self.cont.len_utf8()..self.end];
+        let trimmed = rest.trim_start_matches([' ', '\t', '\r']);
+        if !trimmed.starts_with('\n') {
+            return false;
+        }
+        self.i = self.end - trimmed.len() + 1;
+        if self.dockerfile {
+            loop {
+                let line_end = self.t[self.i..self.end].find('\n').map_or(self.end, |n| self.i + n);
+                let line = self.t[self.i..line_end].trim_start();
+                if line_end < self.end && (line.trim().is_empty() || line.starts_with('#')) {
+                    self.i = line_end + 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        true
+    }
+
+    fn tokens(mut self) -> Vec<ShTok> {
+        let mut out = Vec::new();
+        loop {
+            loop {
+                if self.skip_cont() {
+                    continue;
+                }
+                match self.peek() {
+                    Some(' ' | '\t' | '\r') => {
+                        self.bump();
+                    }
+                    _ => break,
+                }
+            }
+            let Some(c) = self.peek() else { break };
+            match c {
+                '\n' | ';' | '&' | '|' | '(' | ')' => {
+                    self.bump();
+                    if matches!(
+                        (c, self.peek()),
+                        ('&', Some('&')) | ('|', Some('|' | '&')) | (';', Some(';'))
+                    ) {
+                        self.bump();
+                    }
+                    out.push(ShTok::Sep);
+                }
+                '#' => {
+                    while self.peek().is_some_and(|c| c != '\n') {
+                        self.bump();
+                    }
+                }
+                '<' | '>' => out.push(self.redirect(String::new())),
+                c if c.is_ascii_digit() && self.digits_then_redirect() => {
+                    let mut fd = String::new();
+                    while let Some(d) = self.peek().filter(char::is_ascii_digit) {
+                        fd.push(d);
+                        self.bump();
+                    }
+                    out.push(self.redirect(fd));
+                }
+                _ => out.push(ShTok::Word(self.word())),
+            }
+        }
+        out
+    }
+
+    fn digits_then_redirect(&self) -> bool {
+        let rest = &self.t[self.i..self.end];
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        rest[digits..].starts_with(['<', '>'])
+    }
+
+    fn redirect(&mut self, mut op: String) -> ShTok {
+        if let Some(c) = self.bump() {
+            op.push(c);
+            while let Some(n) = self.peek() {
+                if (n == c && op.len() < 3) || n == '&' || n == '|' || (n == '-' && op.ends_with("<<")) {
+                    op.push(n);
+                    self.bump();
+                } else {
+                    break;
+                }
+            }
+        }
+        while matches!(self.peek(), Some(' ' | '\t')) {
+            self.bump();
+        }
+        let target = match self.peek() {
+            None | Some('\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>') => None,
+            Some(_) => Some(self.word()),
+        };
+        ShTok::Redir { op, target }
+    }
+
+    fn word(&mut self) -> ShWord {
+        let mut w = ShWord { start: self.i, ..ShWord::default() };
+        loop {
+            if self.skip_cont() {
+                continue;
+            }
+            let Some(c) = self.peek() else { break };
+            match c {
+                ' ' | '\t' | '\r' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>' => break,
+                '\'' => {
+                    self.bump();
+                    while let Some(c) = self.peek() {
+                        let at = self.i;
+                        self.bump();
+                        if c == '\'' {
+                            break;
+                        }
+                        w.push(c, at);
+                    }
+                }
+                '"' => {
+                    self.bump();
+                    loop {
+                        if self.skip_cont() {
+                            continue;
+                        }
+                        let Some(c) = self.peek() else { break };
+                        match c {
+                            '"' => {
+                                self.bump();
+                                break;
+                            }
+                            '\\' => {
+                                let at = self.i;
+                                self.bump();
+                                match self.peek() {
+                                    Some(n @ ('$' | '`' | '"' | '\\')) => {
+                                        w.push(n, self.i);
+                                        self.bump();
+                                    }
+                                    Some('\n') => {
+                                        self.bump();
+                                    }
+                                    _ => w.push('\\', at),
+                                }
+                            }
+                            '$' => self.dollar(&mut w),
+                            '`' => self.backtick(&mut w),
+                            c => {
+                                w.push(c, self.i);
+                                self.bump();
+                            }
+                        }
+                    }
+                }
+                '\\' => {
+                    self.bump();
+                    match self.peek() {
+                        Some('\n') => {
+                            self.bump();
+                        }
+                        Some(n) => {
+                            w.push(n, self.i);
+                            self.bump();
+                        }
+                        None => {}
+                    }
+                }
+                '$' => self.dollar(&mut w),
+                '`' => self.backtick(&mut w),
+                c => {
+                    w.push(c, self.i);
+                    self.bump();
+                }
+            }
+        }
+        w.end = self.i;
+        w
+    }
+
+    fn raw_until(&mut self, w: &mut ShWord, to: usize) {
+        while self.i < to {
+            let Some(c) = self.bump() else { break };
+            w.push(c, self.i - c.len_utf8());
+        }
+    }
+
+    fn dollar(&mut self, w: &mut ShWord) {
+        if self.peek_at(1) == Some('(') {
+            // Command or arithmetic substitution: kept as written, matched by parentheses.
+            let mut depth = 0usize;
+            let mut j = self.i + 1;
+            let bytes = self.t.as_bytes();
+            let mut quote: Option<u8> = None;
+            while j < self.end {
+                let b = bytes[j];
+                match quote {
+                    Some(q) if b == q => quote = None,
+                    Some(_) => {}
+                    None => match b {
+                        b'\'' | b'"' => quote = Some(b),
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                j += 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    },
+                }
+                j += 1;
+            }
+            w.dynamic = true;
+            let to = j.min(self.end);
+            self.raw_until(w, to);
+            return;
+        }
+        let (e, used) = args::expand_parameter(&self.t[self.i..self.end], self.scope);
+        let raw_end = self.i + used;
+        if e.error.is_some() {
+            w.dynamic = true;
+        }
+        for v in &e.undefined {
+            if !w.shell_vars.contains(v) {
+                w.shell_vars.push(v.clone());
+            }
+        }
+        if e.value == self.t[self.i..raw_end] {
+            self.raw_until(w, raw_end);
+        } else {
+            let at = self.i;
+            for c in e.value.chars() {
+                w.push(c, at);
+            }
+            self.i = raw_end;
+        }
+    }
+
+    fn backtick(&mut self, w: &mut ShWord) {
+        let close = self.t[self.i + 1..self.end].find('`').map_or(self.end, |n| self.i + 1 + n + 1);
+        w.dynamic = true;
+        self.raw_until(w, close);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::Status;
+    use crate::source::Platform;
+
+    fn cf_with(text: &str, opts: &BuildOptions) -> Containerfile {
+        parse(&SourceText::from_str("Containerfile", text), opts)
+    }
+
+    fn cf(text: &str) -> Containerfile {
+        cf_with(text, &BuildOptions::default())
+    }
+
+    fn pos(l: &Location) -> (u32, u32) {
+        (l.line, l.column)
+    }
+
+    /// (image, expanded, line, column) of each reference.
+    fn refs(c: &Containerfile) -> Vec<(String, Option<String>, u32, u32)> {
+        c.references
+            .iter()
+            .map(|r| (r.image.clone(), r.expanded.clone(), r.location.line, r.location.column))
+            .collect()
+    }
+
+    fn unresolved(r: &Reference) -> String {
+        match &r.status {
+            Status::Unresolved { reason } => reason.clone(),
+            other => panic!("expected unresolved, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_and_comment_only_files() {
+        for text in ["", "\n\n", "# just a comment\n  # another\n", "# escape=`\n"] {
+            let c = cf(text);
+            assert!(c.references.is_empty() && c.problems.is_empty() && c.stages.is_empty(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn simple_from_with_registry_port_and_digest() {
+        let c = cf(
+            "FROM registry:5000/app\nFROM  quay.io/x/y:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef AS b\n",
+        );
+        let r = refs(&c);
+        assert_eq!(r[0], ("registry:5000/app".into(), None, 1, 6));
+        assert_eq!(
+            r[1].0,
+            "quay.io/x/y:1@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        );
+        assert_eq!((r[1].2, r[1].3), (2, 7));
+        assert!(c.references.iter().all(|r| r.status == Status::Resolved && r.kind == RefKind::Build));
+        assert_eq!(c.references[1].within.as_deref(), Some("b"));
+        assert_eq!(c.references[0].origin, Origin::ContainerfileFrom);
+    }
+
+    #[test]
+    fn escape_directive_backtick() {
+        let text = "# escape=`\nFROM `\n  alpine:3 AS x\nRUN echo C:\\path `\n  && skopeo copy docker://a.io/b:1 dir:/usr/lib/containers/storage/h\n";
+        let c = cf(text);
+        assert_eq!(c.escape, '`');
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let r = refs(&c);
+        assert_eq!(r[0], ("alpine:3".into(), None, 3, 3));
+        assert_eq!(r[1], ("a.io/b:1".into(), None, 5, 27));
+        assert_eq!(c.references[1].kind, RefKind::Embed);
+    }
+
+    #[test]
+    fn line_continuation_inside_from() {
+        let c = cf("FROM --platform=linux/arm64 \\\n    quay.io/app:1 \\\n    AS base\n");
+        assert_eq!(refs(&c)[0], ("quay.io/app:1".into(), None, 2, 5));
+        assert_eq!(c.references[0].platform.as_deref(), Some("linux/arm64"));
+        assert_eq!(c.stages[0].name.as_deref(), Some("base"));
+        // A continuation in the middle of the image text: the text is joined, the location
+        // is its first character.
+        let c = cf("FROM quay.io/\\\napp:2\n");
+        assert_eq!(refs(&c)[0], ("quay.io/app:2".into(), None, 1, 6));
+    }
+
+    #[test]
+    fn global_args_and_stage_scoping() {
+        let text = "\
+ARG REG=quay.io
+ARG TAG=1.0
+FROM $REG/base:${TAG} AS one
+COPY --from=$REG/tool:1 /a /b
+FROM scratch
+ARG REG
+COPY --from=$REG/tool:2 /a /b
+";
+        let c = cf(text);
+        let r = refs(&c);
+        assert_eq!(r[0], ("$REG/base:${TAG}".into(), Some("quay.io/base:1.0".into()), 3, 6));
+        assert_eq!(c.references[0].status, Status::Resolved);
+        // A global ARG is not visible in a stage without redeclaration.
+        assert_eq!(r[1], ("$REG/tool:1".into(), None, 4, 13));
+        assert_eq!(unresolved(&c.references[1]), "undefined build argument REG");
+        // After a bare `ARG REG` it is.
+        assert_eq!(r[2], ("$REG/tool:2".into(), Some("quay.io/tool:2".into()), 7, 13));
+        assert_eq!(c.references[2].status, Status::Resolved);
+        assert_eq!(c.stages[1].base_kind, BaseKind::Scratch);
+        assert_eq!(c.references.len(), 3);
+    }
+
+    #[test]
+    fn build_arg_overrides_defaults_only_for_declared_args() {
+        let opts = BuildOptions {
+            build_args: vec![
+                ("TAG".into(), "2.0".into()),
+                ("OTHER".into(), "x".into()),
+                ("TAG".into(), "3.0".into()),
+            ],
+            ..BuildOptions::default()
+        };
+        let c = cf_with("ARG TAG=1.0\nFROM app:$TAG\nFROM app:$OTHER\n", &opts);
+        assert_eq!(c.references[0].expanded.as_deref(), Some("app:3.0"));
+        assert_eq!(unresolved(&c.references[1]), "undefined build argument OTHER");
+    }
+
+    #[test]
+    fn default_for_undeclared_and_declared_without_value() {
+        let c = cf("ARG BASE\nFROM ${BASE:-registry.example/os:9}\nFROM ${BASE}\nFROM ${NOPE}:${ALSO}\n");
+        assert_eq!(c.references[0].expanded.as_deref(), Some("registry.example/os:9"));
+        assert_eq!(c.references[0].status, Status::Resolved);
+        assert_eq!(unresolved(&c.references[1]), "undefined build argument BASE");
+        assert_eq!(unresolved(&c.references[2]), "undefined build arguments NOPE, ALSO");
+        assert_eq!(pos(&c.references[2].location), (4, 6));
+    }
+
+    #[test]
+    fn platform_args() {
+        let opts = BuildOptions {
+            target_platform: Platform::parse("linux/arm64").unwrap(),
+            build_platform: Platform::parse("linux/amd64").unwrap(),
+            ..BuildOptions::default()
+        };
+        let text = "\
+FROM --platform=$BUILDPLATFORM golang:1 AS build
+RUN --mount=type=bind,from=tools-$TARGETARCH,target=/t true
+FROM quay.io/base-${TARGETARCH}:1
+ARG TARGETARCH
+RUN --mount=type=bind,from=tools-$TARGETARCH,target=/t true
+";
+        let c = cf_with(text, &opts);
+        assert_eq!(c.references[0].platform.as_deref(), Some("linux/amd64"));
+        assert_eq!(c.stages[0].platform.as_deref(), Some("linux/amd64"));
+        // Inside a stage TARGETARCH needs `ARG TARGETARCH`.
+        assert_eq!(refs(&c)[1], ("tools-$TARGETARCH".into(), None, 2, 28));
+        assert_eq!(unresolved(&c.references[1]), "undefined build argument TARGETARCH");
+        assert_eq!(c.references[2].expanded.as_deref(), Some("quay.io/base-arm64:1"));
+        assert_eq!(c.references[3].expanded.as_deref(), Some("tools-arm64"));
+        assert_eq!(c.references[3].origin, Origin::ContainerfileRunMount);
+    }
+
+    #[test]
+    fn stages_are_not_images() {
+        let text = "\
+FROM quay.io/b:1 AS builder
+FROM Builder AS second
+COPY --from=BUILDER /a /b
+COPY --from=0 /a /b
+COPY --from=docker.io/x:1 /a /b
+RUN --mount=type=bind,from=img,target=/x true
+RUN --mount=type=cache,target=/c --mount=from=second,target=/y true
+FROM scratch
+";
+        let c = cf(text);
+        assert_eq!(c.stages[1].base_kind, BaseKind::Stage(0));
+        assert_eq!(c.stages[2].base_kind, BaseKind::Scratch);
+        let r = refs(&c);
+        assert_eq!(r.len(), 3, "{r:?}");
+        assert_eq!(r[1], ("docker.io/x:1".into(), None, 5, 13));
+        assert_eq!(c.references[1].origin, Origin::ContainerfileCopyFrom);
+        assert_eq!(c.references[1].within.as_deref(), Some("second"));
+        assert_eq!(r[2], ("img".into(), None, 6, 28));
+        assert_eq!(c.references[2].origin, Origin::ContainerfileRunMount);
+    }
+
+    #[test]
+    fn template_markup_is_unresolved_not_a_crash() {
+        let c = cf("FROM {{ .Values.base }}:{{ .Values.tag }} AS x\nRUN echo hi\n");
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(refs(&c)[0], ("{{ .Values.base }}:{{ .Values.tag }}".into(), None, 1, 6));
+        assert_eq!(unresolved(&c.references[0]), "contains template markup");
+    }
+
+    #[test]
+    fn invalid_containerfile_is_a_problem_with_position() {
+        let c = cf("FROM a:1\nBOGUS thing\nFROM b:2\n");
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(pos(&c.problems[0].location), (2, 1));
+        assert!(c.problems[0].message.contains("unknown instruction"), "{}", c.problems[0].message);
+        // What came before the error is kept.
+        assert_eq!(refs(&c).len(), 1);
+
+        let c = cf("RUN echo\n");
+        assert_eq!(c.problems.len(), 1);
+        let c = cf("ARG X=1\n");
+        assert_eq!(c.problems[0].message, "expected at least one FROM instruction");
+        let c = cf("FROM a AS x\nFROM b AS X\n");
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(pos(&c.problems[0].location), (2, 11));
+    }
+
+    #[test]
+    fn bom_does_not_shift_columns() {
+        let c = cf("\u{feff}FROM alpine:3\n");
+        assert_eq!(pos(&c.references[0].location), (1, 7));
+        assert_eq!(c.references[0].image, "alpine:3");
+    }
+
+    #[test]
+    fn heredoc_run_at_start() {
+        let text = "\
+FROM quay.io/base:1
+ARG APP=quay.io/org/app:2
+RUN <<EOT
+set -e
+skopeo copy --all --preserve-digests docker://${APP} \\
+    dir:/usr/lib/containers/storage/app
+EOT
+";
+        let c = cf(text);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        let e = &c.embeds[0];
+        assert_eq!(e.tool, EmbedTool::SkopeoCopy);
+        assert_eq!(e.method, EmbedMethod::Dir);
+        assert!(e.all && e.preserve_digests);
+        assert_eq!(e.source.as_deref(), Some("docker://quay.io/org/app:2"));
+        assert_eq!(e.destination, "dir:/usr/lib/containers/storage/app");
+        assert_eq!(pos(&e.location), (5, 1));
+        let r = &c.references[1];
+        assert_eq!((r.image.as_str(), r.expanded.as_deref()), ("${APP}", Some("quay.io/org/app:2")));
+        assert_eq!(pos(&r.location), (5, 47));
+        assert_eq!((r.kind, r.origin), (RefKind::Embed, Origin::ContainerfileEmbed));
+        assert_eq!(r.status, Status::Resolved);
+    }
+
+    #[test]
+    fn skopeo_copy_shell_form_with_quotes_and_containers_storage() {
+        let text = "\
+FROM quay.io/base:1 AS os
+RUN skopeo --insecure-policy copy \"docker://quay.io/a/b:1\" dir:/usr/lib/containers/storage/x && \\
+    skopeo copy docker://quay.io/c/d@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef \\
+      'containers-storage:[overlay@/usr/lib/containers/storage+/run/x]quay.io/c/d' ; \\
+    skopeo copy docker://quay.io/mirror/me:1 docker://other.io/me:1
+";
+        let c = cf(text);
+        assert_eq!(c.embeds.len(), 2, "{:?}", c.embeds);
+        assert_eq!(c.embeds[1].method, EmbedMethod::ContainersStorage);
+        assert_eq!(c.embeds[1].store_root.as_deref(), Some("/usr/lib/containers/storage"));
+        assert_eq!(c.embeds[0].within.as_deref(), Some("os"));
+        let r = refs(&c);
+        assert_eq!(r[1], ("quay.io/a/b:1".into(), None, 2, 45));
+        assert_eq!((r[2].2, r[2].3), (3, 26));
+        assert_eq!(r.len(), 3);
+    }
+
+    #[test]
+    fn podman_pull_root() {
+        let text = "\
+FROM quay.io/base:1
+ARG IMG=quay.io/x/y:3
+RUN podman pull --root /usr/lib/containers/storage registry.example/app:1 && \\
+    podman --root=/usr/lib/containers/storage pull --arch amd64 docker://$IMG && \\
+    podman pull quay.io/default/store:1
+";
+        let c = cf(text);
+        assert_eq!(c.embeds.len(), 3);
+        assert!(c.embeds.iter().all(|e| e.tool == EmbedTool::PodmanPull));
+        assert_eq!(c.embeds[0].store_root.as_deref(), Some("/usr/lib/containers/storage"));
+        assert_eq!(c.embeds[0].destination, "containers-storage:[/usr/lib/containers/storage]");
+        assert_eq!(c.embeds[1].store_root.as_deref(), Some("/usr/lib/containers/storage"));
+        assert_eq!(c.embeds[2].store_root, None);
+        let r = refs(&c);
+        assert_eq!(r[1], ("registry.example/app:1".into(), None, 3, 52));
+        assert_eq!(r[2], ("$IMG".into(), Some("quay.io/x/y:3".into()), 4, 74));
+        assert_eq!(pos(&c.embeds[0].location), (3, 5));
+    }
+
+    #[test]
+    fn microshift_release_loop() {
+        // As in openshift/microshift docs/config/Containerfile.bootc-embedded-rhel9.
+        let text = r#"ARG USHIFT_BASE_IMAGE_NAME
+ARG USHIFT_BASE_IMAGE_TAG
+FROM $USHIFT_BASE_IMAGE_NAME:$USHIFT_BASE_IMAGE_TAG
+
+ENV IMAGE_STORAGE_DIR=/usr/lib/containers/storage
+ENV IMAGE_LIST_FILE=${IMAGE_STORAGE_DIR}/image-list.txt
+
+# hadolint ignore=DL4006
+RUN --mount=type=secret,id=pullsecret,dst=/run/secrets/pull-secret.json \
+    images="$(jq -r ".images[]" /usr/share/microshift/release/release-"$(uname -m)".json)" ; \
+    mkdir -p "${IMAGE_STORAGE_DIR}" ; \
+    for img in ${images} ; do \
+        sha="$(echo "${img}" | sha256sum | awk '{print $1}')" ; \
+        skopeo copy --all --preserve-digests \
+            --authfile /run/secrets/pull-secret.json \
+            "docker://${img}" "dir:$IMAGE_STORAGE_DIR/${sha}" ; \
+        echo "${img},${sha}" >> "${IMAGE_LIST_FILE}" ; \
+    done
+
+RUN cat > /usr/bin/microshift-copy-images <<EOF
+#!/bin/bash
+set -eux -o pipefail
+while IFS="," read -r img sha ; do
+    skopeo copy --preserve-digests \
+        "dir:${IMAGE_STORAGE_DIR}/\${sha}" \
+        "containers-storage:\${img}"
+done < "${IMAGE_LIST_FILE}"
+EOF
+
+RUN chmod 755 /usr/bin/microshift-copy-images && \
+    mkdir -p /usr/lib/systemd/system/microshift.service.d
+"#;
+        let c = cf(text);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.references.len(), 1, "{:?}", refs(&c));
+        assert_eq!(
+            unresolved(&c.references[0]),
+            "undefined build arguments USHIFT_BASE_IMAGE_NAME, USHIFT_BASE_IMAGE_TAG"
+        );
+        assert_eq!(pos(&c.references[0].location), (3, 6));
+        // The heredoc written by `cat` is data, not an embed.
+        assert_eq!(c.embeds.len(), 1, "{:?}", c.embeds);
+        let e = &c.embeds[0];
+        assert_eq!(e.source, None);
+        assert_eq!(e.source_text, "docker://${img}");
+        assert_eq!(e.destination, "dir:/usr/lib/containers/storage/${sha}");
+        assert_eq!(e.release_images.as_deref(), Some("/usr/share/microshift/release/release-*.json"));
+        assert_eq!(e.image_list.as_deref(), Some("/usr/lib/containers/storage/image-list.txt"));
+        assert!(e.all && e.preserve_digests);
+        assert_eq!(pos(&e.location), (14, 9));
+        assert_eq!(c.image_list_writes.len(), 1);
+        assert_eq!(pos(&c.image_list_writes[0].location), (17, 33));
+        assert_eq!(c.stages.len(), 1);
+    }
+
+    #[test]
+    fn heredoc_fed_to_a_shell_is_a_script() {
+        let text = "FROM a:1\nRUN bash -ex <<'EOS'\nskopeo copy docker://q.io/z:1 oci:/usr/lib/img/z\nEOS\nRUN true\n";
+        let c = cf(text);
+        assert!(c.problems.is_empty(), "{:?}", c.problems);
+        assert_eq!(c.embeds[0].method, EmbedMethod::Oci);
+        assert_eq!(refs(&c)[1], ("q.io/z:1".into(), None, 3, 22));
+    }
+
+    #[test]
+    fn unterminated_heredoc_is_a_problem() {
+        let c = cf("FROM a:1\nRUN cat > /x <<EOT\nline\n");
+        assert_eq!(c.problems.len(), 1);
+        assert_eq!(pos(&c.problems[0].location), (2, 1));
+    }
+
+    #[test]
+    fn exec_form_run() {
+        let c = cf(
+            "FROM a:1\nRUN [\"skopeo\", \"copy\", \"docker://q.io/e:1\", \"oci-archive:/usr/lib/e.tar\"]\n",
+        );
+        assert_eq!(c.embeds[0].method, EmbedMethod::OciArchive);
+        assert_eq!(refs(&c)[1], ("q.io/e:1".into(), None, 2, 34));
+    }
+
+    #[test]
+    fn env_is_inherited_by_child_stages_and_wins_over_arg() {
+        let text = "FROM a:1 AS base\nENV R=quay.io\nFROM base\nARG R=ignored.io\nCOPY --from=$R/x:1 /a /b\n";
+        let c = cf(text);
+        assert_eq!(c.references[1].expanded.as_deref(), Some("quay.io/x:1"));
+    }
+
+    #[test]
+    fn comment_lines_inside_run_continuations() {
+        let text = "FROM a:1\nRUN true && \\\n    # a comment with skopeo copy docker://no.io/x dir:/y\n    skopeo copy docker://yes.io/x:1 dir:/usr/lib/x\n";
+        let c = cf(text);
+        assert_eq!(c.embeds.len(), 1);
+        assert_eq!(refs(&c)[1], ("yes.io/x:1".into(), None, 4, 26));
+    }
+
+    #[test]
+    fn unicode_columns_count_code_points() {
+        let c = cf("# é\nFROM --platform=linux/amd64 «x»/é:1\n");
+        assert_eq!(pos(&c.references[0].location), (2, 29));
+    }
+}
