@@ -1,3 +1,3 @@
-fn main() {
-    println!("stowage");
+fn main() -> std::process::ExitCode {
+    stowage::cli::main()
 }

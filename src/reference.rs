@@ -184,6 +184,39 @@ impl Reference {
         self
     }
 
+    /// Where a byte range of the image text is, when the text is used as written (not
+    /// substituted); otherwise where the whole text is.
+    pub fn component_location(&self, range: std::ops::Range<usize>) -> Location {
+        let mut loc = self.location.clone();
+        if self.expanded.is_none()
+            && self.image.is_char_boundary(range.start)
+            && range.start <= self.image.len()
+        {
+            loc.column += self.image[..range.start].chars().count() as u32;
+            if let Some(span) = &loc.span {
+                loc.span = Some(span.start + range.start..span.start + range.end.min(self.image.len()));
+            }
+        }
+        loc
+    }
+
+    /// The image as findings name it: fully qualified when resolved, else as written.
+    pub fn display_image(&self) -> String {
+        match &self.resolved {
+            Some(r) => r.to_string(),
+            None => self.text().to_string(),
+        }
+    }
+
+    pub fn is_kubernetes(&self) -> bool {
+        matches!(
+            self.origin,
+            Origin::KubernetesContainer
+                | Origin::KubernetesInitContainer
+                | Origin::KubernetesEphemeralContainer
+        )
+    }
+
     pub fn text(&self) -> &str {
         self.expanded.as_deref().unwrap_or(&self.image)
     }

@@ -273,11 +273,14 @@ mod tests {
 
     #[test]
     fn pause_image_and_pins_with_positions() {
-        let text = "[crio]\nroot = \"/var/lib/containers/storage\"\nstorage_option = [ \"overlay.imagestore=/usr/lib/containers/storage\" ]\n\n[crio.image]\npause_image = \"quay.io/openshift/pause@sha256:abcd\"\npinned_images = [\n  'quay.io/a/b:1',\n  \"quay.io/c/*\",\n  \"*keep*\",\n]\n";
+        let text = "[crio]\nroot = \"/var/lib/containers/storage\"\nstorage_option = [ \"overlay.imagestore=/usr/lib/containers/storage\" ]\n\n[crio.image]\npause_image = \"quay.io/openshift/pause@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc\"\npinned_images = [\n  'quay.io/a/b:1',\n  \"quay.io/c/*\",\n  \"*keep*\",\n]\n";
         let c = conf("etc/crio/crio.conf", text);
         assert!(c.problems.is_empty(), "{:?}", c.problems);
         let p = c.pause_image.as_ref().unwrap();
-        assert_eq!(p.image, "quay.io/openshift/pause@sha256:abcd");
+        assert_eq!(
+            p.image,
+            "quay.io/openshift/pause@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+        );
         assert_eq!(p.kind, RefKind::Runtime);
         assert_eq!(p.origin, Origin::CrioPauseImage);
         assert_eq!(p.status, Status::Resolved);

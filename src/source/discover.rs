@@ -1,1 +1,309 @@
-//! STUB
+//! Walking the PATH arguments, reading each source once, and parsing them in parallel.
+
+use super::{BuildOptions, FileKind, Problem, SourceText};
+use crate::facts::Facts;
+use crate::location::Location;
+use crate::reference::Reference;
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Files larger than this are not sources anyone writes by hand; reading them whole would only
+/// risk memory.
+const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A file found by the walk, not read yet.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Discovered {
+    pub display: String,
+    pub path: PathBuf,
+    pub kind: FileKind,
+}
+
+/// A PATH argument that does not exist or cannot be walked at all: the analysis cannot be done.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct WalkError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Walk the PATH arguments respecting `.gitignore`, following symlinks (a loop is walked once),
+/// and classify every file by name. Files given explicitly are taken even when ignored.
+/// Returns the files sorted by display path, and the entries that could not be walked.
+pub fn discover(paths: &[PathBuf]) -> Result<(Vec<Discovered>, Vec<Problem>), WalkError> {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    for root in paths {
+        let meta = std::fs::metadata(root)
+            .map_err(|e| WalkError { path: root.display().to_string(), message: io_message(&e) })?;
+        if meta.is_file() {
+            if let Some(kind) = FileKind::classify(root) {
+                found.push(Discovered { display: display_path(root), path: root.clone(), kind });
+            }
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(root).follow_links(true).require_git(false).build();
+        for entry in walker {
+            match entry {
+                Ok(entry) => {
+                    if !entry.file_type().is_some_and(|t| t.is_file()) {
+                        continue;
+                    }
+                    let path = entry.path();
+                    if let Some(kind) = FileKind::classify(path) {
+                        found.push(Discovered {
+                            display: display_path(path),
+                            path: path.to_path_buf(),
+                            kind,
+                        });
+                    }
+                }
+                // A symlink loop leads back into a directory already walked: nothing is lost.
+                Err(e) if is_loop(&e) => {}
+                Err(e) => {
+                    let path =
+                        error_path(&e).map_or_else(|| root.display().to_string(), |p| display_path(&p));
+                    problems.push(Problem {
+                        message: format!("cannot be read: {}", strip_path(&e.to_string())),
+                        location: Location::file_only(path),
+                    });
+                }
+            }
+        }
+    }
+    found.sort();
+    found.dedup_by(|a, b| a.path == b.path);
+    Ok((found, problems))
+}
+
+fn is_loop(e: &ignore::Error) -> bool {
+    match e {
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => is_loop(err),
+        ignore::Error::WithLineNumber { err, .. } => is_loop(err),
+        _ => false,
+    }
+}
+
+fn error_path(e: &ignore::Error) -> Option<PathBuf> {
+    match e {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => error_path(err),
+        _ => None,
+    }
+}
+
+fn strip_path(message: &str) -> String {
+    message.rsplit(": ").next().unwrap_or(message).to_string()
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+/// `./a/b` → `a/b`, and `/` separators on every platform.
+pub fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    let mut text = text.as_str();
+    while let Some(rest) = text.strip_prefix("./") {
+        text = rest;
+    }
+    text.to_string()
+}
+
+/// Read a source as text. A binary or non-UTF-8 file is a problem, positioned where the
+/// offending byte is.
+pub fn read_source(path: &Path, display: &str) -> Result<SourceText, Problem> {
+    let problem = |message: String, location: Location| Problem { message, location };
+    let meta = std::fs::metadata(path)
+        .map_err(|e| problem(format!("cannot be read: {}", io_message(&e)), Location::file_only(display)))?;
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(problem(
+            format!(
+                "is {} bytes, larger than the {} byte limit for a source file",
+                meta.len(),
+                MAX_SOURCE_BYTES
+            ),
+            Location::file_only(display),
+        ));
+    }
+    let bytes = std::fs::read(path)
+        .map_err(|e| problem(format!("cannot be read: {}", io_message(&e)), Location::file_only(display)))?;
+    source_from_bytes(path, display, bytes)
+}
+
+/// Decode bytes as a source text, rejecting binary content.
+pub fn source_from_bytes(path: &Path, display: &str, bytes: Vec<u8>) -> Result<SourceText, Problem> {
+    if let Some(nul) = memchr_nul(&bytes) {
+        let prefix = String::from_utf8_lossy(&bytes[..nul]);
+        let index = crate::location::LineIndex::new(&prefix);
+        let (line, column) = index.line_col(&prefix, prefix.len());
+        return Err(Problem {
+            message: "is a binary file (it contains a NUL byte), not a text source".into(),
+            location: Location { file: display.into(), line, column, in_image: false, span: None },
+        });
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let prefix = String::from_utf8_lossy(&bytes[..valid]);
+            let index = crate::location::LineIndex::new(&prefix);
+            let (line, column) = index.line_col(&prefix, prefix.len());
+            return Err(Problem {
+                message: "is not valid UTF-8 text".into(),
+                location: Location { file: display.into(), line, column, in_image: false, span: None },
+            });
+        }
+    };
+    let text = match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    };
+    Ok(SourceText::new(path, display, text))
+}
+
+fn memchr_nul(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == 0)
+}
+
+/// One source after parsing.
+#[derive(Debug)]
+pub struct ParsedFile {
+    pub kind: FileKind,
+    pub source: Option<Arc<SourceText>>,
+    pub references: Vec<Reference>,
+    pub problems: Vec<Problem>,
+    pub details: Details,
+}
+
+/// What a parser found beyond references, for the facts of later stages.
+#[derive(Debug)]
+pub enum Details {
+    None,
+    Containerfile(Box<super::containerfile::Containerfile>),
+    Quadlet(super::quadlet::QuadletUnit),
+    Release(super::release::Release),
+    Crio(Box<super::crio::CrioConfig>),
+    Microshift(super::microshift::MicroshiftConfig),
+}
+
+/// Parse one source of a known kind.
+pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> ParsedFile {
+    let (references, problems, details) = match kind {
+        FileKind::Containerfile => {
+            let mut c = super::containerfile::parse(&source, opts);
+            (std::mem::take(&mut c.references), std::mem::take(&mut c.problems), Details::Containerfile(Box::new(c)))
+        }
+        FileKind::Manifest => {
+            let m = super::manifest::parse(&source);
+            (m.references, m.problems, Details::None)
+        }
+        FileKind::Kustomization => {
+            let problems = super::kustomization::check(&source);
+            (Vec::new(), problems, Details::None)
+        }
+        FileKind::Quadlet => {
+            // References stay in the unit until `into_facts` has linked `.image` units.
+            let mut q = super::quadlet::parse(&source);
+            (Vec::new(), std::mem::take(&mut q.problems), Details::Quadlet(q))
+        }
+        FileKind::MicroshiftRelease => {
+            let mut r = super::release::parse(&source);
+            (std::mem::take(&mut r.references), std::mem::take(&mut r.problems), Details::Release(r))
+        }
+        FileKind::CrioConfig => {
+            let mut c = super::crio::parse(&source);
+            (c.pause_image.iter().cloned().collect(), std::mem::take(&mut c.problems), Details::Crio(Box::new(c)))
+        }
+        FileKind::MicroshiftConfig => {
+            let mut m = super::microshift::parse(&source);
+            (Vec::new(), std::mem::take(&mut m.problems), Details::Microshift(m))
+        }
+    };
+    ParsedFile { kind, source: Some(Arc::new(source)), references, problems, details }
+}
+
+/// Read and parse every discovered file in parallel; the result keeps the input order.
+pub fn parse_all(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
+    files
+        .par_iter()
+        .map(|f| match read_source(&f.path, &f.display) {
+            Ok(source) => parse_source(f.kind, source, opts),
+            Err(problem) => ParsedFile {
+                kind: f.kind,
+                source: None,
+                references: Vec::new(),
+                problems: vec![problem],
+                details: Details::None,
+            },
+        })
+        .collect()
+}
+
+/// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), then every
+/// reference and problem in file order.
+pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>) -> Facts {
+    link_quadlets(&mut parsed);
+    let mut facts = Facts::default();
+    facts.problems.extend(walk_problems);
+    for file in parsed {
+        if let Some(source) = file.source {
+            facts.sources.insert(source.display.clone(), source);
+        }
+        facts.references.extend(file.references);
+        facts.problems.extend(file.problems);
+    }
+    facts
+}
+
+/// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet
+/// references to their files.
+fn link_quadlets(parsed: &mut [ParsedFile]) {
+    let mut units: Vec<super::quadlet::QuadletUnit> = Vec::new();
+    let mut owners = Vec::new();
+    for (i, file) in parsed.iter_mut().enumerate() {
+        if let Details::Quadlet(unit) = &mut file.details {
+            owners.push(i);
+            units.push(unit.clone());
+        }
+    }
+    super::quadlet::link_image_units(&mut units);
+    for (i, mut unit) in owners.into_iter().zip(units) {
+        parsed[i].references = std::mem::take(&mut unit.references);
+        parsed[i].details = Details::Quadlet(unit);
+    }
+}
+
+/// Discover, read and parse: the facts of the PATH arguments.
+pub fn gather(paths: &[PathBuf], opts: &BuildOptions) -> Result<Facts, WalkError> {
+    let (files, walk_problems) = discover(paths)?;
+    Ok(into_facts(parse_all(&files, opts), walk_problems))
+}
+
+/// The same as [`gather`] over in-memory files `(path, text)`, for tests.
+pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
+    let parsed = files
+        .iter()
+        .filter_map(|(path, text)| {
+            let kind = FileKind::classify(Path::new(path))?;
+            Some(match source_from_bytes(Path::new(path), path, text.as_bytes().to_vec()) {
+                Ok(source) => parse_source(kind, source, opts),
+                Err(problem) => ParsedFile {
+                    kind,
+                    source: None,
+                    references: Vec::new(),
+                    problems: vec![problem],
+                    details: Details::None,
+                },
+            })
+        })
+        .collect();
+    into_facts(parsed, Vec::new())
+}

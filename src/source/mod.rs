@@ -70,7 +70,7 @@ pub struct Problem {
 }
 
 /// The build settings that ARG expansion depends on.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
     /// `--build-arg NAME=VALUE`, in command-line order (a later one wins).
     pub build_args: Vec<(String, String)>,
@@ -78,16 +78,6 @@ pub struct BuildOptions {
     pub target_platform: Platform,
     /// Build platform, the same as the target unless told otherwise.
     pub build_platform: Platform,
-}
-
-impl Default for BuildOptions {
-    fn default() -> Self {
-        BuildOptions {
-            build_args: Vec::new(),
-            target_platform: Platform::default(),
-            build_platform: Platform::default(),
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

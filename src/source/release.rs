@@ -240,9 +240,9 @@ mod tests {
         let text = r#"{
   "release": {"base": "4.19.0"},
   "images": {
-    "pod": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:aaaa",
+    "pod": "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
     "haproxy-router":   "quay.io/r/router:4.19",
-    "cli": "quay.io/r/cli@sha256:bbbb"
+    "cli": "quay.io/r/cli@sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
   }
 }"#;
         let r = release("usr/share/microshift/release/release-x86_64.json", text);
@@ -257,7 +257,10 @@ mod tests {
             .collect();
         assert_eq!(got, [("pod", 4, 13), ("haproxy-router", 5, 26), ("cli", 6, 13)]);
         let first = &r.references[0];
-        assert_eq!(first.image, "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:aaaa");
+        assert_eq!(
+            first.image,
+            "quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        );
         assert_eq!(first.kind, RefKind::Release);
         assert_eq!(first.origin, Origin::MicroshiftRelease);
         assert_eq!(first.status, Status::Resolved);

@@ -291,6 +291,9 @@ fn parse_document(src: &SourceText, range: Span) -> Result<Node, Problem> {
                 line_offset: u64::from(first_line - 1),
             };
             let message = err.render_with_options(render);
+            // The location is reported on its own; the parser's "at line L, column C"
+            // suffixes would repeat it (and for aliases, relative to another place).
+            let message = message.split(" at line ").next().unwrap_or(&message).trim_end().to_string();
             let location = match err.location() {
                 Some(loc) if loc.line() > 0 => {
                     let line = first_line - 1 + u32::try_from(loc.line()).unwrap_or(u32::MAX - first_line);
@@ -675,7 +678,7 @@ mod tests {
         let p = &problems[0];
         assert_eq!((p.location.line, p.location.column), (4, 2), "{p:?}");
         assert!(p.message.starts_with("invalid YAML: "), "{}", p.message);
-        assert!(p.message.ends_with("at line 4, column 2"), "{}", p.message);
+        assert!(!p.message.contains("at line"), "the location is not repeated: {}", p.message);
     }
 
     #[test]
@@ -685,7 +688,7 @@ mod tests {
         let (_, problems) = parse_documents(&s);
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].location.line, 4, "{:?}", problems[0]);
-        assert!(problems[0].message.contains("line 4"), "{}", problems[0].message);
+        assert!(!problems[0].message.contains("line 1"), "{}", problems[0].message);
     }
 
     #[test]

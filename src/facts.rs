@@ -1,0 +1,16 @@
+//! Everything gathered from the sources, once, before any rule runs.
+
+use crate::reference::Reference;
+use crate::source::{Problem, SourceText};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+#[derive(Debug, Default)]
+pub struct Facts {
+    /// Every file read, by display name, for source excerpts.
+    pub sources: BTreeMap<String, Arc<SourceText>>,
+    /// Every image reference, in file order, files sorted by path.
+    pub references: Vec<Reference>,
+    /// What could not be read or parsed.
+    pub problems: Vec<Problem>,
+}

@@ -1,0 +1,95 @@
+//! The one result type every rule produces and every renderer consumes.
+
+use crate::location::Location;
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        match text {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A secondary position that explains the finding (e.g. "tag set here").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Related {
+    pub message: String,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// The image concerned, fully qualified when it could be resolved, else as written.
+    pub image: Option<String>,
+    pub location: Location,
+    pub related: Vec<Related>,
+    pub help: Option<String>,
+}
+
+impl Finding {
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        message: impl Into<String>,
+        location: Location,
+    ) -> Self {
+        Finding {
+            rule,
+            severity,
+            message: message.into(),
+            image: None,
+            location,
+            related: Vec::new(),
+            help: None,
+        }
+    }
+
+    pub fn with_image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_related(mut self, message: impl Into<String>, location: Location) -> Self {
+        self.related.push(Related { message: message.into(), location });
+        self
+    }
+
+    /// The order every renderer uses: by file, position, then rule.
+    pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
+        (&self.location.file, self.location.line, self.location.column, self.rule, &self.message)
+    }
+}

@@ -1,0 +1,22 @@
+//! `check --format json`: `{"findings":[...],"summary":{...}}` (DESIGN.md, the machine contract).
+
+use super::Summary;
+use crate::finding::Finding;
+use serde::Serialize;
+
+/// Version of the JSON shape; bumped only on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct CheckOutput<'a> {
+    schema_version: u32,
+    findings: &'a [Finding],
+    summary: &'a Summary,
+}
+
+pub fn render(findings: &[Finding], summary: &Summary) -> String {
+    let out = CheckOutput { schema_version: SCHEMA_VERSION, findings, summary };
+    let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text.push('\n');
+    text
+}

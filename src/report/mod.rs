@@ -1,0 +1,54 @@
+//! Renderers: one file per output format, each taking the whole list of findings.
+
+pub mod compact;
+pub mod human;
+pub mod json;
+pub mod refs;
+pub mod rules;
+
+use crate::finding::{Finding, Severity};
+use serde::Serialize;
+
+/// Counts that every format can print and the exit status is derived from.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    pub files: usize,
+    pub references: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+    /// The `--fail-on` threshold that was applied (`never` when none).
+    pub fail_on: String,
+    /// True when a finding is at or above the threshold.
+    pub failed: bool,
+}
+
+impl Summary {
+    pub fn new(files: usize, references: usize, findings: &[Finding], fail_on: Option<Severity>) -> Self {
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        Summary {
+            files,
+            references,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+            fail_on: fail_on.map_or("never".to_string(), |s| s.as_str().to_string()),
+            failed: fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)),
+        }
+    }
+
+    /// `stowage: 12 files, 30 references: 1 error, 2 warnings — FAILED`
+    pub fn line(&self) -> String {
+        let plural =
+            |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+        let verdict = if self.failed { "FAILED" } else { "passed" };
+        format!(
+            "stowage: {}, {}: {}, {}, {} — {verdict}",
+            plural(self.files, "file"),
+            plural(self.references, "reference"),
+            plural(self.errors, "error"),
+            plural(self.warnings, "warning"),
+            plural(self.infos, "info"),
+        )
+    }
+}

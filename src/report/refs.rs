@@ -1,0 +1,43 @@
+//! `stowage refs`: every reference found, as a table or as the JSON contract.
+
+use crate::reference::{Reference, Status};
+use comfy_table::{ContentArrangement, Table, presets};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct RefsOutput<'a> {
+    schema_version: u32,
+    references: &'a [Reference],
+}
+
+pub fn json(references: &[Reference]) -> String {
+    let out = RefsOutput { schema_version: super::json::SCHEMA_VERSION, references };
+    let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    text.push('\n');
+    text
+}
+
+pub fn table(references: &[Reference]) -> String {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(["LOCATION", "KIND", "ORIGIN", "IMAGE", "RESOLVED"]);
+    for r in references {
+        let resolved = match (&r.resolved, &r.status) {
+            (Some(resolved), _) => resolved.to_string(),
+            (None, Status::Unresolved { reason }) => format!("(unresolved: {reason})"),
+            (None, Status::Invalid { reason }) => format!("(invalid: {reason})"),
+            (None, Status::Resolved) => String::new(),
+        };
+        table.add_row([
+            r.location.to_string(),
+            r.kind.as_str().into(),
+            r.origin.as_str().into(),
+            r.image.clone(),
+            resolved,
+        ]);
+    }
+    let mut text = table.to_string();
+    text.push('\n');
+    text.push_str(&format!("{} references\n", references.len()));
+    text
+}

@@ -1,0 +1,91 @@
+//! The rule catalog: the metadata of every rule, kept as data in `rules/*.yaml` and embedded in
+//! the binary. It is the single source for default severities, help texts and `stowage rules`.
+
+use crate::finding::Severity;
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogEntry {
+    pub id: String,
+    pub severity: Severity,
+    /// `build`, `runtime` or `image`.
+    pub scope: String,
+    pub summary: String,
+    pub rationale: String,
+    pub remediation: String,
+    pub bad: String,
+    pub good: String,
+}
+
+impl<'de> Deserialize<'de> for Severity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Severity::parse(&text).ok_or_else(|| {
+            serde::de::Error::custom(format!("unknown severity `{text}` (error, warning, info)"))
+        })
+    }
+}
+
+macro_rules! catalog_files {
+    ($($id:literal),* $(,)?) => {
+        &[$(($id, include_str!(concat!("../../rules/", $id, ".yaml")))),*]
+    };
+}
+
+/// The embedded catalog files, `(id, yaml)`.
+pub const FILES: &[(&str, &str)] = catalog_files![
+    "invalid-reference",
+    "latest-tag",
+    "mutable-tag",
+    "pull-policy-always",
+    "short-name",
+    "unparsable-file",
+    "unresolved-reference",
+];
+
+/// All entries, sorted by id. The files are part of the binary and checked by tests, so a
+/// malformed one is a build defect, not an input error.
+pub fn entries() -> &'static [CatalogEntry] {
+    static ENTRIES: OnceLock<Vec<CatalogEntry>> = OnceLock::new();
+    ENTRIES.get_or_init(|| {
+        let mut entries: Vec<CatalogEntry> = FILES
+            .iter()
+            .map(|(id, yaml)| {
+                serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("rules/{id}.yaml is malformed: {e}"))
+            })
+            .collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        entries
+    })
+}
+
+pub fn entry(id: &str) -> Option<&'static CatalogEntry> {
+    entries().iter().find(|e| e.id == id)
+}
+
+/// The default severity of a rule; unknown ids (a defect) count as errors so nothing passes.
+pub fn default_severity(id: &str) -> Severity {
+    entry(id).map_or(Severity::Error, |e| e.severity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_parses_and_is_named_after_its_id() {
+        for (id, _) in FILES {
+            let e = entry(id).unwrap_or_else(|| panic!("no entry with id {id}"));
+            assert_eq!(&e.id, id);
+            assert!(["build", "runtime", "image"].contains(&e.scope.as_str()), "{id}: scope {}", e.scope);
+            for (section, text) in
+                [("summary", &e.summary), ("rationale", &e.rationale), ("remediation", &e.remediation)]
+            {
+                assert!(!text.trim().is_empty(), "{id}: empty {section}");
+            }
+        }
+        assert_eq!(entries().len(), FILES.len());
+    }
+}

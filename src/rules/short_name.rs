@@ -1,0 +1,45 @@
+//! `short-name`: an image without a registry, resolved on the device through
+//! `unqualified-search-registries` rather than by a fixed rule.
+
+use super::{Rule, finding};
+use crate::facts::Facts;
+use crate::finding::Finding;
+
+pub static RULE: Rule = Rule { id: "short-name", check };
+
+fn check(facts: &Facts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for r in &facts.references {
+        let Some(resolved) = &r.resolved else { continue };
+        if resolved.has_explicit_registry() {
+            continue;
+        }
+        out.push(
+            finding(
+                RULE.id,
+                format!(
+                    "`{}` is a short name; it is resolved through the search registries of registries.conf, not necessarily to `{}`",
+                    r.text(),
+                    resolved
+                ),
+                r.location.clone(),
+            )
+            .with_image(resolved.to_string()),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{check, positions};
+
+    #[test]
+    fn catches_names_without_registry() {
+        let text = "FROM ubi9/ubi:9.5\nFROM docker.io/library/nginx:1\nFROM localhost/app:1\nFROM registry:5000/app:1\nFROM nginx\n";
+        let found = check(&RULE, &[("Containerfile", text)]);
+        assert_eq!(positions(&found), ["Containerfile:1:6", "Containerfile:5:6"]);
+        assert_eq!(found[1].image.as_deref(), Some("docker.io/library/nginx:latest"));
+    }
+}
