@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod facts;
 pub mod finding;
+pub mod image;
 pub mod location;
 pub mod reference;
 pub mod report;

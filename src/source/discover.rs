@@ -199,7 +199,11 @@ pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> 
     let (references, problems, details) = match kind {
         FileKind::Containerfile => {
             let mut c = super::containerfile::parse(&source, opts);
-            (std::mem::take(&mut c.references), std::mem::take(&mut c.problems), Details::Containerfile(Box::new(c)))
+            (
+                std::mem::take(&mut c.references),
+                std::mem::take(&mut c.problems),
+                Details::Containerfile(Box::new(c)),
+            )
         }
         FileKind::Manifest => {
             let m = super::manifest::parse(&source);
@@ -220,7 +224,11 @@ pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> 
         }
         FileKind::CrioConfig => {
             let mut c = super::crio::parse(&source);
-            (c.pause_image.iter().cloned().collect(), std::mem::take(&mut c.problems), Details::Crio(Box::new(c)))
+            (
+                c.pause_image.iter().cloned().collect(),
+                std::mem::take(&mut c.problems),
+                Details::Crio(Box::new(c)),
+            )
         }
         FileKind::MicroshiftConfig => {
             let mut m = super::microshift::parse(&source);
