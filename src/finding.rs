@@ -53,6 +53,9 @@ pub struct Finding {
     pub location: Location,
     pub related: Vec<Related>,
     pub help: Option<String>,
+    /// A short label for the primary position in source excerpts ("tag", "pull policy").
+    #[serde(skip)]
+    pub label: Option<String>,
 }
 
 impl Finding {
@@ -70,6 +73,7 @@ impl Finding {
             location,
             related: Vec::new(),
             help: None,
+            label: None,
         }
     }
 
@@ -80,6 +84,11 @@ impl Finding {
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
         self
     }
 

@@ -74,11 +74,19 @@ fn check(sources: &SourceArgs, format: Option<CheckFormat>, fail_on: FailOn) -> 
 
 fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
     let facts = gather(sources)?;
-    let text = match format {
-        RefsFormat::Table => report::refs::table(&facts.references),
-        RefsFormat::Json => report::refs::json(&facts.references),
-    };
-    write_stdout(&text)?;
+    match format {
+        RefsFormat::Table => write_stdout(&report::refs::table(&facts.references))?,
+        RefsFormat::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            let written = report::refs::write_json(&facts.references, &mut out).and_then(|_| out.flush());
+            match written {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(format!("cannot write the output: {e}"));
+                }
+                _ => {}
+            }
+        }
+    }
     Ok(EXIT_OK)
 }
 

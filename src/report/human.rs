@@ -8,7 +8,8 @@ use std::fmt::Write;
 
 pub fn render(findings: &[Finding], facts: &Facts, color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(120).with_break_words(false).with_links(false);
     let mut out = String::new();
     for f in findings {
         let mut diag = MietteDiagnostic::new(f.message.clone())
@@ -64,11 +65,7 @@ fn push_note(help: &mut String, note: &str) {
 }
 
 fn label_for(f: &Finding) -> String {
-    match f.rule {
-        "pull-policy-always" => "pull policy".into(),
-        "unparsable-file" => "here".into(),
-        _ => f.image.clone().map_or_else(|| "here".into(), |_| "image".into()),
-    }
+    f.label.clone().unwrap_or_else(|| if f.image.is_some() { "image".into() } else { "here".into() })
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ struct RefsOutput<'a> {
     references: &'a [Reference],
 }
 
-pub fn json(references: &[Reference]) -> String {
-    let out = RefsOutput { schema_version: super::json::SCHEMA_VERSION, references };
-    let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-    text.push('\n');
-    text
+/// Write the JSON contract to `out`, streaming (a tree of 10,000 files yields tens of MB).
+pub fn write_json(references: &[Reference], out: &mut impl std::io::Write) -> std::io::Result<()> {
+    let doc = RefsOutput { schema_version: super::json::SCHEMA_VERSION, references };
+    serde_json::to_writer_pretty(&mut *out, &doc)?;
+    out.write_all(b"\n")
 }
 
 pub fn table(references: &[Reference]) -> String {

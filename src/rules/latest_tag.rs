@@ -20,12 +20,14 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 RULE.id,
                 format!("`{text}` uses the `latest` tag, which names whatever the registry served last"),
                 resolved.tag_span().map_or_else(|| r.location.clone(), |s| r.component_location(s)),
-            ),
+            )
+            .with_label("tag"),
             None => finding(
                 RULE.id,
                 format!("`{text}` has neither tag nor digest, so it means `latest`"),
                 r.location.clone(),
-            ),
+            )
+            .with_label("no tag, no digest"),
             Some(_) => continue,
         };
         out.push(found.with_image(r.display_image()));

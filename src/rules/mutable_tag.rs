@@ -27,7 +27,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 ),
                 location,
             )
-            .with_image(r.display_image()),
+            .with_image(r.display_image())
+            .with_label("tag without digest"),
         );
     }
     out

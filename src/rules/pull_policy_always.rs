@@ -22,6 +22,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
                     policy.location.clone(),
                 )
                 .with_image(&image)
+                .with_label("pull policy")
                 .with_related("image referenced here", r.location.clone()),
             ),
             Some(_) => {}
@@ -39,7 +40,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                             format!("imagePullPolicy is unset and {why}, so Kubernetes pulls `{image}` at every start (policy Always)"),
                             r.location.clone(),
                         )
-                        .with_image(&image),
+                        .with_image(&image)
+                        .with_label("pull policy defaults to Always"),
                     );
                 }
             }

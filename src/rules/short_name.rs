@@ -24,7 +24,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 ),
                 r.location.clone(),
             )
-            .with_image(resolved.to_string()),
+            .with_image(resolved.to_string())
+            .with_label("no registry"),
         );
     }
     out

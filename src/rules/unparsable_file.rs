@@ -8,7 +8,11 @@ use crate::finding::Finding;
 pub static RULE: Rule = Rule { id: "unparsable-file", check };
 
 fn check(facts: &Facts) -> Vec<Finding> {
-    facts.problems.iter().map(|p| finding(RULE.id, p.message.clone(), p.location.clone())).collect()
+    facts
+        .problems
+        .iter()
+        .map(|p| finding(RULE.id, p.message.clone(), p.location.clone()).with_label("here"))
+        .collect()
 }
 
 #[cfg(test)]

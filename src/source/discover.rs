@@ -239,7 +239,30 @@ pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> 
 }
 
 /// Read and parse every discovered file in parallel; the result keeps the input order.
+///
+/// The work runs on a pool whose threads have the stack the YAML parser needs, so it does not
+/// start a thread per file.
 pub fn parse_all(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
+    match parser_pool() {
+        Some(pool) => pool.install(|| parse_files(files, opts)),
+        None => parse_files(files, opts),
+    }
+}
+
+fn parser_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("stowage-parse-{i}"))
+            .stack_size(super::yaml::PARSER_STACK_SIZE)
+            .start_handler(|_| super::yaml::mark_parser_stack())
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+fn parse_files(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
     files
         .par_iter()
         .map(|f| match read_source(&f.path, &f.display) {

@@ -201,6 +201,10 @@ pub fn for_each_result<F>(src: &SourceText, mut f: F)
 where
     F: FnMut(Result<Document, DocumentError>) + Send,
 {
+    if has_parser_stack() {
+        parse_all(src, &mut f);
+        return;
+    }
     let callback = &mut f;
     let spawned = std::thread::scope(|scope| {
         let worker = std::thread::Builder::new()
@@ -227,6 +231,24 @@ where
             },
         }));
     }
+}
+
+thread_local! {
+    static PARSER_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The stack size a thread needs to parse YAML in place; threads started with it (see
+/// [`mark_parser_stack`]) skip the per-file parser thread.
+pub const PARSER_STACK_SIZE: usize = PARSER_STACK_BYTES;
+
+/// Declare that the current thread was started with at least [`PARSER_STACK_SIZE`] bytes of
+/// stack (e.g. from a thread pool's start handler), so files are parsed on it directly.
+pub fn mark_parser_stack() {
+    PARSER_STACK.with(|c| c.set(true));
+}
+
+fn has_parser_stack() -> bool {
+    PARSER_STACK.with(|c| c.get())
 }
 
 /// Parse all documents of `src` and collect them (convenient for small files and tests).
