@@ -13,4 +13,6 @@ pub struct Facts {
     pub references: Vec<Reference>,
     /// What could not be read or parsed.
     pub problems: Vec<Problem>,
+    /// Every Kubernetes object, with its span (for `stowage.io/ignore` annotations).
+    pub objects: Vec<crate::source::manifest::K8sObject>,
 }

@@ -45,11 +45,15 @@ pub struct Related {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    pub rule: &'static str,
+    pub rule: String,
     pub severity: Severity,
     pub message: String,
     /// The image concerned, fully qualified when it could be resolved, else as written.
     pub image: Option<String>,
+    /// The object the finding is about, e.g. `Deployment acme/gateway, container gateway`, or
+    /// a Containerfile stage; part of the baseline fingerprint.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
     pub location: Location,
     pub related: Vec<Related>,
     pub help: Option<String>,
@@ -60,13 +64,14 @@ pub struct Finding {
 
 impl Finding {
     pub fn new(
-        rule: &'static str,
+        rule: impl Into<String>,
         severity: Severity,
         message: impl Into<String>,
         location: Location,
     ) -> Self {
         Finding {
-            rule,
+            rule: rule.into(),
+            object: None,
             severity,
             message: message.into(),
             image: None,
@@ -87,6 +92,13 @@ impl Finding {
         self
     }
 
+    /// Record the reference the finding is about: its image and the object it belongs to.
+    pub fn about(mut self, r: &crate::reference::Reference) -> Self {
+        self.image = Some(r.display_image());
+        self.object = r.describe_object();
+        self
+    }
+
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = Some(label.into());
         self
@@ -99,6 +111,6 @@ impl Finding {
 
     /// The order every renderer uses: by file, position, then rule.
     pub fn sort_key(&self) -> (&str, u32, u32, &str, &str) {
-        (&self.location.file, self.location.line, self.location.column, self.rule, &self.message)
+        (&self.location.file, self.location.line, self.location.column, &self.rule, &self.message)
     }
 }

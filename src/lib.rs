@@ -2,6 +2,7 @@
 //! inside its OS image, in a form CRI-O will find.
 
 pub mod cli;
+pub mod config;
 pub mod facts;
 pub mod finding;
 pub mod image;

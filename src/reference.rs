@@ -47,6 +47,8 @@ pub enum Origin {
     QuadletImage,
     MicroshiftRelease,
     CrioPauseImage,
+    /// A field path from the configuration's `image-fields`.
+    ConfiguredField,
 }
 
 impl Origin {
@@ -62,6 +64,7 @@ impl Origin {
             Origin::QuadletImage => "quadlet-image",
             Origin::MicroshiftRelease => "microshift-release",
             Origin::CrioPauseImage => "crio-pause-image",
+            Origin::ConfiguredField => "configured-field",
         }
     }
 }
@@ -205,6 +208,25 @@ impl Reference {
         match &self.resolved {
             Some(r) => r.to_string(),
             None => self.text().to_string(),
+        }
+    }
+
+    /// `Deployment acme/gateway, container gateway`, `builder` (a stage), `app.container`.
+    pub fn describe_object(&self) -> Option<String> {
+        let within = self.within.as_deref();
+        match (&self.object, within) {
+            (Some(o), within) => {
+                let name = match &o.namespace {
+                    Some(ns) => format!("{ns}/{}", o.name),
+                    None => o.name.clone(),
+                };
+                Some(match within {
+                    Some(c) => format!("{} {name}, container {c}", o.kind),
+                    None => format!("{} {name}", o.kind),
+                })
+            }
+            (None, Some(w)) => Some(w.to_string()),
+            (None, None) => None,
         }
     }
 

@@ -1,10 +1,11 @@
 //! The clap definition of the command line (DESIGN.md, "Command-line contract").
 
+use crate::config::Config;
 use crate::finding::Severity;
 pub use crate::report::rules::RulesFormat;
 use crate::source::{BuildOptions, Platform};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Checks that every container image a bootc / MicroShift device will run is carried inside
 /// its OS image, in a form CRI-O will find — offline, after power loss, after upgrades.
@@ -29,11 +30,22 @@ pub enum Command {
         #[command(flatten)]
         sources: SourceArgs,
         /// Output format [default: human on a terminal, compact otherwise].
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, env = "STOWAGE_FORMAT")]
         format: Option<CheckFormat>,
-        /// Lowest severity that makes the command exit 1.
-        #[arg(long, value_enum, default_value_t = FailOn::Error)]
-        fail_on: FailOn,
+        /// Lowest severity that makes the command exit 1 [default: error, or `fail-on` in
+        /// the configuration].
+        #[arg(long, value_enum, env = "STOWAGE_FAIL_ON")]
+        fail_on: Option<FailOn>,
+        /// Ignore `# stowage:ignore` comments and `stowage.io/ignore` annotations (strict
+        /// gates); waivers in the configuration still apply.
+        #[arg(long, env = "STOWAGE_NO_INLINE_IGNORES")]
+        no_inline_ignores: bool,
+        /// Report only findings that are not in this baseline file.
+        #[arg(long, value_name = "FILE", env = "STOWAGE_BASELINE")]
+        baseline: Option<PathBuf>,
+        /// Write the findings of this run as a baseline file (then exit 0).
+        #[arg(long, value_name = "FILE")]
+        write_baseline: Option<PathBuf>,
     },
     /// List every image reference found, with kind, origin, location and resolved form.
     Refs {
@@ -42,6 +54,12 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
         format: RefsFormat,
+    },
+    /// Write a commented stowage.yaml in the working directory.
+    Init {
+        /// Overwrite an existing stowage.yaml.
+        #[arg(long)]
+        force: bool,
     },
     /// List the rules, or explain one (`stowage rules latest-tag`).
     Rules {
@@ -55,26 +73,52 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Files or directories to analyse, walked respecting .gitignore [default: .].
+    /// Files or directories to analyse, walked respecting .gitignore [default: `paths` in the
+    /// configuration, else .].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Target architecture for platform build arguments (TARGETARCH...): amd64, arm64,
-    /// x86_64, aarch64 or OS/ARCH[/VARIANT].
-    #[arg(long, value_name = "ARCH", default_value = "amd64")]
-    pub arch: String,
-    /// Set a Containerfile build argument, as `podman build --build-arg` does (repeatable).
+    /// x86_64, aarch64 or OS/ARCH[/VARIANT] [default: linux/amd64].
+    #[arg(long, value_name = "ARCH", env = "STOWAGE_ARCH")]
+    pub arch: Option<String>,
+    /// Set a Containerfile build argument, as `podman build --build-arg` does (repeatable;
+    /// wins over `build-args` in the configuration).
     #[arg(long = "build-arg", value_name = "NAME=VALUE")]
     pub build_args: Vec<String>,
+    /// The configuration file [default: stowage.yaml or .stowage.yaml in the working
+    /// directory or a parent].
+    #[arg(long, value_name = "FILE", env = "STOWAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Use no configuration file, only the built-in defaults.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
 }
 
 impl SourceArgs {
-    pub fn paths(&self) -> Vec<PathBuf> {
-        if self.paths.is_empty() { vec![PathBuf::from(".")] } else { self.paths.clone() }
+    /// PATHs: the command line's, else the configuration's (relative to its directory), else `.`.
+    pub fn paths(&self, config: &Config, config_dir: Option<&Path>) -> Vec<PathBuf> {
+        if !self.paths.is_empty() {
+            return self.paths.clone();
+        }
+        if !config.paths.is_empty() {
+            return config
+                .paths
+                .iter()
+                .map(|p| match config_dir {
+                    Some(dir) if p.is_relative() && dir != Path::new("") => dir.join(p),
+                    _ => p.clone(),
+                })
+                .collect();
+        }
+        vec![PathBuf::from(".")]
     }
 
-    pub fn build_options(&self) -> Result<BuildOptions, String> {
-        let target = Platform::parse(&self.arch).map_err(|e| format!("--arch: {e}"))?;
-        let mut build_args = Vec::new();
+    /// Build arguments and platform: command line (and STOWAGE_ARCH) over the configuration
+    /// over the defaults.
+    pub fn build_options(&self, config: &Config) -> Result<BuildOptions, String> {
+        let arch = self.arch.as_deref().or(config.arch.as_deref()).unwrap_or("amd64");
+        let target = Platform::parse(arch).map_err(|e| format!("--arch: {e}"))?;
+        let mut build_args = config.build_args.clone();
         for arg in &self.build_args {
             let (name, value) = match arg.split_once('=') {
                 Some((name, value)) => (name, value.to_string()),
@@ -89,7 +133,12 @@ impl SourceArgs {
             }
             build_args.push((name.to_string(), value));
         }
-        Ok(BuildOptions { build_args, target_platform: target, build_platform: Platform::default() })
+        Ok(BuildOptions {
+            build_args,
+            target_platform: target,
+            build_platform: Platform::default(),
+            image_fields: config.image_fields.clone(),
+        })
     }
 }
 
@@ -119,6 +168,10 @@ pub enum FailOn {
 }
 
 impl FailOn {
+    pub fn parse(text: &str) -> Option<FailOn> {
+        <FailOn as ValueEnum>::from_str(text, false).ok()
+    }
+
     pub fn threshold(self) -> Option<Severity> {
         match self {
             FailOn::Error => Some(Severity::Error),

@@ -53,6 +53,31 @@ pub fn render(findings: &[Finding], facts: &Facts, color: bool) -> String {
     out
 }
 
+/// Configuration errors, each with an excerpt of the configuration file.
+pub fn render_config_errors(errors: &crate::config::ConfigErrors, color: bool) -> String {
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler =
+        GraphicalReportHandler::new_themed(theme).with_width(120).with_break_words(false).with_links(false);
+    let mut out = String::new();
+    for e in &errors.errors {
+        let mut diag = MietteDiagnostic::new(e.message.clone()).with_code("config");
+        match (&errors.source, &e.location.span) {
+            (Some(source), Some(span)) => {
+                diag = diag.and_label(LabeledSpan::new_primary_with_span(Some("here".into()), span.clone()));
+                let report = miette::Report::new(diag)
+                    .with_source_code(NamedSource::new(&source.display, source.text.clone()));
+                let _ = handler.render_report(&mut out, report.as_ref());
+            }
+            _ => {
+                let _ = writeln!(out, "  {} {}", arrow(color), e.location);
+                let _ = handler.render_report(&mut out, &diag);
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
 fn arrow(color: bool) -> &'static str {
     if color { "\u{1b}[2m──▶\u{1b}[0m" } else { "──▶" }
 }

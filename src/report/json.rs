@@ -2,6 +2,7 @@
 
 use super::Summary;
 use crate::finding::Finding;
+use crate::rules::engine::Waived;
 use serde::Serialize;
 
 /// Version of the JSON shape; bumped only on incompatible changes.
@@ -11,11 +12,13 @@ pub const SCHEMA_VERSION: u32 = 1;
 struct CheckOutput<'a> {
     schema_version: u32,
     findings: &'a [Finding],
+    /// Suppressed findings with the waiver that suppressed each.
+    waived: &'a [Waived],
     summary: &'a Summary,
 }
 
-pub fn render(findings: &[Finding], summary: &Summary) -> String {
-    let out = CheckOutput { schema_version: SCHEMA_VERSION, findings, summary };
+pub fn render(findings: &[Finding], waived: &[Waived], summary: &Summary) -> String {
+    let out = CheckOutput { schema_version: SCHEMA_VERSION, findings, waived, summary };
     let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     text.push('\n');
     text

@@ -21,6 +21,8 @@ pub struct Summary {
     pub fail_on: String,
     /// True when a finding is at or above the threshold.
     pub failed: bool,
+    /// Findings suppressed by waivers, comments, annotations or the baseline.
+    pub waived: usize,
 }
 
 impl Summary {
@@ -34,6 +36,7 @@ impl Summary {
             infos: count(Severity::Info),
             fail_on: fail_on.map_or("never".to_string(), |s| s.as_str().to_string()),
             failed: fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)),
+            waived: 0,
         }
     }
 
@@ -42,8 +45,9 @@ impl Summary {
         let plural =
             |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
         let verdict = if self.failed { "FAILED" } else { "passed" };
+        let waived = if self.waived > 0 { format!(" ({} waived)", self.waived) } else { String::new() };
         format!(
-            "stowage: {}, {}: {}, {}, {} — {verdict}",
+            "stowage: {}, {}: {}, {}, {}{waived} — {verdict}",
             plural(self.files, "file"),
             plural(self.references, "reference"),
             plural(self.errors, "error"),

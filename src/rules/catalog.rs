@@ -10,13 +10,24 @@ use std::sync::OnceLock;
 pub struct CatalogEntry {
     pub id: String,
     pub severity: Severity,
-    /// `build`, `runtime` or `image`.
+    /// `build`, `runtime`, `image` or `config` (findings about the configuration and waivers).
     pub scope: String,
     pub summary: String,
     pub rationale: String,
     pub remediation: String,
     pub bad: String,
     pub good: String,
+    /// Parameters the configuration may set under `rules.<id>`.
+    #[serde(default)]
+    pub parameters: Vec<Parameter>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Parameter {
+    pub name: String,
+    pub description: String,
+    pub default: serde_json::Value,
 }
 
 impl<'de> Deserialize<'de> for Severity {
@@ -36,13 +47,17 @@ macro_rules! catalog_files {
 
 /// The embedded catalog files, `(id, yaml)`.
 pub const FILES: &[(&str, &str)] = catalog_files![
+    "expired-ignore",
+    "ignore-without-reason",
     "invalid-reference",
     "latest-tag",
     "mutable-tag",
     "pull-policy-always",
+    "registry-not-allowed",
     "short-name",
     "unparsable-file",
     "unresolved-reference",
+    "unused-ignore",
 ];
 
 /// All entries, sorted by id. The files are part of the binary and checked by tests, so a
@@ -79,7 +94,11 @@ mod tests {
         for (id, _) in FILES {
             let e = entry(id).unwrap_or_else(|| panic!("no entry with id {id}"));
             assert_eq!(&e.id, id);
-            assert!(["build", "runtime", "image"].contains(&e.scope.as_str()), "{id}: scope {}", e.scope);
+            assert!(
+                ["build", "runtime", "image", "config"].contains(&e.scope.as_str()),
+                "{id}: scope {}",
+                e.scope
+            );
             for (section, text) in
                 [("summary", &e.summary), ("rationale", &e.rationale), ("remediation", &e.remediation)]
             {

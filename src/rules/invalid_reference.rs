@@ -1,13 +1,13 @@
 //! `invalid-reference`: text used as an image that the runtime would reject.
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::Status;
 
 pub static RULE: Rule = Rule { id: "invalid-reference", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in &facts.references {
         if let Status::Invalid { reason } = &r.status {
@@ -17,7 +17,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
                     format!("`{}` is not a valid image reference: {reason}", r.text()),
                     r.location.clone(),
                 )
-                .with_image(r.text()),
+                .about(r),
             );
         }
     }

@@ -1,13 +1,13 @@
 //! `latest-tag`: an image referenced by `latest`, written or implied (no tag, no digest).
 //! A reference pinned by digest passes even when it also says `latest`.
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 
 pub static RULE: Rule = Rule { id: "latest-tag", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in &facts.references {
         let Some(resolved) = &r.resolved else { continue };
@@ -30,7 +30,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
             .with_label("no tag, no digest"),
             Some(_) => continue,
         };
-        out.push(found.with_image(r.display_image()));
+        out.push(found.about(r));
     }
     out
 }

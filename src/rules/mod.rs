@@ -1,34 +1,85 @@
 //! The rules: one file per rule, each a pure function over the facts. Severities and help come
-//! from the catalog (`rules/*.yaml`); the engine applies them after the rules ran.
+//! from the catalog (`rules/*.yaml`); the engine applies the configuration, suppressions,
+//! waivers and the baseline after the rules ran.
 
+pub mod baseline;
 pub mod catalog;
+pub mod engine;
 mod invalid_reference;
 mod latest_tag;
 mod mutable_tag;
 mod pull_policy_always;
+mod registry_not_allowed;
 mod short_name;
+pub mod suppress;
 mod unparsable_file;
 mod unresolved_reference;
 
+use crate::config::Config;
 use crate::facts::Facts;
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::location::Location;
+
+/// What a rule may read besides the facts: its parameters and the configuration.
+pub struct Context<'a> {
+    pub config: &'a Config,
+}
+
+impl Context<'_> {
+    /// A parameter of a rule from the configuration, else the catalog default.
+    pub fn param(&self, rule: &str, name: &str) -> Option<serde_json::Value> {
+        if let Some(node) = self.config.param(rule, name) {
+            return Some(node_to_json(node));
+        }
+        catalog::entry(rule)?.parameters.iter().find(|p| p.name == name).map(|p| p.default.clone())
+    }
+
+    /// A list-of-strings parameter.
+    pub fn param_strings(&self, rule: &str, name: &str) -> Vec<String> {
+        match self.param(rule, name) {
+            Some(serde_json::Value::Array(items)) => {
+                items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+            }
+            Some(serde_json::Value::String(s)) => vec![s],
+            _ => Vec::new(),
+        }
+    }
+}
+
+fn node_to_json(node: &crate::source::yaml::Node) -> serde_json::Value {
+    use crate::source::yaml::Value;
+    match &node.value {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => serde_json::Value::Bool(*b),
+        Value::Number(n) => serde_json::from_str(n).unwrap_or_else(|_| serde_json::Value::String(n.clone())),
+        Value::String(s) => serde_json::Value::String(s.clone()),
+        Value::Seq(items) => serde_json::Value::Array(items.iter().map(node_to_json).collect()),
+        Value::Map(entries) => serde_json::Value::Object(
+            entries.iter().filter_map(|(k, v)| Some((k.as_str()?.to_string(), node_to_json(v)))).collect(),
+        ),
+    }
+}
 
 pub struct Rule {
     pub id: &'static str,
-    pub check: fn(&Facts) -> Vec<Finding>,
+    pub check: fn(&Facts, &Context) -> Vec<Finding>,
 }
 
-/// Every rule, in id order.
+/// Every rule that runs over the facts, in id order.
 pub static RULES: &[&Rule] = &[
     &invalid_reference::RULE,
     &latest_tag::RULE,
     &mutable_tag::RULE,
     &pull_policy_always::RULE,
+    &registry_not_allowed::RULE,
     &short_name::RULE,
     &unparsable_file::RULE,
     &unresolved_reference::RULE,
 ];
+
+/// Rules the engine itself reports (about waivers), in id order.
+pub static ENGINE_RULES: &[&str] =
+    &[engine::EXPIRED_IGNORE, engine::IGNORE_WITHOUT_REASON, engine::UNUSED_IGNORE];
 
 /// A finding of `rule` with the rule's catalog severity and remediation as help.
 pub fn finding(rule: &'static str, message: impl Into<String>, location: Location) -> Finding {
@@ -45,21 +96,20 @@ fn first_sentence(text: &str) -> String {
     }
 }
 
-/// Run every rule and return the findings in report order.
+/// Run every rule with the default configuration and return the findings in report order
+/// (the engine's suppressions and waivers are not applied).
 pub fn run(facts: &Facts) -> Vec<Finding> {
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(facts)).collect();
+    let config = Config::default();
+    let ctx = Context { config: &config };
+    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(facts, &ctx)).collect();
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
     findings
 }
 
-/// The highest severity among findings, if any.
-pub fn worst(findings: &[Finding]) -> Option<Severity> {
-    findings.iter().map(|f| f.severity).max()
-}
-
 #[cfg(test)]
 pub(crate) mod test_support {
+    use crate::config::Config;
     use crate::facts::Facts;
     use crate::finding::Finding;
     use crate::source::BuildOptions;
@@ -70,9 +120,22 @@ pub(crate) mod test_support {
         gather_in_memory(files, &BuildOptions::default())
     }
 
-    /// The findings of one rule on in-memory files, as `(line:column, message)`.
+    /// The findings of one rule on in-memory files.
     pub fn check(rule: &super::Rule, files: &[(&str, &str)]) -> Vec<Finding> {
-        (rule.check)(&facts(files))
+        check_with(rule, files, &Config::default())
+    }
+
+    /// The findings of one rule with a configuration.
+    pub fn check_with(rule: &super::Rule, files: &[(&str, &str)], config: &Config) -> Vec<Finding> {
+        (rule.check)(&facts(files), &super::Context { config })
+    }
+
+    /// A configuration from YAML text (panics on errors: test input).
+    pub fn config(yaml: &str) -> Config {
+        match crate::config::parse_text(crate::source::SourceText::from_str("stowage.yaml", yaml)) {
+            Ok(c) => c,
+            Err(e) => panic!("config errors: {:?}", e.errors),
+        }
     }
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {
@@ -91,7 +154,9 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(ids, sorted, "RULES must be sorted by id and unique");
+        let mut all: Vec<&str> = ids.iter().chain(ENGINE_RULES).copied().collect();
+        all.sort();
         let catalog: Vec<&str> = catalog::entries().iter().map(|e| e.id.as_str()).collect();
-        assert_eq!(ids, catalog, "every rule needs a catalog entry and every entry a rule");
+        assert_eq!(all, catalog, "every rule needs a catalog entry and every entry a rule");
     }
 }

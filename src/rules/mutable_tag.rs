@@ -1,17 +1,17 @@
 //! `mutable-tag`: an image the device runs or embeds, referenced by a tag without a digest.
-//! `latest` and untagged references are left to `latest-tag`; build-time bases are left to the
-//! build rules.
+//! `latest` and untagged references are left to `latest-tag`. The `kinds` parameter says which
+//! reference kinds count (build-time bases are left out by default).
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
-use crate::reference::RefKind;
 
 pub static RULE: Rule = Rule { id: "mutable-tag", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, ctx: &Context) -> Vec<Finding> {
+    let kinds = ctx.param_strings(RULE.id, "kinds");
     let mut out = Vec::new();
-    for r in facts.references.iter().filter(|r| r.kind != RefKind::Build) {
+    for r in facts.references.iter().filter(|r| kinds.iter().any(|k| k == r.kind.as_str())) {
         let Some(resolved) = &r.resolved else { continue };
         let (Some(tag), None) = (resolved.tag(), resolved.digest()) else { continue };
         if tag == "latest" {
@@ -27,7 +27,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 ),
                 location,
             )
-            .with_image(r.display_image())
+            .about(r)
             .with_label("tag without digest"),
         );
     }
@@ -46,6 +46,14 @@ mod tests {
         let found = check(&RULE, &[("deploy.yaml", DEPLOY)]);
         assert_eq!(positions(&found), ["deploy.yaml:10:31"]);
         assert_eq!(found[0].image.as_deref(), Some("quay.io/x/web:1.4"));
+    }
+
+    #[test]
+    fn the_kinds_parameter_widens_the_rule() {
+        let files = [("Containerfile", "FROM quay.io/x/a:1.0\n")];
+        let config = crate::rules::test_support::config("rules:\n  mutable-tag:\n    kinds: [build]\n");
+        let found = crate::rules::test_support::check_with(&RULE, &files, &config);
+        assert_eq!(positions(&found), ["Containerfile:1:18"]);
     }
 
     #[test]

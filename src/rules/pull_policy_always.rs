@@ -4,13 +4,13 @@
 //! defaults to `Always`: the tag is `latest` (even with a digest), or there is neither tag nor
 //! digest. A digest-only reference defaults to `IfNotPresent` and passes.
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 
 pub static RULE: Rule = Rule { id: "pull-policy-always", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in facts.references.iter().filter(|r| r.is_kubernetes()) {
         let image = r.display_image();
@@ -21,7 +21,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
                     format!("imagePullPolicy: Always makes kubelet pull `{image}` at every start; offline the pod cannot start"),
                     policy.location.clone(),
                 )
-                .with_image(&image)
+                .about(r)
                 .with_label("pull policy")
                 .with_related("image referenced here", r.location.clone()),
             ),
@@ -40,7 +40,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
                             format!("imagePullPolicy is unset and {why}, so Kubernetes pulls `{image}` at every start (policy Always)"),
                             r.location.clone(),
                         )
-                        .with_image(&image)
+                        .about(r)
                         .with_label("pull policy defaults to Always"),
                     );
                 }

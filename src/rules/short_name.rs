@@ -1,13 +1,13 @@
 //! `short-name`: an image without a registry, resolved on the device through
 //! `unqualified-search-registries` rather than by a fixed rule.
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 
 pub static RULE: Rule = Rule { id: "short-name", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in &facts.references {
         let Some(resolved) = &r.resolved else { continue };
@@ -24,7 +24,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 ),
                 r.location.clone(),
             )
-            .with_image(resolved.to_string())
+            .about(r)
             .with_label("no registry"),
         );
     }

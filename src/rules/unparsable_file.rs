@@ -1,13 +1,13 @@
 //! `unparsable-file`: a source that could not be read or parsed, so it was not checked. A gate
 //! fails closed rather than skipping it silently.
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 
 pub static RULE: Rule = Rule { id: "unparsable-file", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     facts
         .problems
         .iter()

@@ -1,20 +1,20 @@
 //! `unresolved-reference`: a reference that still holds a variable or template markup after
 //! ARG and kustomize resolution. Reported, never guessed.
 
-use super::{Rule, finding};
+use super::{Context, Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::Status;
 
 pub static RULE: Rule = Rule { id: "unresolved-reference", check };
 
-fn check(facts: &Facts) -> Vec<Finding> {
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in &facts.references {
         if let Status::Unresolved { reason } = &r.status {
             out.push(
                 finding(RULE.id, format!("`{}` cannot be resolved: {reason}", r.image), r.location.clone())
-                    .with_image(r.text()),
+                    .about(r),
             );
         }
     }

@@ -188,6 +188,7 @@ pub struct ParsedFile {
 pub enum Details {
     None,
     Containerfile(Box<super::containerfile::Containerfile>),
+    Manifest(Vec<super::manifest::K8sObject>),
     Quadlet(super::quadlet::QuadletUnit),
     Release(super::release::Release),
     Crio(Box<super::crio::CrioConfig>),
@@ -206,8 +207,8 @@ pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> 
             )
         }
         FileKind::Manifest => {
-            let m = super::manifest::parse(&source);
-            (m.references, m.problems, Details::None)
+            let m = super::manifest::parse_with_fields(&source, &opts.image_fields);
+            (m.references, m.problems, Details::Manifest(m.objects))
         }
         FileKind::Kustomization => {
             let problems = super::kustomization::check(&source);
@@ -290,6 +291,9 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>) -> F
         }
         facts.references.extend(file.references);
         facts.problems.extend(file.problems);
+        if let Details::Manifest(objects) = file.details {
+            facts.objects.extend(objects);
+        }
     }
     facts
 }
@@ -314,7 +318,17 @@ fn link_quadlets(parsed: &mut [ParsedFile]) {
 
 /// Discover, read and parse: the facts of the PATH arguments.
 pub fn gather(paths: &[PathBuf], opts: &BuildOptions) -> Result<Facts, WalkError> {
-    let (files, walk_problems) = discover(paths)?;
+    gather_filtered(paths, opts, &|_| true)
+}
+
+/// [`gather`], keeping only the files whose display path `keep` accepts (`exclude` globs).
+pub fn gather_filtered(
+    paths: &[PathBuf],
+    opts: &BuildOptions,
+    keep: &dyn Fn(&str) -> bool,
+) -> Result<Facts, WalkError> {
+    let (mut files, walk_problems) = discover(paths)?;
+    files.retain(|f| keep(&f.display));
     Ok(into_facts(parse_all(&files, opts), walk_problems))
 }
 

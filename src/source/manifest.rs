@@ -8,6 +8,7 @@
 //! Other kinds (CRDs included) yield an object and no reference; [`images_at_path`] is the
 //! building block for configurable extra field paths.
 
+use crate::config::fieldpath::FieldPath;
 use crate::location::Location;
 use crate::reference::{ObjectRef, Origin, PullPolicy, RefKind, Reference};
 use crate::source::yaml::{self, Document, DocumentError, Node, Value};
@@ -51,12 +52,47 @@ impl K8sObject {
 /// Parse every document of a manifest file. Never panics on input; what could not be read
 /// is in `problems`, and the other documents are still read.
 pub fn parse(src: &SourceText) -> Manifests {
+    parse_with_fields(src, &[])
+}
+
+/// [`parse`], plus the images at the configured extra field paths (`image-fields`) of every
+/// object, e.g. operator images passed in `env` values.
+pub fn parse_with_fields(src: &SourceText, fields: &[FieldPath]) -> Manifests {
     let mut out = Manifests::default();
     yaml::for_each_result(src, |result| match result {
-        Ok(doc) => read_document(src, &doc, &mut out),
+        Ok(doc) => {
+            read_document(src, &doc, &mut out);
+            read_extra_fields(src, &doc.root, fields, &mut out);
+        }
         Err(err) => read_broken_document(src, err, &mut out),
     });
     out
+}
+
+fn read_extra_fields(src: &SourceText, root: &Node, fields: &[FieldPath], out: &mut Manifests) {
+    let text = src.text.as_str();
+    let (Some(kind), Some(_)) = (root.get("kind").and_then(|n| n.scalar_text(text)), root.get("apiVersion"))
+    else {
+        return;
+    };
+    let metadata = root.get("metadata");
+    let meta = |key: &str| {
+        metadata.and_then(|m| m.get(key)).and_then(|n| n.scalar_text(text)).map(|s| s.into_owned())
+    };
+    let object = ObjectRef {
+        kind: kind.into_owned(),
+        name: meta("name").unwrap_or_default(),
+        namespace: meta("namespace"),
+    };
+    for field in fields {
+        for node in field.select(root) {
+            if let Some(mut reference) = image_reference(src, node, Origin::ConfiguredField, out) {
+                reference.object = Some(object.clone());
+                reference.within = Some(field.text.clone());
+                out.references.push(reference.resolve());
+            }
+        }
+    }
 }
 
 fn read_document(src: &SourceText, doc: &Document, out: &mut Manifests) {
@@ -80,7 +116,7 @@ fn read_object(src: &SourceText, node: &Node, document: usize, out: &mut Manifes
     let object = K8sObject {
         name: meta_text("name").or_else(|| meta_text("generateName")),
         namespace: meta_text("namespace"),
-        location: src.location(node.span.start..node.span.start),
+        location: src.location(node.span.clone()),
         document,
         labels: string_map(metadata.and_then(|m| m.get("labels")), text),
         annotations: string_map(metadata.and_then(|m| m.get("annotations")), text),

@@ -78,6 +78,8 @@ pub struct BuildOptions {
     pub target_platform: Platform,
     /// Build platform, the same as the target unless told otherwise.
     pub build_platform: Platform,
+    /// Extra Kubernetes field paths that hold images (`image-fields` in the configuration).
+    pub image_fields: Vec<crate::config::fieldpath::FieldPath>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,0 +1,133 @@
+//! Extra image field paths (`image-fields` in the configuration), e.g.
+//! `spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value`: keys separated by
+//! `.`, and after a key any number of selectors — `[*]` every item, `[N]` one item,
+//! `[?key=GLOB]` the items whose `key` matches the glob.
+
+use super::pattern::Pattern;
+use crate::source::yaml::{Node, Value};
+
+#[derive(Clone, Debug)]
+pub struct FieldPath {
+    pub text: String,
+    steps: Vec<Step>,
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    Key(String),
+    All,
+    Index(usize),
+    Filter { key: String, pattern: Pattern },
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Result<FieldPath, String> {
+        let mut steps = Vec::new();
+        let mut rest = text.trim();
+        if rest.is_empty() {
+            return Err("an empty field path".into());
+        }
+        while !rest.is_empty() {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            let key = &rest[..end];
+            if key.is_empty() {
+                return Err(format!("`{text}`: expected a key before `{}`", &rest[..1]));
+            }
+            steps.push(Step::Key(key.to_string()));
+            rest = &rest[end..];
+            while let Some(inner) = rest.strip_prefix('[') {
+                let close = inner.find(']').ok_or_else(|| format!("`{text}`: `[` without `]`"))?;
+                let selector = &inner[..close];
+                steps.push(parse_selector(text, selector)?);
+                rest = &inner[close + 1..];
+            }
+            if let Some(after) = rest.strip_prefix('.') {
+                if after.is_empty() {
+                    return Err(format!("`{text}`: ends with `.`"));
+                }
+                rest = after;
+            } else if !rest.is_empty() {
+                return Err(format!(
+                    "`{text}`: unexpected `{}`",
+                    &rest[..rest.chars().next().map_or(1, char::len_utf8)]
+                ));
+            }
+        }
+        Ok(FieldPath { text: text.to_string(), steps })
+    }
+
+    /// Every node the path reaches from `root`.
+    pub fn select<'a>(&self, root: &'a Node) -> Vec<&'a Node> {
+        let mut current = vec![root];
+        for step in &self.steps {
+            let mut next = Vec::new();
+            for node in current {
+                match (step, &node.value) {
+                    (Step::Key(k), Value::Map(_)) => next.extend(node.get(k)),
+                    (Step::All, Value::Seq(items)) => next.extend(items.iter()),
+                    (Step::Index(i), Value::Seq(items)) => next.extend(items.get(*i)),
+                    (Step::Filter { key, pattern }, Value::Seq(items)) => {
+                        next.extend(items.iter().filter(|item| {
+                            item.get(key).and_then(Node::as_str).is_some_and(|v| pattern.matches(v))
+                        }))
+                    }
+                    _ => {}
+                }
+            }
+            current = next;
+        }
+        current
+    }
+}
+
+fn parse_selector(text: &str, selector: &str) -> Result<Step, String> {
+    if selector == "*" {
+        return Ok(Step::All);
+    }
+    if let Ok(i) = selector.parse::<usize>() {
+        return Ok(Step::Index(i));
+    }
+    if let Some(filter) = selector.strip_prefix('?') {
+        let (key, glob) =
+            filter.split_once('=').ok_or_else(|| format!("`{text}`: a filter is `[?key=GLOB]`"))?;
+        let pattern = Pattern::glob(glob.trim()).map_err(|e| format!("`{text}`: {e}"))?;
+        return Ok(Step::Filter { key: key.trim().to_string(), pattern });
+    }
+    Err(format!("`{text}`: unknown selector `[{selector}]` (use [*], [N] or [?key=GLOB])"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceText;
+    use crate::source::yaml::parse_documents;
+
+    #[test]
+    fn selects_env_values_by_name_glob() {
+        let text = "spec:\n  template:\n    spec:\n      containers:\n      - name: op\n        env:\n        - name: RELATED_IMAGE_DB\n          value: quay.io/x/db:1\n        - name: LOG\n          value: debug\n        - name: RELATED_IMAGE_UI\n          value: quay.io/x/ui:2\n";
+        let src = SourceText::from_str("op.yaml", text);
+        let (docs, _) = parse_documents(&src);
+        let path =
+            FieldPath::parse("spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value").unwrap();
+        let values: Vec<&str> = path.select(&docs[0].root).into_iter().filter_map(Node::as_str).collect();
+        assert_eq!(values, ["quay.io/x/db:1", "quay.io/x/ui:2"]);
+        let first = FieldPath::parse("spec.template.spec.containers[0].env[1].value").unwrap();
+        assert_eq!(first.select(&docs[0].root)[0].as_str(), Some("debug"));
+    }
+
+    #[test]
+    fn rejects_malformed_paths() {
+        for (bad, why) in [
+            ("", "empty"),
+            ("a..b", "expected a key"),
+            ("a[", "without `]`"),
+            ("a[x]", "unknown selector"),
+            ("a[?name]", "[?key=GLOB]"),
+            ("a.", "ends with"),
+            ("a[*]b", "unexpected `b`"),
+        ] {
+            let err = FieldPath::parse(bad).unwrap_err();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+    }
+}

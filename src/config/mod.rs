@@ -1,0 +1,209 @@
+//! The configuration file (`stowage.yaml` / `.stowage.yaml`): rule severities and parameters,
+//! waivers with reasons and expiry, registries, custom rules, and defaults for the command
+//! line. Parsed with spans so every error points into the file.
+
+pub mod custom;
+pub mod date;
+pub mod fieldpath;
+mod parse;
+pub mod pattern;
+
+use crate::finding::Severity;
+use crate::location::Location;
+use crate::source::SourceText;
+use date::Date;
+use fieldpath::FieldPath;
+use pattern::Pattern;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The names looked for, in each directory from the working directory up to the root.
+pub const FILE_NAMES: &[&str] = &["stowage.yaml", ".stowage.yaml"];
+
+/// A rule's configured severity; `Off` disables it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Off,
+    On(Severity),
+}
+
+#[derive(Clone, Debug)]
+pub struct RuleSetting {
+    pub level: Option<Level>,
+    /// Parameters by name, as YAML nodes (validated against the catalog).
+    pub params: BTreeMap<String, crate::source::yaml::Node>,
+    pub location: Location,
+}
+
+/// One waiver: findings it matches are suppressed, with a reason, until it expires.
+#[derive(Clone, Debug)]
+pub struct Ignore {
+    pub rules: Vec<String>,
+    pub path: Option<Pattern>,
+    pub image: Option<Pattern>,
+    pub reason: Option<String>,
+    pub expires: Option<Date>,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Registries {
+    pub allow: Vec<Pattern>,
+    pub deny: Vec<Pattern>,
+    pub location: Option<Location>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// The file it was read from; `None` for the built-in defaults.
+    pub source: Option<Arc<SourceText>>,
+    pub rules: BTreeMap<String, RuleSetting>,
+    pub fail_on: Option<String>,
+    pub paths: Vec<PathBuf>,
+    pub exclude: Vec<Pattern>,
+    pub image: Option<String>,
+    pub arch: Option<String>,
+    pub build_args: Vec<(String, String)>,
+    pub image_fields: Vec<FieldPath>,
+    pub release_files: Vec<String>,
+    pub registries: Registries,
+    pub ignore: Vec<Ignore>,
+    /// A suppression without a reason is a finding (default on).
+    pub require_reason: Option<bool>,
+    /// Honour `# stowage:ignore` comments and `stowage.io/ignore` annotations (default on).
+    pub inline_ignores: Option<bool>,
+    pub custom_rules: Vec<custom::CustomRule>,
+}
+
+/// A configuration error, positioned in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub message: String,
+    pub location: Location,
+}
+
+/// All the errors of one configuration file, with its text for excerpts.
+#[derive(Debug)]
+pub struct ConfigErrors {
+    pub source: Option<Arc<SourceText>>,
+    pub errors: Vec<ConfigError>,
+}
+
+impl Config {
+    /// The effective level of a rule: configured, else the catalog default (custom rules carry
+    /// their own).
+    pub fn level(&self, rule: &str) -> Option<Level> {
+        self.rules.get(rule).and_then(|s| s.level)
+    }
+
+    pub fn param(&self, rule: &str, name: &str) -> Option<&crate::source::yaml::Node> {
+        self.rules.get(rule)?.params.get(name)
+    }
+
+    pub fn display_path(&self) -> Option<&str> {
+        self.source.as_ref().map(|s| s.display.as_str())
+    }
+}
+
+/// Find the configuration file: in `start` and each parent directory, the first of
+/// [`FILE_NAMES`] that exists.
+pub fn discover(start: &Path) -> Option<PathBuf> {
+    let start = std::fs::canonicalize(start).ok()?;
+    for dir in start.ancestors() {
+        for name in FILE_NAMES {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    None
+}
+
+/// Read and parse a configuration file; every problem is returned, positioned.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let display = crate::source::discover::display_path(path);
+    let source = crate::source::discover::read_source(path, &display).map_err(|p| ConfigErrors {
+        source: None,
+        errors: vec![ConfigError { message: p.message, location: p.location }],
+    })?;
+    parse_text(source)
+}
+
+/// Parse configuration text (the file name is only used in locations).
+pub fn parse_text(source: SourceText) -> Result<Config, ConfigErrors> {
+    let source = Arc::new(source);
+    let (config, errors) = parse::parse(&source);
+    if errors.is_empty() {
+        Ok(Config { source: Some(source), ..config })
+    } else {
+        Err(ConfigErrors { source: Some(source), errors })
+    }
+}
+
+/// The commented configuration `stowage init` writes.
+pub fn init_template() -> String {
+    let mut rules = String::new();
+    for e in crate::rules::catalog::entries() {
+        rules.push_str(&format!("  # {}: {}   # {}\n", e.id, e.severity, e.summary.trim()));
+    }
+    format!(
+        r#"# stowage configuration. stowage looks for stowage.yaml or .stowage.yaml in the working
+# directory and its parents; `--config FILE` names one explicitly. Command-line options win
+# over STOWAGE_* environment variables, which win over this file.
+
+# Lowest severity that makes `stowage check` exit 1: error, warning, info or never.
+fail-on: error
+
+# Severity per rule (error, warning, info or off), and rule parameters. Defaults:
+rules:
+{rules}  # mutable-tag:
+  #   severity: error
+  #   kinds: [runtime, release]    # reference kinds the rule applies to
+
+# Paths to check when none are given, and globs of files to leave out.
+# paths: [.]
+# exclude: ["vendor/**", "**/testdata/**"]
+
+# Build arguments and target architecture for Containerfiles (like podman build).
+# build-args:
+#   BOOTC_BASE: registry.redhat.io/rhel9/rhel-bootc:9.6
+# arch: amd64
+
+# Registries images may come from (globs over registry/repository, or {{regex: ...}}),
+# checked by the registry-not-allowed rule.
+# registries:
+#   allow: ["quay.io/acme/*", "registry.redhat.io/*"]
+#   deny: ["docker.io/*"]
+
+# Extra places where images hide, e.g. operator images passed in environment variables.
+# image-fields:
+#   - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value
+
+# Waivers: each needs a reason; an expired waiver becomes a finding.
+# ignore:
+#   - rule: mutable-tag
+#     path: "overlays/dev/**"
+#     image: "quay.io/acme/*"
+#     reason: "dev overlays follow moving tags on purpose"
+#     expires: 2027-06-30
+
+# A suppression comment or annotation without a reason is itself a finding.
+require-reason: true
+# Honour `# stowage:ignore RULE -- reason` comments and stowage.io/ignore annotations.
+inline-ignores: true
+
+# Rules of your own over the facts of each reference.
+# custom-rules:
+#   - id: no-docker-hub
+#     severity: error
+#     message: "{{image}} is pulled from Docker Hub"
+#     help: "Mirror it to quay.io/acme and reference the mirror."
+#     match:
+#       all:
+#         - registry: docker.io
+#         - not: {{kind: build}}
+"#
+    )
+}

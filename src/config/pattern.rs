@@ -1,0 +1,78 @@
+//! Patterns in the configuration: a string is a glob (`quay.io/acme/*`), `{regex: ...}` a
+//! regular expression. Both must match the whole text.
+
+use globset::{GlobBuilder, GlobMatcher};
+use regex::Regex;
+
+#[derive(Clone, Debug)]
+pub enum Pattern {
+    Glob { text: String, matcher: GlobMatcher },
+    Regex { text: String, regex: Regex },
+}
+
+impl Pattern {
+    /// A glob where `*` also matches `/` (image names and paths are matched as plain text;
+    /// `**` behaves the same).
+    pub fn glob(text: &str) -> Result<Pattern, String> {
+        let glob = GlobBuilder::new(text)
+            .literal_separator(false)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?;
+        Ok(Pattern::Glob { text: text.to_string(), matcher: glob.compile_matcher() })
+    }
+
+    /// A path glob where `*` stops at `/` and `**` crosses directories (`.gitignore`-like).
+    pub fn path_glob(text: &str) -> Result<Pattern, String> {
+        let glob = GlobBuilder::new(text)
+            .literal_separator(true)
+            .backslash_escape(true)
+            .build()
+            .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?;
+        Ok(Pattern::Glob { text: text.to_string(), matcher: glob.compile_matcher() })
+    }
+
+    pub fn regex(text: &str) -> Result<Pattern, String> {
+        let regex = Regex::new(&format!("^(?:{text})$"))
+            .map_err(|e| format!("invalid regex `{text}`: {}", first_line(&e.to_string())))?;
+        Ok(Pattern::Regex { text: text.to_string(), regex })
+    }
+
+    pub fn matches(&self, text: &str) -> bool {
+        match self {
+            Pattern::Glob { matcher, .. } => matcher.is_match(text),
+            Pattern::Regex { regex, .. } => regex.is_match(text),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Pattern::Glob { text, .. } | Pattern::Regex { text, .. } => text,
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(text).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_and_regexes_match_whole_texts() {
+        let g = Pattern::glob("quay.io/acme/*").unwrap();
+        assert!(g.matches("quay.io/acme/app"));
+        assert!(g.matches("quay.io/acme/team/app"));
+        assert!(!g.matches("quay.io/acmecorp/app"));
+        let p = Pattern::path_glob("overlays/*/kustomization.yaml").unwrap();
+        assert!(p.matches("overlays/dev/kustomization.yaml"));
+        assert!(!p.matches("overlays/dev/x/kustomization.yaml"));
+        let r = Pattern::regex(r"registry\.(redhat|access)\.io").unwrap();
+        assert!(r.matches("registry.redhat.io"));
+        assert!(!r.matches("xregistry.redhat.io"));
+        assert!(Pattern::regex("(").unwrap_err().starts_with("invalid regex `(`"));
+        assert!(Pattern::glob("a[").is_err());
+    }
+}
