@@ -5,6 +5,7 @@ pub mod cli;
 pub mod facts;
 pub mod finding;
 pub mod image;
+pub mod inventory;
 pub mod location;
 pub mod reference;
 pub mod report;
