@@ -3,7 +3,7 @@
 mod args;
 
 pub use args::Cli;
-use args::{CheckFormat, Command, FailOn, RefsFormat, RulesFormat, SourceArgs};
+use args::{CheckFormat, Command, FailOn, InventoryFormat, RefsFormat, RulesFormat, SourceArgs};
 
 use crate::facts::Facts;
 use crate::report::{self, Summary};
@@ -41,6 +41,7 @@ fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check { sources, format, fail_on } => check(&sources, format, fail_on),
         Command::Refs { sources, format } => refs(&sources, format),
+        Command::Inventory { image, format, arch } => inventory(&image, format, arch.as_deref()),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
     }
 }
@@ -77,6 +78,23 @@ fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
     let text = match format {
         RefsFormat::Table => report::refs::table(&facts.references),
         RefsFormat::Json => report::refs::json(&facts.references),
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn inventory(image: &str, format: InventoryFormat, arch: Option<&str>) -> Result<u8, String> {
+    // Until the image reader (issue 4) lands, only unpacked trees are read, through the
+    // inventory's private loader; at merge this becomes `image::open`.
+    let Some(dir) = image.strip_prefix("rootfs:") else {
+        return Err(format!("--image {image}: only rootfs:DIR is supported by this build"));
+    };
+    let view = crate::inventory::fromdir::load(std::path::Path::new(dir))
+        .map_err(|e| format!("--image {image}: {e}"))?;
+    let inv = crate::inventory::inventory(&view, arch);
+    let text = match format {
+        InventoryFormat::Table => report::inventory::table(&inv),
+        InventoryFormat::Json => report::inventory::json(&inv),
     };
     write_stdout(&text)?;
     Ok(EXIT_OK)
