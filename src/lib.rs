@@ -6,6 +6,7 @@ pub mod config;
 pub mod facts;
 pub mod finding;
 pub mod image;
+pub mod inventory;
 pub mod location;
 pub mod reference;
 pub mod report;

@@ -61,6 +61,22 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// List every image the OS image carries: how, where, complete or not, seen by CRI-O or not.
+    ///
+    /// Exit status: 0 when the image could be read (a broken store inside is reported, not
+    /// an error), 2 when it could not.
+    Inventory {
+        /// The bootc image to read. For now only `rootfs:DIR` (an unpacked tree).
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
+        format: InventoryFormat,
+        /// The OS image's architecture, to flag embedded images built for another one
+        /// (amd64, arm64, x86_64, aarch64) [default: from the image config when known].
+        #[arg(long, value_name = "ARCH")]
+        arch: Option<String>,
+    },
     /// List the rules, or explain one (`stowage rules latest-tag`).
     Rules {
         /// A rule id to explain.
@@ -154,6 +170,12 @@ pub enum CheckFormat {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RefsFormat {
+    Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum InventoryFormat {
     Table,
     Json,
 }

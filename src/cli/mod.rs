@@ -4,7 +4,7 @@
 mod args;
 
 pub use args::Cli;
-use args::{CheckFormat, Command, FailOn, RefsFormat, RulesFormat, SourceArgs};
+use args::{CheckFormat, Command, FailOn, InventoryFormat, RefsFormat, RulesFormat, SourceArgs};
 
 use crate::config::{self, Config};
 use crate::facts::Facts;
@@ -50,6 +50,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Refs { sources, format } => refs(&sources, format),
         Command::Init { force } => init(force),
+        Command::Inventory { image, format, arch } => inventory(&image, format, arch.as_deref()),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
     }
 }
@@ -204,6 +205,23 @@ fn init(force: bool) -> Result<u8, String> {
     }
     write_atomically(path, &config::init_template())?;
     eprintln!("stowage: wrote stowage.yaml");
+    Ok(EXIT_OK)
+}
+
+fn inventory(image: &str, format: InventoryFormat, arch: Option<&str>) -> Result<u8, String> {
+    // Until the image reader (issue 4) lands, only unpacked trees are read, through the
+    // inventory's private loader; at merge this becomes `image::open`.
+    let Some(dir) = image.strip_prefix("rootfs:") else {
+        return Err(format!("--image {image}: only rootfs:DIR is supported by this build"));
+    };
+    let view = crate::inventory::fromdir::load(std::path::Path::new(dir))
+        .map_err(|e| format!("--image {image}: {e}"))?;
+    let inv = crate::inventory::inventory(&view, arch);
+    let text = match format {
+        InventoryFormat::Table => report::inventory::table(&inv),
+        InventoryFormat::Json => report::inventory::json(&inv),
+    };
+    write_stdout(&text)?;
     Ok(EXIT_OK)
 }
 

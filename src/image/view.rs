@@ -26,6 +26,11 @@ pub const WATCHED: &[&str] = &[
 /// hundreds of images stays well below this).
 pub const MAX_CONTENT_BYTES: u64 = 16 * 1024 * 1024;
 
+/// Largest blob (64-hex name, or under `blobs/`) whose content is kept: the configs
+/// (architecture) and manifests of `dir:` copies and OCI layouts are a few KiB; layers are far
+/// bigger.
+pub const MAX_BLOB_CONTENT_BYTES: u64 = 64 * 1024;
+
 /// What to do with one path found in a layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Capture {
@@ -45,9 +50,9 @@ pub enum Capture {
 ///   `.../vfs/dir/<id>/...`) and anything below an `overlay/<id>/merged` or `work` directory:
 ///   skipped, except the `diff` / `<id>` directory itself, recorded as an entry (so a layer can be
 ///   known to exist).
-/// - Blobs: files named by a bare 64-hex digest (the blobs of `dir:` copies), files under
-///   `blobs/` (OCI layouts), and `*.tar`, `*.tar.gz`, `*.tar.zst`, `*.tar-split.gz` files:
-///   entry only.
+/// - Blobs: files named by a bare 64-hex digest (the blobs of `dir:` copies) and files under
+///   `blobs/` (OCI layouts): content up to `MAX_BLOB_CONTENT_BYTES` (configs, manifests),
+///   else entry only. `*.tar`, `*.tar.gz`, `*.tar.zst`, `*.tar-split.gz` files: entry only.
 /// - Other regular files up to `MAX_CONTENT_BYTES`: content; larger: entry.
 pub fn capture(path: &str, size: u64) -> Capture {
     if !is_watched(path) {
@@ -69,10 +74,13 @@ pub fn capture(path: &str, size: u64) -> Capture {
         }
     }
     let name = parts.last().copied().unwrap_or("");
-    let is_blob = (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()))
-        || parts.contains(&"blobs")
-        || [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar-split.gz"].iter().any(|ext| name.ends_with(ext));
-    if is_blob || size > MAX_CONTENT_BYTES { Capture::Entry } else { Capture::Content }
+    let tarlike = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar-split.gz"].iter().any(|ext| name.ends_with(ext));
+    let is_blob = (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())) || parts.contains(&"blobs");
+    if tarlike || (is_blob && size > MAX_BLOB_CONTENT_BYTES) || size > MAX_CONTENT_BYTES {
+        Capture::Entry
+    } else {
+        Capture::Content
+    }
 }
 
 /// True when `path` is one of [`WATCHED`] or below one, or an ancestor directory of one
@@ -263,6 +271,7 @@ mod tests {
         assert_eq!(capture("/usr/lib/containers/storage/image-list.txt", 100), Capture::Content);
         let hex = "a".repeat(64);
         assert_eq!(capture(&format!("/usr/lib/containers/storage/{hex}/{hex}"), 1 << 20), Capture::Entry);
+        assert_eq!(capture(&format!("/usr/lib/containers/storage/{hex}/{hex}"), 1500), Capture::Content);
         assert_eq!(
             capture(&format!("/usr/lib/containers/storage/{hex}/manifest.json"), 900),
             Capture::Content
@@ -277,7 +286,9 @@ mod tests {
         );
         assert_eq!(capture("/var/lib/containers/storage/vfs/dir/abc", 0), Capture::Entry);
         assert_eq!(capture("/var/lib/containers/storage/vfs/dir/abc/etc/passwd", 9), Capture::Skip);
-        assert_eq!(capture("/usr/share/containers/oci/app/blobs/sha256/abc", 9), Capture::Entry);
+        assert_eq!(capture("/usr/share/containers/oci/app/blobs/sha256/abc", 9), Capture::Content);
+        assert_eq!(capture("/usr/share/containers/oci/app/blobs/sha256/abc", 1 << 20), Capture::Entry);
+        assert_eq!(capture("/usr/share/containers/oci/app.tar", 9), Capture::Entry);
         assert_eq!(capture("/etc/crio/crio.conf", MAX_CONTENT_BYTES + 1), Capture::Entry);
     }
 

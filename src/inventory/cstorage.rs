@@ -1,0 +1,361 @@
+//! containers-storage stores inside the image (DOMAIN.md §2.B and §2.E), read as
+//! containers/storage reads them: `<driver>-images/images.json` with each image's big-data
+//! files, `<driver>-layers/layers.json`, layer contents in `overlay/<id>/diff` or
+//! `vfs/dir/<id>`, and the `images.lock` / `layers.lock` files without which a read-only
+//! store is skipped.
+
+use super::config::{DEFAULT_GRAPHROOT, EffectiveConfig, normalize_dir};
+use super::manifest;
+use super::{EmbeddedImage, Method, StoreInfo, join};
+use crate::image::view::{Entry, FileView};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Store roots examined even when no configuration names them.
+pub const WELL_KNOWN_ROOTS: &[&str] =
+    &["/usr/lib/containers/storage", "/usr/share/containers/storage", DEFAULT_GRAPHROOT];
+pub const DRIVERS: &[&str] = &["overlay", "vfs"];
+
+#[derive(Deserialize)]
+struct ImageRecord {
+    id: String,
+    #[serde(default)]
+    digest: Option<String>,
+    #[serde(default)]
+    names: Vec<String>,
+    #[serde(default)]
+    layer: Option<String>,
+    #[serde(default, rename = "big-data-names")]
+    big_data_names: Vec<String>,
+    #[serde(default, rename = "big-data-sizes")]
+    big_data_sizes: BTreeMap<String, i64>,
+    #[serde(default, rename = "big-data-digests")]
+    big_data_digests: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize, Clone)]
+struct LayerRecord {
+    id: String,
+    #[serde(default)]
+    parent: Option<String>,
+    #[serde(default, rename = "diff-size")]
+    diff_size: Option<i64>,
+    #[serde(default)]
+    flags: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// One `<driver>` store found at a root.
+struct Store {
+    root: String,
+    driver: &'static str,
+    info: StoreInfo,
+    images: Vec<ImageRecord>,
+    layers: HashMap<String, LayerRecord>,
+    visible: bool,
+    visibility: String,
+}
+
+/// The file name containers/storage gives a big-data key: the key itself when it is made of
+/// `[0-9a-z.]` only, else `=` + standard base64 of the key.
+pub fn big_data_file_name(key: &str) -> String {
+    if key.bytes().all(|b| b == b'.' || b.is_ascii_digit() || b.is_ascii_lowercase()) {
+        key.to_string()
+    } else {
+        format!("={}", base64(key.as_bytes()))
+    }
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The digest list containers/storage matches digest references against: the image's
+/// `digest` first, then the digest of every big-data item whose key starts with `manifest`
+/// (keys in sorted order), without repeats.
+pub fn digest_list(digest: Option<&str>, big_data_digests: &BTreeMap<String, String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(d) = digest.filter(|d| !d.is_empty()) {
+        out.push(d.to_string());
+    }
+    for (key, d) in big_data_digests {
+        if key.starts_with("manifest") && !d.is_empty() && !out.contains(d) {
+            out.push(d.clone());
+        }
+    }
+    out
+}
+
+/// The roots to examine, configured ones first.
+fn roots(config: &EffectiveConfig) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let candidates = config
+        .storage
+        .additional_image_stores
+        .iter()
+        .cloned()
+        .chain(WELL_KNOWN_ROOTS.iter().map(|r| (*r).to_string()))
+        .chain(std::iter::once(config.storage.graphroot.clone()));
+    for r in candidates {
+        let r = normalize_dir(&r);
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+pub fn read(
+    view: &FileView,
+    config: &EffectiveConfig,
+    images: &mut Vec<EmbeddedImage>,
+    stores_out: &mut Vec<StoreInfo>,
+) {
+    let mut stores: Vec<Store> = Vec::new();
+    for root in roots(config) {
+        for driver in DRIVERS {
+            if let Some(store) = open(view, config, &root, driver) {
+                stores.push(store);
+            }
+        }
+    }
+    for (index, store) in stores.iter().enumerate() {
+        let mut count = 0;
+        for record in &store.images {
+            images.push(image(view, &stores, index, record));
+            count += 1;
+        }
+        let mut info = store.info.clone();
+        info.images = count;
+        stores_out.push(info);
+    }
+}
+
+fn open(view: &FileView, config: &EffectiveConfig, root: &str, driver: &'static str) -> Option<Store> {
+    let images_dir = join(root, &format!("{driver}-images"));
+    let layers_dir = join(root, &format!("{driver}-layers"));
+    if view.lookup(&images_dir).is_none() && view.lookup(&layers_dir).is_none() {
+        return None;
+    }
+    let is_default = root == config.storage.graphroot || root == DEFAULT_GRAPHROOT;
+    let method = if is_default { Method::DefaultStore } else { Method::ContainersStorage };
+    let configured =
+        config.storage.additional_image_stores.iter().any(|s| s == root) || root == config.storage.graphroot;
+    let mut info = StoreInfo {
+        path: root.to_string(),
+        kind: driver.to_string(),
+        method,
+        configured,
+        images: 0,
+        problems: Vec::new(),
+    };
+
+    let images_json = join(&images_dir, "images.json");
+    let images: Vec<ImageRecord> = match view.read(&images_json) {
+        Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
+            info.problems
+                .push(format!("{images_json} is not readable as containers/storage image records: {e}"));
+            Vec::new()
+        }),
+        None => {
+            info.problems.push(format!("no {images_json}"));
+            Vec::new()
+        }
+    };
+    let layers_json = join(&layers_dir, "layers.json");
+    let layers: HashMap<String, LayerRecord> = match view.read(&layers_json) {
+        Some(bytes) => serde_json::from_slice::<Vec<LayerRecord>>(bytes)
+            .map(|v| v.into_iter().map(|l| (l.id.clone(), l)).collect())
+            .unwrap_or_else(|e| {
+                info.problems
+                    .push(format!("{layers_json} is not readable as containers/storage layer records: {e}"));
+                HashMap::new()
+            }),
+        None => {
+            info.problems.push(format!("no {layers_json}"));
+            HashMap::new()
+        }
+    };
+
+    let missing_locks: Vec<String> = [join(&images_dir, "images.lock"), join(&layers_dir, "layers.lock")]
+        .into_iter()
+        .filter(|p| !matches!(view.lookup(p), Some(Entry::File { .. })))
+        .collect();
+    let driver_ok = config.storage.driver.as_deref().is_none_or(|d| d == driver);
+    let (visible, visibility) = if is_default {
+        if root != config.storage.graphroot {
+            (false, format!("in {root}, but CRI-O's store is {}", config.storage.graphroot))
+        } else if !driver_ok {
+            (
+                false,
+                format!(
+                    "a {driver} store, but the configured driver is {}",
+                    config.storage.driver.as_deref().unwrap_or("")
+                ),
+            )
+        } else {
+            (
+                true,
+                "in CRI-O's default store (copied only at install; wiped after an unclean shutdown)".into(),
+            )
+        }
+    } else if !configured {
+        let file = config.storage.file.as_deref().unwrap_or("storage.conf (there is none)");
+        (false, format!("{root} is not an additionalimagestores entry of {file}"))
+    } else if !driver_ok {
+        (
+            false,
+            format!(
+                "a {driver} store, but the configured driver is {}: containers/storage reads {}-images",
+                config.storage.driver.as_deref().unwrap_or(""),
+                config.storage.driver.as_deref().unwrap_or("")
+            ),
+        )
+    } else if !missing_locks.is_empty() {
+        (
+            false,
+            format!(
+                "lock files missing ({}): a read-only store without them is skipped",
+                missing_locks.join(", ")
+            ),
+        )
+    } else {
+        (
+            true,
+            format!(
+                "additional image store configured in {}",
+                config.storage.file.as_deref().unwrap_or("CRI-O's config")
+            ),
+        )
+    };
+    if !missing_locks.is_empty() {
+        info.problems.push(format!("lock files missing: {}", missing_locks.join(", ")));
+    }
+    if !is_default && !configured {
+        info.problems.push("not configured as an additional image store".into());
+    }
+    Some(Store { root: root.to_string(), driver, info, images, layers, visible, visibility })
+}
+
+fn image(view: &FileView, stores: &[Store], index: usize, record: &ImageRecord) -> EmbeddedImage {
+    let store = &stores[index];
+    let images_dir = join(&store.root, &format!("{}-images", store.driver));
+    let data_dir = join(&images_dir, &record.id);
+    let mut image = EmbeddedImage::new(store.info.method, store.root.clone(), data_dir.clone());
+    image.id = Some(record.id.clone());
+    image.names = record.names.clone();
+    image.digests = digest_list(record.digest.as_deref(), &record.big_data_digests);
+    image.digest = image.digests.first().cloned();
+    image.visible(store.visible, store.visibility.clone());
+    if store.info.method == Method::DefaultStore {
+        image.warnings.push(
+            "in the default store under /var: bootc copies /var only at install, never on upgrade, and \
+             CRI-O wipes the store after an unclean shutdown"
+                .into(),
+        );
+    }
+
+    // Big data: every item's file, the manifest, the config.
+    let mut keys: BTreeSet<&String> = record.big_data_names.iter().collect();
+    keys.extend(record.big_data_sizes.keys());
+    for key in &keys {
+        let path = join(&data_dir, &big_data_file_name(key));
+        match view.lookup(&path) {
+            Some(Entry::File { size, .. }) => image.size += size,
+            _ => image.problem(format!("big-data item `{key}` is missing ({path})")),
+        }
+    }
+    if !keys.iter().any(|k| k.starts_with("manifest")) {
+        image.problem("no manifest among its big-data items");
+    }
+    let config_key = keys.iter().find(|k| manifest::sha256_hex_of(k).is_some());
+    let config_arch = config_key
+        .and_then(|k| view.read(&join(&data_dir, &big_data_file_name(k))))
+        .and_then(manifest::config_architecture);
+    match (config_key, config_arch) {
+        (_, Some(arch)) => image.architectures.push(arch),
+        (None, None) => {
+            image.warnings.push("no config among its big-data items: architecture unknown".into())
+        }
+        (Some(_), None) => image.warnings.push("config not readable: architecture unknown".into()),
+    }
+
+    // The layer chain, top to bottom; a parent may live in another store's layers.
+    let mut next = record.layer.clone().filter(|l| !l.is_empty());
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    while let Some(id) = next.take() {
+        if !seen.insert(id.clone()) {
+            image.problem(format!("layer chain loops at {id}"));
+            break;
+        }
+        let found = std::iter::once(store)
+            .chain(stores.iter().filter(|s| s.driver == store.driver && s.root != store.root))
+            .find_map(|s| s.layers.get(&id).map(|l| (s, l)));
+        let Some((owner, layer)) = found else {
+            image.problem(format!("layer {} is not in any layers.json", short(&id)));
+            break;
+        };
+        if layer.flags.as_ref().and_then(|f| f.get("incomplete")).and_then(|v| v.as_bool()) == Some(true) {
+            image.problem(format!("layer {} is marked incomplete", short(&id)));
+        }
+        let content = match owner.driver {
+            "overlay" => join(&owner.root, &format!("overlay/{id}/diff")),
+            _ => join(&owner.root, &format!("vfs/dir/{id}")),
+        };
+        if !matches!(view.lookup(&content), Some(Entry::Dir { .. })) {
+            image.problem(format!("layer {} has no content ({content})", short(&id)));
+        }
+        image.size += u64::try_from(layer.diff_size.unwrap_or(0)).unwrap_or(0);
+        next = layer.parent.clone().filter(|p| !p.is_empty());
+    }
+    if record.layer.as_deref().is_none_or(str::is_empty) {
+        image.warnings.push("has no layers".into());
+    }
+    image
+}
+
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn big_data_names_as_containers_storage_writes_them() {
+        assert_eq!(big_data_file_name("manifest"), "manifest");
+        // Seen in a store written by skopeo 1.9 (fixtures/inventory/overlay-conf).
+        assert_eq!(
+            big_data_file_name("sha256:bc94b6df0d67b95a12315b374cba46ba59eb74acea69780744695e9321d80ab7"),
+            "=c2hhMjU2OmJjOTRiNmRmMGQ2N2I5NWExMjMxNWIzNzRjYmE0NmJhNTllYjc0YWNlYTY5NzgwNzQ0Njk1ZTkzMjFkODBhYjc="
+        );
+        assert_eq!(big_data_file_name("Manifest"), "=TWFuaWZlc3Q=");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b"a"), "YQ==");
+        assert_eq!(base64(b""), "");
+    }
+
+    #[test]
+    fn digest_list_is_digest_then_manifest_items() {
+        let mut bd = BTreeMap::new();
+        bd.insert("manifest".to_string(), "sha256:a".to_string());
+        bd.insert("manifest-sha256:b".to_string(), "sha256:b".to_string());
+        bd.insert("sha256:c".to_string(), "sha256:c".to_string());
+        bd.insert("signature-a".to_string(), "sha256:e".to_string());
+        assert_eq!(digest_list(Some("sha256:a"), &bd), ["sha256:a", "sha256:b"]);
+        assert_eq!(digest_list(None, &bd), ["sha256:a", "sha256:b"]);
+    }
+}

@@ -1,0 +1,343 @@
+//! `dir:` copies named in an image list (DOMAIN.md §2.A): the method MicroShift documents.
+//!
+//! A list line is `REF,H`; the copy is the directory `H` next to the list, written by
+//! `skopeo copy --preserve-digests docker://REF dir:.../H` where `H` is the hex SHA-256 of
+//! `REF` followed by a newline. At boot `/usr/bin/microshift-copy-images` (run by a
+//! `microshift.service.d` drop-in) copies every listed directory into the default store.
+
+use super::manifest::{self, Descriptor, Manifest};
+use super::{EmbeddedImage, Method, StoreInfo, is_hex64, join, sha256_digest, sha256_hex, tree_size};
+use crate::image::view::{Entry, FileView};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where lists and copies live.
+pub const COPY_ROOTS: &[&str] = &["/usr/lib/containers/storage", "/usr/lib/containers-image-cache"];
+/// The list the MicroShift copy script reads.
+pub const DEFAULT_LIST: &str = "/usr/lib/containers/storage/image-list.txt";
+pub const COPY_SCRIPT: &str = "/usr/bin/microshift-copy-images";
+pub const DROP_IN_DIR: &str = "/usr/lib/systemd/system/microshift.service.d";
+/// The `version` file of a `dir:` copy written by containers/image.
+const DIR_VERSION: &[u8] = b"Directory Transport Version: 1.1\n";
+
+/// Whether the copy service that makes `dir:` copies visible to CRI-O is installed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CopyService {
+    pub script: bool,
+    /// The script's text, when captured.
+    pub script_text: Option<String>,
+    /// The drop-in that runs the script.
+    pub drop_in: Option<String>,
+}
+
+impl CopyService {
+    pub fn find(view: &FileView) -> CopyService {
+        let script = matches!(view.lookup(COPY_SCRIPT), Some(Entry::File { .. }));
+        let script_text = view.read(COPY_SCRIPT).map(|b| String::from_utf8_lossy(b).into_owned());
+        let drop_in = view
+            .list_dir(DROP_IN_DIR)
+            .into_iter()
+            .filter(|(name, _)| name.ends_with(".conf"))
+            .map(|(name, _)| join(DROP_IN_DIR, name))
+            .find(|path| {
+                view.read(path).is_some_and(|b| {
+                    String::from_utf8_lossy(b).lines().any(|l| {
+                        let l = l.trim();
+                        (l.starts_with("ExecStartPre=") || l.starts_with("ExecStart="))
+                            && l.contains("microshift-copy-images")
+                    })
+                })
+            });
+        CopyService { script, script_text, drop_in }
+    }
+
+    /// Whether the service copies the copies named in `list`, and why (not).
+    fn serves(&self, list: &str) -> (bool, String) {
+        if !self.script {
+            return (
+                false,
+                format!("{COPY_SCRIPT} is missing: nothing copies it into CRI-O's store at boot"),
+            );
+        }
+        let Some(drop_in) = &self.drop_in else {
+            return (
+                false,
+                format!("no drop-in in {DROP_IN_DIR} runs {COPY_SCRIPT}: nothing copies it at boot"),
+            );
+        };
+        let file_name = list.rsplit('/').next().unwrap_or(list);
+        let named = self.script_text.as_deref().is_some_and(|t| t.contains(list) || t.contains(file_name));
+        if list != DEFAULT_LIST && !named {
+            return (false, format!("{COPY_SCRIPT} does not read {list}"));
+        }
+        (true, format!("copied into the default store at boot by {COPY_SCRIPT} ({drop_in})"))
+    }
+}
+
+/// Read every image list under [`COPY_ROOTS`] and the copies it names, plus copies no list
+/// names.
+pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<StoreInfo>) {
+    let service = CopyService::find(view);
+    for base in COPY_ROOTS {
+        if view.lookup(base).is_none() {
+            continue;
+        }
+        let children = view.list_dir(base);
+        let lists: Vec<String> = children
+            .iter()
+            .filter(|(name, e)| name.ends_with(".txt") && matches!(e, Entry::File { .. }))
+            .map(|(name, _)| join(base, name))
+            .collect();
+        let mut listed: BTreeSet<String> = BTreeSet::new();
+        for list in &lists {
+            let Some(bytes) = view.read(list) else { continue };
+            let text = String::from_utf8_lossy(bytes);
+            if !looks_like_list(&text) {
+                continue;
+            }
+            let (visible, why) = service.serves(list);
+            let mut store = StoreInfo {
+                path: list.clone(),
+                kind: "image-list".into(),
+                method: Method::Dir,
+                configured: visible,
+                images: 0,
+                problems: Vec::new(),
+            };
+            if !visible {
+                store.problems.push(why.clone());
+            }
+            let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+            for (n, raw) in text.lines().enumerate() {
+                let line = raw.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let Some((reference, hash)) = line.split_once(',') else {
+                    store.problems.push(format!("line {}: `{line}` has no comma (expected REF,H)", n + 1));
+                    continue;
+                };
+                let (reference, hash) = (reference.trim().to_string(), hash.trim().to_string());
+                if let Some(&first) = seen.get(&(reference.clone(), hash.clone())) {
+                    if let Some(image) = images.get_mut(first) {
+                        image.warnings.push(format!("listed again on line {} of {list}", n + 1));
+                    }
+                    continue;
+                }
+                seen.insert((reference.clone(), hash.clone()), images.len());
+                listed.insert(hash.clone());
+                let mut image = EmbeddedImage::new(Method::Dir, list.clone(), join(base, &hash));
+                image.names.push(reference.clone());
+                image.visible(visible, why.clone());
+                check_line(view, base, &reference, &hash, &mut image);
+                images.push(image);
+                store.images += 1;
+            }
+            stores.push(store);
+        }
+        // Copies that no list names: carried, but nothing copies them.
+        for (name, entry) in &children {
+            if !matches!(entry, Entry::Dir { .. }) || !is_hex64(name) || listed.contains(*name) {
+                continue;
+            }
+            let dir = join(base, name);
+            if view.lookup(&join(&dir, "manifest.json")).is_none() {
+                continue;
+            }
+            let mut image = EmbeddedImage::new(Method::Dir, *base, dir.clone());
+            image.visible(false, "not named in any image list: nothing copies it into CRI-O's store");
+            check_copy(view, &dir, &mut image);
+            images.push(image);
+        }
+    }
+}
+
+/// A text file is an image list when its first non-empty line is `something,<64 hex>`.
+fn looks_like_list(text: &str) -> bool {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .and_then(|l| l.split_once(','))
+        .is_some_and(|(r, h)| !r.trim().is_empty() && is_hex64(h.trim()))
+}
+
+fn check_line(view: &FileView, base: &str, reference: &str, hash: &str, image: &mut EmbeddedImage) {
+    let expected = sha256_hex(format!("{reference}\n").as_bytes());
+    if !is_hex64(hash) {
+        image.problem(format!("`{hash}` is not a lowercase hex SHA-256 (expected {expected})"));
+        return;
+    }
+    if hash != expected {
+        let cause = if hash == sha256_hex(reference.as_bytes()) {
+            " (it was computed without the trailing newline, as `echo -n` does)"
+        } else {
+            ""
+        };
+        image.warnings.push(format!(
+            "H {hash} is not sha256(REF + newline) = {expected}{cause}; the copy script uses H as written"
+        ));
+    }
+    let dir = join(base, hash);
+    if !matches!(view.lookup(&dir), Some(Entry::Dir { .. })) {
+        let elsewhere = join(base, &expected);
+        if hash != expected && matches!(view.lookup(&elsewhere), Some(Entry::Dir { .. })) {
+            image.problem(format!("no directory {dir} (a copy exists at {elsewhere}, the correct H)"));
+        } else {
+            image.problem(format!("no directory {dir}: the copy was never written"));
+        }
+        return;
+    }
+    check_copy(view, &dir, image);
+}
+
+/// Check one `dir:` copy: manifest, per-platform manifests, blobs, architectures, size.
+fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
+    image.size = tree_size(view, dir);
+    match view.read(&join(dir, "version")) {
+        Some(v) if v == DIR_VERSION => {}
+        Some(v) => image.warnings.push(format!(
+            "version file says `{}`, not `Directory Transport Version: 1.1`",
+            String::from_utf8_lossy(v).trim()
+        )),
+        None => image.warnings.push("no `version` file: not written by skopeo/containers-image".into()),
+    }
+    let manifest_path = join(dir, "manifest.json");
+    let Some(bytes) = view.read(&manifest_path) else {
+        if view.lookup(&manifest_path).is_some() {
+            image.problem("manifest.json is too large to read");
+        } else {
+            image.problem("no manifest.json");
+        }
+        return;
+    };
+    let digest = sha256_digest(bytes);
+    image.digests.push(digest.clone());
+    image.digest = Some(digest);
+    match manifest::parse(bytes) {
+        Err(e) => image.problem(format!("manifest.json is {e}")),
+        Ok(Manifest::Image { config, layers, architecture }) => {
+            let arch = check_image(view, dir, config.as_ref(), &layers, architecture, None, image);
+            image.architectures.extend(arch);
+        }
+        Ok(Manifest::Index { manifests }) => {
+            let mut missing = Vec::new();
+            for entry in &manifests {
+                let label = entry.platform.clone().unwrap_or_else(|| entry.digest.clone());
+                let Some(hex) = manifest::sha256_hex_of(&entry.digest) else {
+                    image.warnings.push(format!("index entry {} is not a sha256 digest", entry.digest));
+                    continue;
+                };
+                let path = join(dir, &format!("{hex}.manifest.json"));
+                let Some(instance) = view.read(&path) else {
+                    missing.push(label);
+                    continue;
+                };
+                if sha256_hex(instance) != hex {
+                    image.problem(format!("{hex}.manifest.json does not match its digest"));
+                    continue;
+                }
+                image.digests.push(entry.digest.clone());
+                match manifest::parse(instance) {
+                    Ok(Manifest::Image { config, layers, architecture }) => {
+                        let arch = check_image(
+                            view,
+                            dir,
+                            config.as_ref(),
+                            &layers,
+                            architecture,
+                            entry.platform.clone(),
+                            image,
+                        );
+                        image.architectures.extend(arch);
+                    }
+                    Ok(Manifest::Index { .. }) => {
+                        image.warnings.push(format!("{hex}.manifest.json is a nested index (not followed)"))
+                    }
+                    Err(e) => image.problem(format!("{hex}.manifest.json is {e}")),
+                }
+            }
+            if image.digests.len() == 1 && !manifests.is_empty() {
+                image.problem(format!(
+                    "only the index was copied: no per-platform manifest for {}",
+                    missing.join(", ")
+                ));
+            } else if !missing.is_empty() {
+                image.warnings.push(format!("platforms not copied: {}", missing.join(", ")));
+            }
+        }
+    }
+}
+
+/// Check the blobs of one image manifest in a `dir:` copy; its architecture (config first,
+/// then the index's platform).
+fn check_image(
+    view: &FileView,
+    dir: &str,
+    config: Option<&Descriptor>,
+    layers: &[Descriptor],
+    schema1_arch: Option<String>,
+    platform: Option<String>,
+    image: &mut EmbeddedImage,
+) -> Option<String> {
+    let mut arch = schema1_arch;
+    if let Some(c) = config
+        && let Some(path) = check_blob(view, dir, c, "config", image)
+    {
+        arch = view.read(&path).and_then(manifest::config_architecture).or(arch);
+    }
+    for l in layers {
+        check_blob(view, dir, l, "layer", image);
+    }
+    match (arch, platform) {
+        (Some(a), Some(p)) if a != p && a.split('/').next() != p.split('/').next() => {
+            image.warnings.push(format!("the index says {p} but the config says {a}"));
+            Some(a)
+        }
+        (Some(a), _) => Some(a),
+        (None, p) => {
+            if p.is_none() {
+                image.warnings.push("architecture unknown: the config blob was not captured".into());
+            }
+            p
+        }
+    }
+}
+
+/// The path of a present blob, or a problem on the image.
+fn check_blob(
+    view: &FileView,
+    dir: &str,
+    d: &Descriptor,
+    what: &str,
+    image: &mut EmbeddedImage,
+) -> Option<String> {
+    let Some(hex) = manifest::sha256_hex_of(&d.digest) else {
+        image.problem(format!("{what} {} is not a sha256 digest", d.digest));
+        return None;
+    };
+    let path = join(dir, hex);
+    match view.lookup(&path) {
+        Some(Entry::File { size, .. }) => {
+            if let Some(want) = d.size.filter(|w| w != size) {
+                image.problem(format!("{what} blob {} is {size} bytes, the manifest says {want}", d.digest));
+            }
+            Some(path)
+        }
+        _ => {
+            image.problem(format!("{what} blob {} is missing", d.digest));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_detection() {
+        let h = "a".repeat(64);
+        assert!(looks_like_list(&format!("\nquay.io/x:1,{h}\n")));
+        assert!(!looks_like_list("just some notes, really\n"));
+        assert!(!looks_like_list(""));
+    }
+}
