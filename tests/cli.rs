@@ -288,3 +288,15 @@ fn rules_lists_and_explains() {
     assert!(text.contains("Why is this bad?") && text.contains("IfNotPresent"), "{text}");
     stowage().args(["rules", "no-such-rule"]).assert().code(2);
 }
+
+#[test]
+fn docs_rules_md_is_generated_from_the_catalog() {
+    let out = stowage().args(["rules", "--format", "markdown"]).output().unwrap();
+    let generated = String::from_utf8(out.stdout).unwrap();
+    let committed =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/rules.md")).unwrap();
+    assert!(
+        generated == committed,
+        "docs/rules.md is stale: run `cargo run -- rules --format markdown > docs/rules.md`"
+    );
+}

@@ -123,7 +123,12 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
 
 /// Read and parse a configuration file; every problem is returned, positioned.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
-    let display = crate::source::discover::display_path(path);
+    // Shown relative to the working directory when it is below it, as source files are.
+    let shown = std::env::current_dir()
+        .ok()
+        .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| path.to_path_buf());
+    let display = crate::source::discover::display_path(&shown);
     let source = crate::source::discover::read_source(path, &display).map_err(|p| ConfigErrors {
         source: None,
         errors: vec![ConfigError { message: p.message, location: p.location }],

@@ -53,6 +53,10 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
     }
     for (key, value) in entries {
         let Some(name) = p.key(key) else { continue };
+        // `key:` with nothing after it (e.g. only commented-out entries) means "not set".
+        if value.is_null() && KEYS.contains(&name) {
+            continue;
+        }
         match name {
             "rules" => config.rules = p.rules(value, &config.custom_rules),
             "fail-on" => {
@@ -223,14 +227,16 @@ impl Parser<'_> {
             Value::Map(entries) if entries.len() == 1 => {
                 let (k, v) = &entries[0];
                 let text = self.string(v, what)?;
-                match k.as_str() {
+                let result = match k.as_str() {
                     Some("regex") => Pattern::regex(&text),
                     Some("glob") => Pattern::glob(&text),
                     _ => Err(format!(
                         "a pattern is a glob string, `{{regex: ...}}` or `{{glob: ...}}`; `{what}` has `{}`",
                         k.as_str().unwrap_or("?")
                     )),
-                }
+                };
+                // Point at the pattern text itself.
+                return result.map_err(|e| self.error_at(v, e)).ok();
             }
             other => Err(format!(
                 "`{what}` must be a glob string or `{{regex: ...}}`, found a {}",

@@ -38,6 +38,7 @@ pub fn table(references: &[Reference]) -> String {
     }
     let mut text = table.to_string();
     text.push('\n');
-    text.push_str(&format!("{} references\n", references.len()));
+    let noun = if references.len() == 1 { "reference" } else { "references" };
+    text.push_str(&format!("{} {noun}\n", references.len()));
     text
 }

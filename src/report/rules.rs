@@ -57,6 +57,12 @@ pub fn explain(entry: &CatalogEntry, format: RulesFormat) -> String {
             }
             let _ = writeln!(out, "Example\n{}", indent(&entry.bad));
             let _ = writeln!(out, "Use instead\n{}", indent(&entry.good));
+            if !entry.parameters.is_empty() {
+                let _ = writeln!(out, "Parameters (rules.{}.NAME in stowage.yaml)", entry.id);
+                for p in &entry.parameters {
+                    let _ = writeln!(out, "    {} = {}\n        {}", p.name, p.default, p.description);
+                }
+            }
             out
         }
     }
@@ -78,7 +84,15 @@ fn json(entries: &[CatalogEntry]) -> String {
 }
 
 fn markdown(e: &CatalogEntry) -> String {
-    format!(
+    let mut params = String::new();
+    if !e.parameters.is_empty() {
+        params.push_str("### Parameters\n\n| Name | Default | Description |\n|---|---|---|\n");
+        for p in &e.parameters {
+            let _ = writeln!(params, "| `{}` | `{}` | {} |", p.name, p.default, p.description);
+        }
+        params.push('\n');
+    }
+    let text = format!(
         "## {id}\n\nSeverity: **{sev}** · scope: {scope}\n\n{summary}\n\n### Why is this bad?\n\n{why}\n\n### What to do\n\n{fix}\n\n### Example\n\n```\n{bad}```\n\nUse instead:\n\n```\n{good}```\n",
         id = e.id,
         sev = e.severity,
@@ -88,7 +102,8 @@ fn markdown(e: &CatalogEntry) -> String {
         fix = e.remediation.trim(),
         bad = e.bad,
         good = e.good,
-    )
+    );
+    if params.is_empty() { text } else { format!("{text}\n{params}") }
 }
 
 fn indent(text: &str) -> String {

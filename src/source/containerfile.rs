@@ -653,9 +653,11 @@ impl Builder<'_> {
                         };
                         match &mut stage {
                             None => {
+                                // A bare `ARG TARGETARCH` keeps the automatic platform value.
                                 let value = self
                                     .build_arg(&name)
-                                    .or_else(|| default.map(|d| args::expand(&d, escape, &global).value));
+                                    .or_else(|| default.map(|d| args::expand(&d, escape, &global).value))
+                                    .or_else(|| global.args.get(&name).cloned().flatten());
                                 global.args.insert(name, value);
                             }
                             Some(st) => {
@@ -1744,6 +1746,12 @@ COPY --from=$REG/tool:2 /a /b
         assert_eq!(unresolved(&c.references[1]), "undefined build argument BASE");
         assert_eq!(unresolved(&c.references[2]), "undefined build arguments NOPE, ALSO");
         assert_eq!(pos(&c.references[2].location), (4, 6));
+    }
+
+    #[test]
+    fn a_global_redeclaration_keeps_the_platform_value() {
+        let c = cf("ARG TARGETARCH\nFROM quay.io/base-${TARGETARCH}:1\n");
+        assert_eq!(c.references[0].expanded.as_deref(), Some("quay.io/base-amd64:1"));
     }
 
     #[test]

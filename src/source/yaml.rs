@@ -278,6 +278,9 @@ fn options() -> serde_saphyr::Options {
     budget.max_nodes = MAX_NODES;
     budget.max_events = MAX_NODES.saturating_mul(4);
     budget.max_documents = 1;
+    // Commented-out blocks (a config written by `stowage init`, documented manifests) buffer
+    // one event per comment line while the parser looks ahead.
+    budget.max_buffered_comment_events = 100_000;
     let mut alias_limits = serde_saphyr::options::AliasLimits::default();
     alias_limits.max_total_replayed_events = MAX_ALIAS_REPLAY;
     serde_saphyr::options! {
