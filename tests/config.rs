@@ -126,7 +126,8 @@ fn config_errors_point_into_the_file_and_exit_2() {
         let next = excerpt.find("config").map_or(excerpt, |end| &excerpt[..end.max(1)]);
         assert!(stderr[at..].contains(position), "`{message}` not followed by {position}:\n{next}");
     }
-    assert!(stderr.contains("stowage.yaml: 10 configuration errors"), "{stderr}");
+    assert!(stderr.contains("stowage: error: stowage.yaml: 10 configuration errors"), "{stderr}");
+    insta::assert_snapshot!("config_errors", stderr);
 }
 
 #[test]

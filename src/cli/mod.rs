@@ -84,7 +84,8 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
             eprint!("{}", report::human::render_config_errors(&errors, color));
             let n = errors.errors.len();
             let noun = if n == 1 { "error" } else { "errors" };
-            Err(format!("{}: {n} configuration {noun}", path.display()))
+            let shown = errors.source.as_ref().map_or_else(|| path.display().to_string(), |s| s.display.clone());
+            Err(format!("{shown}: {n} configuration {noun}"))
         }
     }
 }

@@ -139,7 +139,8 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 /// Parse configuration text (the file name is only used in locations).
 pub fn parse_text(source: SourceText) -> Result<Config, ConfigErrors> {
     let source = Arc::new(source);
-    let (config, errors) = parse::parse(&source);
+    let (config, mut errors) = parse::parse(&source);
+    errors.sort_by(|a, b| a.location.cmp(&b.location));
     if errors.is_empty() {
         Ok(Config { source: Some(source), ..config })
     } else {
