@@ -13,8 +13,11 @@ use std::path::{Path, PathBuf};
 /// stowage reads Containerfiles, Kubernetes manifests, kustomizations, Quadlets, MicroShift
 /// release files and CRI-O configuration, resolves every image reference exactly (build
 /// arguments, normalisation), and reports offline-readiness problems with file:line:column.
+/// `0.1.0 (1a2b3c4d5e6f)`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STOWAGE_COMMIT"), ")");
+
 #[derive(Debug, Parser)]
-#[command(name = "stowage", version, about, max_term_width = 100)]
+#[command(name = "stowage", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -77,6 +80,14 @@ pub enum Command {
         #[arg(long, value_name = "ARCH")]
         arch: Option<String>,
     },
+    /// Print a shell completion script (`stowage completions bash > /etc/bash_completion.d/stowage`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page in roff (`stowage man > stowage.1`).
+    Man,
     /// List the rules, or explain one (`stowage rules latest-tag`).
     Rules {
         /// A rule id to explain.

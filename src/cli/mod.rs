@@ -50,6 +50,25 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Refs { sources, format } => refs(&sources, format),
         Command::Init { force } => init(force),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "stowage",
+                &mut out,
+            );
+            write_stdout(&String::from_utf8_lossy(&out))?;
+            Ok(EXIT_OK)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .map_err(|e| format!("cannot render the manual page: {e}"))?;
+            write_stdout(&String::from_utf8_lossy(&out))?;
+            Ok(EXIT_OK)
+        }
         Command::Inventory { image, format, arch } => inventory(&image, format, arch.as_deref()),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
     }
@@ -84,7 +103,8 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
             eprint!("{}", report::human::render_config_errors(&errors, color));
             let n = errors.errors.len();
             let noun = if n == 1 { "error" } else { "errors" };
-            let shown = errors.source.as_ref().map_or_else(|| path.display().to_string(), |s| s.display.clone());
+            let shown =
+                errors.source.as_ref().map_or_else(|| path.display().to_string(), |s| s.display.clone());
             Err(format!("{shown}: {n} configuration {noun}"))
         }
     }
