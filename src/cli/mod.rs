@@ -3,7 +3,7 @@
 mod args;
 
 pub use args::Cli;
-use args::{CheckFormat, Command, FailOn, RefsFormat, RulesFormat, SourceArgs};
+use args::{CheckFormat, Command, FailOn, ImageArgs, RefsFormat, RulesFormat, SourceArgs};
 
 use crate::facts::Facts;
 use crate::report::{self, Summary};
@@ -42,11 +42,17 @@ fn run(cli: Cli) -> Result<u8, String> {
         Command::Check { sources, format, fail_on } => check(&sources, format, fail_on),
         Command::Refs { sources, format } => refs(&sources, format),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
+        Command::Ls { path, image, arch, format } => ls(&path, &image, &arch, format),
     }
 }
 
 fn gather(sources: &SourceArgs) -> Result<Facts, String> {
     let opts = sources.build_options()?;
+    if sources.image.image.is_some() {
+        // Fail closed: an unreadable image stops the analysis (exit 2). What the image
+        // carries is read by the inventory.
+        open_image(&sources.image, &sources.arch)?;
+    }
     discover::gather(&sources.paths(), &opts).map_err(|e| e.to_string())
 }
 
@@ -92,6 +98,22 @@ fn rules_command(rule: Option<&str>, format: RulesFormat) -> Result<u8, String> 
             report::rules::explain(entry, format)
         }
         None => report::rules::list(catalog::entries(), format),
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::OpenedImage>, String> {
+    let Some(spec) = &args.image else { return Ok(None) };
+    let opts = args.options(arch)?;
+    crate::image::open(spec, &opts).map(Some).map_err(|e| e.to_string())
+}
+
+fn ls(path: &str, args: &ImageArgs, arch: &str, format: RefsFormat) -> Result<u8, String> {
+    let image = open_image(args, arch)?.ok_or("`stowage ls` needs --image IMAGE")?;
+    let text = match format {
+        RefsFormat::Table => report::image::ls_table(&image, path),
+        RefsFormat::Json => report::image::ls_json(&image, path),
     };
     write_stdout(&text)?;
     Ok(EXIT_OK)
