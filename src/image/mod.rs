@@ -219,11 +219,9 @@ pub(crate) fn read_plan(
     let mut results: Vec<Option<LayerChanges>> = vec![None; n];
     let mut cached = 0;
     for (i, layer) in plan.layers.iter().enumerate() {
-        if let Some(key) = layer.cache_key() {
-            if let Some(changes) = cache.get(key) {
-                results[i] = Some(changes);
-                cached += 1;
-            }
+        if let Some(changes) = layer.cache_key().and_then(|key| cache.get(key)) {
+            results[i] = Some(changes);
+            cached += 1;
         }
     }
     let mut todo: Vec<usize> = (0..n).filter(|i| results[*i].is_none()).collect();

@@ -51,7 +51,8 @@ pub fn open(reference: &str, opts: &ImageOptions) -> Result<(FileView, ImageConf
         let client = Client::new(config);
         match runtime.block_on(client.pull_manifest_raw(&image, &auth, ACCEPT)) {
             Ok((bytes, digest)) => {
-                let source = RegistryBlobs { runtime: &runtime, client, image: image.clone() };
+                let source =
+                    RegistryBlobs { runtime: &runtime, client, image: image.clone(), auth: auth.clone() };
                 let plan = plan(&source, &bytes, digest, opts)?;
                 return read_plan(&source, plan, opts);
             }
@@ -89,7 +90,7 @@ fn plan(
     let by_digest = source.image.clone_with_digest(chosen.digest.clone());
     let (bytes, digest) = source
         .runtime
-        .block_on(source.client.pull_manifest_raw(&by_digest, &RegistryAuth::Anonymous, ACCEPT))
+        .block_on(source.client.pull_manifest_raw(&by_digest, &source.auth, ACCEPT))
         .map_err(registry_error)?;
     let manifest = Manifest::parse(&bytes, &digest)?;
     if manifest.is_index() {
@@ -102,6 +103,7 @@ struct RegistryBlobs<'a> {
     runtime: &'a tokio::runtime::Runtime,
     client: Client,
     image: Reference,
+    auth: RegistryAuth,
 }
 
 impl BlobSource for RegistryBlobs<'_> {

@@ -136,7 +136,7 @@ fn find_image<'a>(images: &'a [StoredImage], reference: &str) -> Result<&'a Stor
     let parsed = ImageRef::parse(reference)
         .map_err(|e| Cause::Spec(format!("`{reference}` is not an image reference or ID: {e}")))?;
     let key = parsed.lookup_key();
-    if let Some(image) = images.iter().find(|i| i.names.iter().any(|n| *n == key)) {
+    if let Some(image) = images.iter().find(|i| i.names.contains(&key)) {
         return Ok(image);
     }
     if let Some(digest) = parsed.digest() {

@@ -28,7 +28,7 @@ pub fn ls_table(image: &OpenedImage, path: &str) -> String {
     for (p, entry) in image.view.walk(path) {
         let (k, detail) = kind(entry);
         let m = mode(entry).map(|m| format!("{m:04o}")).unwrap_or_else(|| "----".into());
-        out.push_str(&format!("{k:<5} {m} {p} {detail}").trim_end().to_string());
+        out.push_str(format!("{k:<5} {m} {p} {detail}").trim_end());
         out.push('\n');
     }
     out
