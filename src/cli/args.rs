@@ -69,9 +69,8 @@ pub enum Command {
     /// Exit status: 0 when the image could be read (a broken store inside is reported, not
     /// an error), 2 when it could not.
     Inventory {
-        /// The bootc image to read. For now only `rootfs:DIR` (an unpacked tree).
-        #[arg(long, value_name = "IMAGE")]
-        image: String,
+        #[command(flatten)]
+        image: ImageArgs,
         /// Output format.
         #[arg(long, value_enum, default_value_t = InventoryFormat::Table)]
         format: InventoryFormat,
@@ -88,6 +87,21 @@ pub enum Command {
     },
     /// Print the manual page in roff (`stowage man > stowage.1`).
     Man,
+    /// List the watched files of a built image after merging its layers (for debugging what
+    /// stowage sees inside an image).
+    Ls {
+        /// Only entries at or below this in-image path.
+        #[arg(value_name = "PATH", default_value = "/")]
+        path: String,
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Target platform chosen in a multi-platform image: amd64, arm64 or OS/ARCH[/VARIANT].
+        #[arg(long, value_name = "ARCH", default_value = "amd64")]
+        arch: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
+        format: RefsFormat,
+    },
     /// List the rules, or explain one (`stowage rules latest-tag`).
     Rules {
         /// A rule id to explain.
@@ -119,6 +133,52 @@ pub struct SourceArgs {
     /// Use no configuration file, only the built-in defaults.
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+
+/// Where the built bootc image is, and how to read it (skopeo's option names).
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    /// The built image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE,
+    /// docker://REF, containers-storage:[DRIVER@ROOT+RUNROOT]REF or rootfs:DIR.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Do not use or fill the per-layer cache ($XDG_CACHE_HOME/stowage).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Read every layer in full even when a table of contents would do.
+    #[arg(long)]
+    pub verify: bool,
+    /// Require HTTPS and verify certificates when talking to a registry.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub tls_verify: bool,
+    /// Directory of *.crt CA certificates for the registry.
+    #[arg(long, value_name = "DIR")]
+    pub cert_dir: Option<PathBuf>,
+    /// Registry credentials USERNAME[:PASSWORD] (default: the containers/docker auth files).
+    #[arg(long, value_name = "USER[:PASSWORD]")]
+    pub creds: Option<String>,
+    /// Registry auth file (default: $REGISTRY_AUTH_FILE, then the containers and docker ones).
+    #[arg(long, value_name = "FILE")]
+    pub authfile: Option<PathBuf>,
+}
+
+impl ImageArgs {
+    pub fn options(&self, arch: &str) -> Result<crate::image::ImageOptions, String> {
+        let platform = Platform::parse(arch).map_err(|e| format!("--arch: {e}"))?;
+        Ok(crate::image::ImageOptions {
+            platform,
+            use_cache: !self.no_cache,
+            cache_dir: None,
+            verify: self.verify,
+            tls_verify: self.tls_verify,
+            cert_dir: self.cert_dir.clone(),
+            creds: self.creds.clone(),
+            auth_file: self.authfile.clone(),
+            progress: true,
+        })
+    }
 }
 
 impl SourceArgs {

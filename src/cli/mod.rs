@@ -4,7 +4,7 @@
 mod args;
 
 pub use args::Cli;
-use args::{CheckFormat, Command, FailOn, InventoryFormat, RefsFormat, RulesFormat, SourceArgs};
+use args::{CheckFormat, Command, FailOn, ImageArgs, InventoryFormat, RefsFormat, RulesFormat, SourceArgs};
 
 use crate::config::{self, Config};
 use crate::facts::Facts;
@@ -71,6 +71,7 @@ fn run(cli: Cli) -> Result<u8, String> {
         }
         Command::Inventory { image, format, arch } => inventory(&image, format, arch.as_deref()),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
+        Command::Ls { path, image, arch, format } => ls(&path, &image, &arch, format),
     }
 }
 
@@ -112,6 +113,11 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
 
 fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
     let opts = sources.build_options(&loaded.config)?;
+    if sources.image.image.is_some() {
+        // Fail closed: an unreadable image stops the analysis (exit 2).
+        let arch = sources.arch.as_deref().or(loaded.config.arch.as_deref()).unwrap_or("amd64");
+        open_image(&sources.image, arch)?;
+    }
     let paths = sources.paths(&loaded.config, loaded.dir.as_deref());
     let exclude = &loaded.config.exclude;
     let dir = loaded.dir.clone();
@@ -229,15 +235,12 @@ fn init(force: bool) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
-fn inventory(image: &str, format: InventoryFormat, arch: Option<&str>) -> Result<u8, String> {
-    // Until the image reader (issue 4) lands, only unpacked trees are read, through the
-    // inventory's private loader; at merge this becomes `image::open`.
-    let Some(dir) = image.strip_prefix("rootfs:") else {
-        return Err(format!("--image {image}: only rootfs:DIR is supported by this build"));
-    };
-    let view = crate::inventory::fromdir::load(std::path::Path::new(dir))
-        .map_err(|e| format!("--image {image}: {e}"))?;
-    let inv = crate::inventory::inventory(&view, arch);
+fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> Result<u8, String> {
+    let opened =
+        open_image(image, arch.unwrap_or("amd64"))?.ok_or("`stowage inventory` needs --image IMAGE")?;
+    // The OS image's own architecture, unless --arch says otherwise.
+    let target = arch.map(str::to_string).or_else(|| opened.config.architecture.clone());
+    let inv = crate::inventory::inventory(&opened.view, target.as_deref());
     let text = match format {
         InventoryFormat::Table => report::inventory::table(&inv),
         InventoryFormat::Json => report::inventory::json(&inv),
@@ -272,6 +275,22 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     tmp.persist(path).map_err(|e| format!("{}: {}", path.display(), e.error))?;
     Ok(())
+}
+
+fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::OpenedImage>, String> {
+    let Some(spec) = &args.image else { return Ok(None) };
+    let opts = args.options(arch)?;
+    crate::image::open(spec, &opts).map(Some).map_err(|e| e.to_string())
+}
+
+fn ls(path: &str, args: &ImageArgs, arch: &str, format: RefsFormat) -> Result<u8, String> {
+    let image = open_image(args, arch)?.ok_or("`stowage ls` needs --image IMAGE")?;
+    let text = match format {
+        RefsFormat::Table => report::image::ls_table(&image, path),
+        RefsFormat::Json => report::image::ls_json(&image, path),
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
 }
 
 /// Write to stdout; a closed pipe (`stowage refs | head`) is not an error.

@@ -2,6 +2,7 @@
 
 pub mod compact;
 pub mod human;
+pub mod image;
 pub mod inventory;
 pub mod json;
 pub mod refs;
