@@ -1,6 +1,7 @@
 //! Everything gathered from the sources, once, before any rule runs.
 
 use crate::reference::Reference;
+use crate::resolve::kustomize::Issue;
 use crate::source::{Problem, SourceText};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,4 +14,6 @@ pub struct Facts {
     pub references: Vec<Reference>,
     /// What could not be read or parsed.
     pub problems: Vec<Problem>,
+    /// What kept a kustomization from being built offline.
+    pub kustomize_issues: Vec<Issue>,
 }

@@ -4,7 +4,12 @@ use super::{BuildOptions, FileKind, Problem, SourceText};
 use crate::facts::Facts;
 use crate::location::Location;
 use crate::reference::Reference;
+use crate::resolve::kustomize::{
+    self,
+    fs::{DiskFs, Fs, MemFs, normalize},
+};
 use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -255,20 +260,55 @@ pub fn parse_all(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
         .collect()
 }
 
-/// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), then every
-/// reference and problem in file order.
-pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>) -> Facts {
+/// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), the
+/// kustomize builds, then every reference and problem in file order. A manifest some
+/// kustomization reads is reported through that kustomization only, as it resolves it.
+pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: &dyn Fs) -> Facts {
     link_quadlets(&mut parsed);
+    let kustomize = resolve_kustomizations(&parsed, fs);
     let mut facts = Facts::default();
     facts.problems.extend(walk_problems);
     for file in parsed {
         if let Some(source) = file.source {
+            let reached = kustomize.reached.contains(&normalize(&source.path));
             facts.sources.insert(source.display.clone(), source);
+            if reached && file.kind == FileKind::Manifest {
+                facts.problems.extend(file.problems);
+                continue;
+            }
         }
         facts.references.extend(file.references);
         facts.problems.extend(file.problems);
     }
+    for source in kustomize.sources {
+        facts.sources.entry(source.display.clone()).or_insert(source);
+    }
+    facts.references.extend(kustomize.references);
+    facts.references.sort_by(|a, b| {
+        (&a.location.file, a.location.line, a.location.column).cmp(&(
+            &b.location.file,
+            b.location.line,
+            b.location.column,
+        ))
+    });
+    facts.kustomize_issues = kustomize.issues;
     facts
+}
+
+/// Build every kustomization among the parsed files.
+fn resolve_kustomizations(parsed: &[ParsedFile], fs: &dyn Fs) -> kustomize::Resolution {
+    let mut files = Vec::new();
+    let mut known = HashMap::new();
+    for file in parsed {
+        if let Some(source) = &file.source {
+            let path = normalize(&source.path);
+            if file.kind == FileKind::Kustomization {
+                files.push(path.clone());
+            }
+            known.insert(path, Arc::clone(source));
+        }
+    }
+    kustomize::resolve(fs, &files, &BTreeSet::new(), &known)
 }
 
 /// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet
@@ -292,7 +332,7 @@ fn link_quadlets(parsed: &mut [ParsedFile]) {
 /// Discover, read and parse: the facts of the PATH arguments.
 pub fn gather(paths: &[PathBuf], opts: &BuildOptions) -> Result<Facts, WalkError> {
     let (files, walk_problems) = discover(paths)?;
-    Ok(into_facts(parse_all(&files, opts), walk_problems))
+    Ok(into_facts(parse_all(&files, opts), walk_problems, &DiskFs))
 }
 
 /// The same as [`gather`] over in-memory files `(path, text)`, for tests.
@@ -313,5 +353,6 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
             })
         })
         .collect();
-    into_facts(parsed, Vec::new())
+    let fs = MemFs { files: files.iter().map(|(p, t)| (normalize(Path::new(p)), t.to_string())).collect() };
+    into_facts(parsed, Vec::new(), &fs)
 }
