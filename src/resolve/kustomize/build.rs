@@ -455,9 +455,8 @@ impl<'a> Builder<'a> {
     fn inline_documents(&mut self, v: &Val) -> Vec<Val> {
         let (Some(text), Some(pos)) = (v.as_str(), &v.pos) else { return Vec::new() };
         let file = &pos.file;
-        let raw = file.text.get(pos.span.clone()).unwrap_or("");
-        if raw.starts_with('|') || raw.starts_with('>') {
-            let start = raw.find('\n').map_or(pos.span.end, |i| pos.span.start + i + 1);
+        if is_block_scalar(&file.text, pos.span.start) {
+            let start = pos.span.start;
             let masked: String = file
                 .text
                 .char_indices()
@@ -644,4 +643,14 @@ pub fn is_remote(entry: &str) -> bool {
         && first.contains('.')
         && !first.starts_with('.')
         && ["github.com", "gitlab.com", "bitbucket.org"].iter().any(|h| first == *h)
+}
+
+/// Whether the scalar starting at `start` is a block scalar (`|`, `|-`, `>`...): its
+/// content starts on a line after the indicator.
+fn is_block_scalar(text: &str, start: usize) -> bool {
+    let Some(before) = text.get(..start) else { return false };
+    let Some(before) = before.trim_end_matches(' ').strip_suffix('\n') else { return false };
+    let line = before.rsplit('\n').next().unwrap_or(before);
+    let line = line.split(" #").next().unwrap_or(line).trim_end();
+    line.rsplit([' ', ':']).next().is_some_and(|token| token.starts_with('|') || token.starts_with('>'))
 }
