@@ -37,9 +37,11 @@ macro_rules! catalog_files {
 /// The embedded catalog files, `(id, yaml)`.
 pub const FILES: &[(&str, &str)] = catalog_files![
     "invalid-reference",
+    "kustomization-unbuildable",
     "latest-tag",
     "mutable-tag",
     "pull-policy-always",
+    "remote-resource",
     "short-name",
     "unparsable-file",
     "unresolved-reference",

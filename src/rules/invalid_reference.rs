@@ -4,6 +4,7 @@ use super::{Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::Status;
+use crate::rules::Traced;
 
 pub static RULE: Rule = Rule { id: "invalid-reference", check };
 
@@ -17,7 +18,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                     format!("`{}` is not a valid image reference: {reason}", r.text()),
                     r.location.clone(),
                 )
-                .with_image(r.text()),
+                .with_image(r.text())
+                .traced(r),
             );
         }
     }

@@ -4,6 +4,7 @@
 use super::{Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::rules::Traced;
 
 pub static RULE: Rule = Rule { id: "latest-tag", check };
 
@@ -28,7 +29,7 @@ fn check(facts: &Facts) -> Vec<Finding> {
             ),
             Some(_) => continue,
         };
-        out.push(found.with_image(r.display_image()));
+        out.push(found.with_image(r.display_image()).traced(r));
     }
     out
 }

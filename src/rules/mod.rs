@@ -3,16 +3,19 @@
 
 pub mod catalog;
 mod invalid_reference;
+mod kustomization_unbuildable;
 mod latest_tag;
 mod mutable_tag;
 mod pull_policy_always;
+mod remote_resource;
 mod short_name;
 mod unparsable_file;
 mod unresolved_reference;
 
 use crate::facts::Facts;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Related, Severity};
 use crate::location::Location;
+use crate::reference::Reference;
 
 pub struct Rule {
     pub id: &'static str,
@@ -22,9 +25,11 @@ pub struct Rule {
 /// Every rule, in id order.
 pub static RULES: &[&Rule] = &[
     &invalid_reference::RULE,
+    &kustomization_unbuildable::RULE,
     &latest_tag::RULE,
     &mutable_tag::RULE,
     &pull_policy_always::RULE,
+    &remote_resource::RULE,
     &short_name::RULE,
     &unparsable_file::RULE,
     &unresolved_reference::RULE,
@@ -35,6 +40,24 @@ pub fn finding(rule: &'static str, message: impl Into<String>, location: Locatio
     let mut f = Finding::new(rule, catalog::default_severity(rule), message, location);
     f.help = catalog::entry(rule).map(|e| first_sentence(&e.remediation));
     f
+}
+
+/// Findings about a reference show where a kustomization changed it: each change (the
+/// `newTag`, the patch, the replacement) becomes a related location.
+pub trait Traced {
+    fn traced(self, r: &Reference) -> Self;
+}
+
+impl Traced for Finding {
+    fn traced(mut self, r: &Reference) -> Finding {
+        for change in &r.changed_by {
+            self.related.push(Related {
+                message: format!("changed by {}", change.what),
+                location: change.location.clone(),
+            });
+        }
+        self
+    }
 }
 
 fn first_sentence(text: &str) -> String {

@@ -6,6 +6,7 @@ use super::{Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::RefKind;
+use crate::rules::Traced;
 
 pub static RULE: Rule = Rule { id: "mutable-tag", check };
 
@@ -27,7 +28,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 ),
                 location,
             )
-            .with_image(r.display_image()),
+            .with_image(r.display_image())
+            .traced(r),
         );
     }
     out

@@ -7,6 +7,7 @@
 use super::{Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::rules::Traced;
 
 pub static RULE: Rule = Rule { id: "pull-policy-always", check };
 
@@ -22,7 +23,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                     policy.location.clone(),
                 )
                 .with_image(&image)
-                .with_related("image referenced here", r.location.clone()),
+                .with_related("image referenced here", r.location.clone())
+                .traced(r),
             ),
             Some(_) => {}
             None => {
@@ -39,7 +41,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                             format!("imagePullPolicy is unset and {why}, so Kubernetes pulls `{image}` at every start (policy Always)"),
                             r.location.clone(),
                         )
-                        .with_image(&image),
+                        .with_image(&image)
+                        .traced(r),
                     );
                 }
             }

@@ -4,6 +4,7 @@
 use super::{Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::rules::Traced;
 
 pub static RULE: Rule = Rule { id: "short-name", check };
 
@@ -24,7 +25,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
                 ),
                 r.location.clone(),
             )
-            .with_image(resolved.to_string()),
+            .with_image(resolved.to_string())
+            .traced(r),
         );
     }
     out

@@ -5,6 +5,7 @@ use super::{Rule, finding};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::Status;
+use crate::rules::Traced;
 
 pub static RULE: Rule = Rule { id: "unresolved-reference", check };
 
@@ -14,7 +15,8 @@ fn check(facts: &Facts) -> Vec<Finding> {
         if let Status::Unresolved { reason } = &r.status {
             out.push(
                 finding(RULE.id, format!("`{}` cannot be resolved: {reason}", r.image), r.location.clone())
-                    .with_image(r.text()),
+                    .with_image(r.text())
+                    .traced(r),
             );
         }
     }
