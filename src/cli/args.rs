@@ -43,6 +43,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
         format: RefsFormat,
     },
+    /// Print what must be embedded: the sorted, unique, fully qualified runtime and release
+    /// images (after build arguments and kustomize).
+    Plan {
+        #[command(flatten)]
+        sources: SourceArgs,
+        /// `list`: one image per line; `image-list`: `REF,H` lines of MicroShift's
+        /// image-list.txt (H = sha256 of REF and a newline); `json`.
+        #[arg(long, value_enum, default_value_t = PlanFormat::List)]
+        format: PlanFormat,
+    },
     /// List the rules, or explain one (`stowage rules latest-tag`).
     Rules {
         /// A rule id to explain.
@@ -106,6 +116,13 @@ pub enum CheckFormat {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum RefsFormat {
     Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    List,
+    ImageList,
     Json,
 }
 

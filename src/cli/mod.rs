@@ -3,7 +3,7 @@
 mod args;
 
 pub use args::Cli;
-use args::{CheckFormat, Command, FailOn, RefsFormat, RulesFormat, SourceArgs};
+use args::{CheckFormat, Command, FailOn, PlanFormat, RefsFormat, RulesFormat, SourceArgs};
 
 use crate::facts::Facts;
 use crate::report::{self, Summary};
@@ -41,6 +41,7 @@ fn run(cli: Cli) -> Result<u8, String> {
     match cli.command {
         Command::Check { sources, format, fail_on } => check(&sources, format, fail_on),
         Command::Refs { sources, format } => refs(&sources, format),
+        Command::Plan { sources, format } => plan(&sources, format),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
     }
 }
@@ -77,6 +78,17 @@ fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
     let text = match format {
         RefsFormat::Table => report::refs::table(&facts.references),
         RefsFormat::Json => report::refs::json(&facts.references),
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, String> {
+    let facts = gather(sources)?;
+    let text = match format {
+        PlanFormat::List => report::plan::list(&facts.references),
+        PlanFormat::ImageList => report::plan::image_list(&facts.references),
+        PlanFormat::Json => report::plan::json(&facts.references),
     };
     write_stdout(&text)?;
     Ok(EXIT_OK)

@@ -3,6 +3,7 @@
 pub mod compact;
 pub mod human;
 pub mod json;
+pub mod plan;
 pub mod refs;
 pub mod rules;
 
