@@ -1,6 +1,7 @@
 //! Everything gathered from the sources, once, before any rule runs.
 
 use crate::reference::Reference;
+use crate::resolve::applied::NotApplied;
 use crate::resolve::kustomize::Issue;
 use crate::source::{Problem, SourceText};
 use std::collections::BTreeMap;
@@ -16,4 +17,6 @@ pub struct Facts {
     pub problems: Vec<Problem>,
     /// What kept a kustomization from being built offline.
     pub kustomize_issues: Vec<Issue>,
+    /// YAML under a MicroShift manifests directory that MicroShift will not apply.
+    pub manifests_not_applied: Vec<NotApplied>,
 }

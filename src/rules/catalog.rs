@@ -39,6 +39,7 @@ pub const FILES: &[(&str, &str)] = catalog_files![
     "invalid-reference",
     "kustomization-unbuildable",
     "latest-tag",
+    "manifests-not-applied",
     "mutable-tag",
     "pull-policy-always",
     "remote-resource",

@@ -5,6 +5,7 @@ pub mod catalog;
 mod invalid_reference;
 mod kustomization_unbuildable;
 mod latest_tag;
+mod manifests_not_applied;
 mod mutable_tag;
 mod pull_policy_always;
 mod remote_resource;
@@ -27,6 +28,7 @@ pub static RULES: &[&Rule] = &[
     &invalid_reference::RULE,
     &kustomization_unbuildable::RULE,
     &latest_tag::RULE,
+    &manifests_not_applied::RULE,
     &mutable_tag::RULE,
     &pull_policy_always::RULE,
     &remote_resource::RULE,

@@ -4,6 +4,7 @@ use super::{BuildOptions, FileKind, Problem, SourceText};
 use crate::facts::Facts;
 use crate::location::Location;
 use crate::reference::Reference;
+use crate::resolve::applied::{self, NotApplied, Placed};
 use crate::resolve::kustomize::{
     self,
     fs::{DiskFs, Fs, MemFs, normalize},
@@ -267,6 +268,7 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: 
     link_quadlets(&mut parsed);
     let kustomize = resolve_kustomizations(&parsed, fs);
     let mut facts = Facts::default();
+    facts.manifests_not_applied = manifests_not_applied(&parsed, &kustomize.reached);
     facts.problems.extend(walk_problems);
     for file in parsed {
         if let Some(source) = file.source {
@@ -293,6 +295,35 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: 
     });
     facts.kustomize_issues = kustomize.issues;
     facts
+}
+
+/// Manifests under a MicroShift manifests directory (as placed in the image) that MicroShift
+/// will not apply, judged against the effective `kustomizePaths` of the configs found.
+fn manifests_not_applied(parsed: &[ParsedFile], reached: &BTreeSet<PathBuf>) -> Vec<NotApplied> {
+    let configs: Vec<_> = parsed
+        .iter()
+        .filter_map(|f| match &f.details {
+            Details::Microshift(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    let placed: Vec<Placed> = parsed
+        .iter()
+        .filter(|f| matches!(f.kind, FileKind::Manifest | FileKind::Kustomization))
+        .filter_map(|f| {
+            let source = f.source.as_ref()?;
+            Some(Placed {
+                in_image: applied::in_image_path(&source.display, source.in_image)?,
+                location: source.file_location(),
+                is_kustomization: f.kind == FileKind::Kustomization,
+                reached: reached.contains(&normalize(&source.path)),
+            })
+        })
+        .collect();
+    if placed.is_empty() {
+        return Vec::new();
+    }
+    applied::not_applied(&placed, &super::microshift::effective_kustomize_paths(&configs))
 }
 
 /// Build every kustomization among the parsed files.
