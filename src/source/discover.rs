@@ -267,8 +267,10 @@ pub fn parse_all(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
 pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: &dyn Fs) -> Facts {
     link_quadlets(&mut parsed);
     let kustomize = resolve_kustomizations(&parsed, fs);
-    let mut facts = Facts::default();
-    facts.manifests_not_applied = manifests_not_applied(&parsed, &kustomize.reached);
+    let mut facts = Facts {
+        manifests_not_applied: manifests_not_applied(&parsed, &kustomize.reached),
+        ..Facts::default()
+    };
     facts.problems.extend(walk_problems);
     for file in parsed {
         if let Some(source) = file.source {

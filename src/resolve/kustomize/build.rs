@@ -642,7 +642,7 @@ pub fn is_remote(entry: &str) -> bool {
     entry.contains('/')
         && first.contains('.')
         && !first.starts_with('.')
-        && ["github.com", "gitlab.com", "bitbucket.org"].iter().any(|h| first == *h)
+        && ["github.com", "gitlab.com", "bitbucket.org"].contains(&first)
 }
 
 /// Whether the scalar starting at `start` is a block scalar (`|`, `|-`, `>`...): its
