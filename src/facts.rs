@@ -1,6 +1,8 @@
 //! Everything gathered from the sources, once, before any rule runs.
 
 use crate::reference::Reference;
+use crate::resolve::applied::NotApplied;
+use crate::resolve::kustomize::Issue;
 use crate::source::{Problem, SourceText};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,4 +17,8 @@ pub struct Facts {
     pub problems: Vec<Problem>,
     /// Every Kubernetes object, with its span (for `stowage.io/ignore` annotations).
     pub objects: Vec<crate::source::manifest::K8sObject>,
+    /// What kept a kustomization from being built offline.
+    pub kustomize_issues: Vec<Issue>,
+    /// YAML under a MicroShift manifests directory that MicroShift will not apply.
+    pub manifests_not_applied: Vec<NotApplied>,
 }

@@ -92,10 +92,18 @@ impl Finding {
         self
     }
 
-    /// Record the reference the finding is about: its image and the object it belongs to.
+    /// Record the reference the finding is about: its image, the object it belongs to, and
+    /// where a kustomization changed it (each `newTag`, patch or replacement becomes a
+    /// related location).
     pub fn about(mut self, r: &crate::reference::Reference) -> Self {
         self.image = Some(r.display_image());
         self.object = r.describe_object();
+        for change in &r.changed_by {
+            self.related.push(Related {
+                message: format!("changed by {}", change.what),
+                location: change.location.clone(),
+            });
+        }
         self
     }
 

@@ -126,6 +126,22 @@ pub struct Reference {
     /// `FROM --platform=...` as written, after substitution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
+    /// The kustomization entries that turned the text at `location` into `expanded`, in the
+    /// order they applied (`images` newTag, a patch, a replacement...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changed_by: Vec<Change>,
+    /// The kustomization whose build deploys this reference (for manifests reached through
+    /// one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kustomization: Option<Location>,
+}
+
+/// One change a kustomization made to a reference, and where it is written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// What changed it: `images newTag`, `patch`, `replacements`, `value from ConfigMap/x ...`.
+    pub what: String,
+    pub location: Location,
 }
 
 fn serialize_resolved<S: Serializer>(r: &Option<ImageRef>, s: S) -> Result<S::Ok, S::Error> {
@@ -150,6 +166,8 @@ impl Reference {
             within: None,
             pull_policy: None,
             platform: None,
+            changed_by: Vec::new(),
+            kustomization: None,
         }
     }
 

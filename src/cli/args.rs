@@ -102,6 +102,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
         format: RefsFormat,
     },
+    /// Print what must be embedded: the sorted, unique, fully qualified runtime and release
+    /// images (after build arguments and kustomize).
+    Plan {
+        #[command(flatten)]
+        sources: SourceArgs,
+        /// `list`: one image per line; `image-list`: `REF,H` lines of MicroShift's
+        /// image-list.txt (H = sha256 of REF and a newline); `json`.
+        #[arg(long, value_enum, default_value_t = PlanFormat::List)]
+        format: PlanFormat,
+    },
     /// List the rules, or explain one (`stowage rules latest-tag`).
     Rules {
         /// A rule id to explain.
@@ -248,6 +258,13 @@ pub enum RefsFormat {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InventoryFormat {
     Table,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    List,
+    ImageList,
     Json,
 }
 

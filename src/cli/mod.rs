@@ -4,7 +4,9 @@
 mod args;
 
 pub use args::Cli;
-use args::{CheckFormat, Command, FailOn, ImageArgs, InventoryFormat, RefsFormat, RulesFormat, SourceArgs};
+use args::{
+    CheckFormat, Command, FailOn, ImageArgs, InventoryFormat, PlanFormat, RefsFormat, RulesFormat, SourceArgs,
+};
 
 use crate::config::{self, Config};
 use crate::facts::Facts;
@@ -70,6 +72,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             Ok(EXIT_OK)
         }
         Command::Inventory { image, format, arch } => inventory(&image, format, arch.as_deref()),
+        Command::Plan { sources, format } => plan(&sources, format),
         Command::Rules { rule, format } => rules_command(rule.as_deref(), format),
         Command::Ls { path, image, arch, format } => ls(&path, &image, &arch, format),
     }
@@ -244,6 +247,18 @@ fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> 
     let text = match format {
         InventoryFormat::Table => report::inventory::table(&inv),
         InventoryFormat::Json => report::inventory::json(&inv),
+    };
+    write_stdout(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, String> {
+    let loaded = load_config(sources)?;
+    let facts = gather(sources, &loaded)?;
+    let text = match format {
+        PlanFormat::List => report::plan::list(&facts.references),
+        PlanFormat::ImageList => report::plan::image_list(&facts.references),
+        PlanFormat::Json => report::plan::json(&facts.references),
     };
     write_stdout(&text)?;
     Ok(EXIT_OK)

@@ -5,6 +5,7 @@ pub mod human;
 pub mod image;
 pub mod inventory;
 pub mod json;
+pub mod plan;
 pub mod refs;
 pub mod rules;
 

@@ -1,4 +1,6 @@
 //! Turning text into image references: the reference grammar, ARG expansion.
 
+pub mod applied;
 pub mod args;
 pub mod imageref;
+pub mod kustomize;

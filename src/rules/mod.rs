@@ -6,10 +6,13 @@ pub mod baseline;
 pub mod catalog;
 pub mod engine;
 mod invalid_reference;
+mod kustomization_unbuildable;
 mod latest_tag;
+mod manifests_not_applied;
 mod mutable_tag;
 mod pull_policy_always;
 mod registry_not_allowed;
+mod remote_resource;
 mod short_name;
 pub mod suppress;
 mod unparsable_file;
@@ -68,10 +71,13 @@ pub struct Rule {
 /// Every rule that runs over the facts, in id order.
 pub static RULES: &[&Rule] = &[
     &invalid_reference::RULE,
+    &kustomization_unbuildable::RULE,
     &latest_tag::RULE,
+    &manifests_not_applied::RULE,
     &mutable_tag::RULE,
     &pull_policy_always::RULE,
     &registry_not_allowed::RULE,
+    &remote_resource::RULE,
     &short_name::RULE,
     &unparsable_file::RULE,
     &unresolved_reference::RULE,

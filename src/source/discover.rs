@@ -4,7 +4,13 @@ use super::{BuildOptions, FileKind, Problem, SourceText};
 use crate::facts::Facts;
 use crate::location::Location;
 use crate::reference::Reference;
+use crate::resolve::applied::{self, NotApplied, Placed};
+use crate::resolve::kustomize::{
+    self,
+    fs::{DiskFs, Fs, MemFs, normalize},
+};
 use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -279,15 +285,25 @@ fn parse_files(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
         .collect()
 }
 
-/// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), then every
-/// reference and problem in file order.
-pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>) -> Facts {
+/// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), the
+/// kustomize builds, then every reference and problem in file order. A manifest some
+/// kustomization reads is reported through that kustomization only, as it resolves it.
+pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: &dyn Fs) -> Facts {
     link_quadlets(&mut parsed);
-    let mut facts = Facts::default();
+    let kustomize = resolve_kustomizations(&parsed, fs);
+    let mut facts = Facts {
+        manifests_not_applied: manifests_not_applied(&parsed, &kustomize.reached),
+        ..Facts::default()
+    };
     facts.problems.extend(walk_problems);
     for file in parsed {
         if let Some(source) = file.source {
+            let reached = kustomize.reached.contains(&normalize(&source.path));
             facts.sources.insert(source.display.clone(), source);
+            if reached && file.kind == FileKind::Manifest {
+                facts.problems.extend(file.problems);
+                continue;
+            }
         }
         facts.references.extend(file.references);
         facts.problems.extend(file.problems);
@@ -295,7 +311,64 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>) -> F
             facts.objects.extend(objects);
         }
     }
+    for source in kustomize.sources {
+        facts.sources.entry(source.display.clone()).or_insert(source);
+    }
+    facts.references.extend(kustomize.references);
+    facts.references.sort_by(|a, b| {
+        (&a.location.file, a.location.line, a.location.column).cmp(&(
+            &b.location.file,
+            b.location.line,
+            b.location.column,
+        ))
+    });
+    facts.kustomize_issues = kustomize.issues;
     facts
+}
+
+/// Manifests under a MicroShift manifests directory (as placed in the image) that MicroShift
+/// will not apply, judged against the effective `kustomizePaths` of the configs found.
+fn manifests_not_applied(parsed: &[ParsedFile], reached: &BTreeSet<PathBuf>) -> Vec<NotApplied> {
+    let configs: Vec<_> = parsed
+        .iter()
+        .filter_map(|f| match &f.details {
+            Details::Microshift(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    let placed: Vec<Placed> = parsed
+        .iter()
+        .filter(|f| matches!(f.kind, FileKind::Manifest | FileKind::Kustomization))
+        .filter_map(|f| {
+            let source = f.source.as_ref()?;
+            Some(Placed {
+                in_image: applied::in_image_path(&source.display, source.in_image)?,
+                location: source.file_location(),
+                is_kustomization: f.kind == FileKind::Kustomization,
+                reached: reached.contains(&normalize(&source.path)),
+            })
+        })
+        .collect();
+    if placed.is_empty() {
+        return Vec::new();
+    }
+    applied::not_applied(&placed, &super::microshift::effective_kustomize_paths(&configs))
+}
+
+/// Build every kustomization among the parsed files.
+fn resolve_kustomizations(parsed: &[ParsedFile], fs: &dyn Fs) -> kustomize::Resolution {
+    let mut files = Vec::new();
+    let mut known = HashMap::new();
+    for file in parsed {
+        if let Some(source) = &file.source {
+            let path = normalize(&source.path);
+            if file.kind == FileKind::Kustomization {
+                files.push(path.clone());
+            }
+            known.insert(path, Arc::clone(source));
+        }
+    }
+    kustomize::resolve(fs, &files, &BTreeSet::new(), &known)
 }
 
 /// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet
@@ -329,7 +402,7 @@ pub fn gather_filtered(
 ) -> Result<Facts, WalkError> {
     let (mut files, walk_problems) = discover(paths)?;
     files.retain(|f| keep(&f.display));
-    Ok(into_facts(parse_all(&files, opts), walk_problems))
+    Ok(into_facts(parse_all(&files, opts), walk_problems, &DiskFs))
 }
 
 /// The same as [`gather`] over in-memory files `(path, text)`, for tests.
@@ -350,5 +423,6 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
             })
         })
         .collect();
-    into_facts(parsed, Vec::new())
+    let fs = MemFs { files: files.iter().map(|(p, t)| (normalize(Path::new(p)), t.to_string())).collect() };
+    into_facts(parsed, Vec::new(), &fs)
 }

@@ -1,0 +1,237 @@
+//! A native kustomize build, as far as it decides which images a kustomization deploys:
+//! the same images and pull policies `kubectl kustomize` (kustomize v5) yields, offline,
+//! with where each image was written and which kustomization entries changed it.
+//!
+//! Roots: every kustomization directory that no other kustomization uses (as a resource,
+//! base or component) is built on its own; the others are built only as part of their
+//! users. A directory left unbuilt after that (a cycle) is built too, so the cycle is
+//! reported. What cannot be built offline (remote resources, Helm charts, missing files,
+//! cycles) is an [`Issue`], never a crash; the build goes on with what it could read.
+
+mod build;
+pub mod fs;
+mod images;
+mod patch;
+mod replace;
+mod resource;
+mod tree;
+
+use crate::location::Location;
+use crate::reference::{Change, ObjectRef, Origin, PullPolicy, RefKind, Reference};
+use crate::source::SourceText;
+use crate::source::manifest::pod_spec_path;
+use build::Builder;
+pub use build::is_remote;
+use fs::{Fs, normalize};
+use resource::Resource;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tree::Val;
+
+/// Why (part of) a kustomization cannot be built offline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IssueKind {
+    /// A resource, base or component fetched from the network.
+    Remote,
+    /// A missing file, a cycle, Helm charts, invalid YAML, a patch that matches nothing.
+    Unbuildable,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    pub kind: IssueKind,
+    pub message: String,
+    pub location: Location,
+}
+
+/// Everything the builds found.
+#[derive(Debug, Default)]
+pub struct Resolution {
+    /// The images of every root, resolved.
+    pub references: Vec<Reference>,
+    pub issues: Vec<Issue>,
+    /// Every file some build read: these manifests are reported through their kustomization,
+    /// not again as raw files.
+    pub reached: BTreeSet<PathBuf>,
+    /// Files read by the builds that the walk had not read.
+    pub sources: Vec<Arc<SourceText>>,
+    /// The kustomization directories built on their own.
+    pub roots: Vec<PathBuf>,
+}
+
+/// Build the kustomizations whose files are given (and whatever they use). `known` holds
+/// sources already read, by path. `always_roots` are directories built on their own even
+/// when another kustomization uses them (MicroShift applies them).
+pub fn resolve(
+    fs: &dyn Fs,
+    kustomization_files: &[PathBuf],
+    always_roots: &BTreeSet<PathBuf>,
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+) -> Resolution {
+    let mut dirs: Vec<PathBuf> = kustomization_files
+        .iter()
+        .filter_map(|f| f.parent())
+        .map(normalize)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    dirs.sort();
+    let mut builder = Builder::new(fs, known);
+    let used = used_dirs(fs, &dirs, known);
+    let mut out = Resolution::default();
+    let mut roots: Vec<PathBuf> =
+        dirs.iter().filter(|d| !used.contains(*d) || always_roots.contains(*d)).cloned().collect();
+    let mut done = BTreeSet::new();
+    loop {
+        for root in &roots {
+            if !done.insert(root.clone()) {
+                continue;
+            }
+            let files = builder.kustomization_file(root);
+            let at = files.first().map_or_else(
+                || Location::file_only(crate::source::discover::display_path(root)),
+                |f| Location::file_only(crate::source::discover::display_path(f)),
+            );
+            let resources = builder.build_dir(root, &at);
+            extract(&resources, &at, &mut out.references);
+            out.roots.push(root.clone());
+        }
+        // Directories only used by each other (a cycle) have no root: build one of them.
+        match dirs.iter().find(|d| !builder.visited.contains(*d) && !done.contains(*d)) {
+            Some(next) => roots = vec![next.clone()],
+            None => break,
+        }
+    }
+    dedup(&mut out.references);
+    out.issues = std::mem::take(&mut builder.issues);
+    out.issues.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+    out.issues.dedup();
+    out.reached = std::mem::take(&mut builder.reached);
+    let mut sources: Vec<_> = builder.sources.into_values().collect();
+    sources.sort_by(|a, b| a.display.cmp(&b.display));
+    out.sources = sources;
+    out
+}
+
+/// The directories some kustomization names in `resources`, `bases` or `components`.
+fn used_dirs(fs: &dyn Fs, dirs: &[PathBuf], known: &HashMap<PathBuf, Arc<SourceText>>) -> BTreeSet<PathBuf> {
+    let mut used = BTreeSet::new();
+    let scratch = Builder::new(fs, known);
+    for dir in dirs {
+        for file in scratch.kustomization_file(dir) {
+            let Ok(bytes) = fs.read(&file) else { continue };
+            let Ok(src) = crate::source::discover::source_from_bytes(&file, "", bytes) else { continue };
+            let src = Arc::new(src);
+            let mut first = None;
+            crate::source::yaml::for_each_document(&src, |d| {
+                if first.is_none() {
+                    first = Some(Val::from_node(&d.root, &src));
+                }
+            });
+            let Some(k) = first else { continue };
+            for field in ["resources", "bases", "components"] {
+                for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
+                    if let Some(text) = entry.as_str() {
+                        let path = normalize(&dir.join(text));
+                        if fs.is_dir(&path) && path != *dir {
+                            used.insert(path);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    used
+}
+
+/// Exact duplicates (a base reached from two roots with the same result) are reported once.
+fn dedup(references: &mut Vec<Reference>) {
+    let mut seen = BTreeSet::new();
+    references.retain(|r| {
+        seen.insert((
+            r.location.clone(),
+            r.text().to_string(),
+            r.pull_policy.as_ref().map(|p| p.value.clone()),
+            r.object.clone(),
+            r.within.clone(),
+        ))
+    });
+}
+
+const CONTAINER_FIELDS: [(&str, Origin); 3] = [
+    ("containers", Origin::KubernetesContainer),
+    ("initContainers", Origin::KubernetesInitContainer),
+    ("ephemeralContainers", Origin::KubernetesEphemeralContainer),
+];
+
+/// The images of built resources, as references that keep where they were written.
+fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Reference>) {
+    for r in resources {
+        let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
+            continue;
+        };
+        let Some(path) = pod_spec_path(api, kind) else { continue };
+        let object = ObjectRef {
+            kind: kind.to_string(),
+            name: r.name().to_string(),
+            namespace: r.namespaces.last().cloned().flatten(),
+        };
+        let mut spec = Some(&r.obj);
+        for key in path.split('.') {
+            spec = spec.and_then(|s| s.get(key));
+        }
+        let Some(spec) = spec.and_then(Val::as_map) else { continue };
+        for (field, list) in spec {
+            let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
+            for container in list.as_seq().unwrap_or(&[]) {
+                if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
+                    out.push(reference);
+                }
+            }
+        }
+    }
+}
+
+fn container_reference(
+    container: &Val,
+    origin: Origin,
+    object: &ObjectRef,
+    resource: &Resource,
+    kustomization: &Location,
+) -> Option<Reference> {
+    let image = container.get("image")?;
+    let text = image.as_str()?;
+    let fallback =
+        || container.location().or_else(|| resource.obj.location()).unwrap_or_else(|| kustomization.clone());
+    let location = image.location().unwrap_or_else(fallback);
+    // The text as written at `location`; the build's result is `expanded` when it differs.
+    let written = image
+        .pos
+        .as_ref()
+        .filter(|_| !image.changes.is_empty())
+        .and_then(|p| p.file.text.get(p.span.clone()))
+        .filter(|w| !w.is_empty() && !w.contains('\n'))
+        .unwrap_or(text)
+        .to_string();
+    let mut reference = Reference::new(RefKind::Runtime, origin, written.clone(), location);
+    if written != text {
+        reference.expanded = Some(text.to_string());
+    }
+    reference.changed_by =
+        image.changes.iter().map(|c| Change { what: c.what.clone(), location: c.pos.location() }).collect();
+    reference.object = Some(object.clone());
+    reference.within = container.get("name").and_then(Val::as_str).map(str::to_string);
+    reference.pull_policy = container.get("imagePullPolicy").and_then(|p| {
+        let value = p.as_str()?.to_string();
+        let at = p.changes.last().map(|c| c.pos.location()).or_else(|| p.location()).unwrap_or_else(fallback);
+        Some(PullPolicy { value, location: at })
+    });
+    reference.kustomization = Some(kustomization.clone());
+    Some(reference.resolve())
+}
+
+/// Whether `dir` holds one of the kustomization file names.
+pub fn has_kustomization(fs: &dyn Fs, dir: &Path) -> bool {
+    fs::KUSTOMIZATION_FILES.iter().any(|n| fs.is_file(&dir.join(n)))
+}

@@ -1,0 +1,54 @@
+//! `kustomization-unbuildable`: a kustomization that cannot be built — a missing file, a
+//! cycle, `helmCharts`, a patch that matches nothing, invalid YAML in a resource. kubectl
+//! (and MicroShift) refuse the whole kustomization, so none of its workloads start.
+//!
+//! A rule of its own rather than `unparsable-file`: the files may all parse; it is the
+//! build that fails, at an entry of the kustomization, and it can be suppressed on its own.
+
+use super::{Context, Rule, finding};
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::resolve::kustomize::IssueKind;
+
+pub static RULE: Rule = Rule { id: "kustomization-unbuildable", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    facts
+        .kustomize_issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::Unbuildable)
+        .map(|i| finding(RULE.id, i.message.clone(), i.location.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{check, positions};
+
+    #[test]
+    fn catches_missing_files_cycles_and_helm() {
+        let found = check(&RULE, &[("k/kustomization.yaml", "resources:\n- missing.yaml\n")]);
+        assert_eq!(positions(&found), ["k/kustomization.yaml:2:3"]);
+        let found = check(
+            &RULE,
+            &[
+                ("a/kustomization.yaml", "resources:\n- ../b\n"),
+                ("b/kustomization.yaml", "resources:\n- ../a\n"),
+            ],
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].message.contains("cycle"), "{}", found[0].message);
+        let found = check(&RULE, &[("h/kustomization.yaml", "helmCharts:\n- name: redis\n")]);
+        assert_eq!(positions(&found), ["h/kustomization.yaml:2:3"]);
+    }
+
+    #[test]
+    fn passes_a_kustomization_that_builds() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: 'q.io/a:1'}]}\n";
+        assert!(
+            check(&RULE, &[("k/kustomization.yaml", "resources:\n- pod.yaml\n"), ("k/pod.yaml", pod)])
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! `remote-resource`: a kustomization names a resource, base or component on the network
+//! (`https://...`, `git@...`, `github.com/...`). Offline it cannot be fetched, so what it
+//! deploys is unknown and MicroShift cannot apply the kustomization.
+
+use super::{Context, Rule, finding};
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::resolve::kustomize::IssueKind;
+
+pub static RULE: Rule = Rule { id: "remote-resource", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    facts
+        .kustomize_issues
+        .iter()
+        .filter(|i| i.kind == IssueKind::Remote)
+        .map(|i| finding(RULE.id, i.message.clone(), i.location.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{check, positions};
+
+    #[test]
+    fn catches_urls_and_git_addresses_at_their_entry() {
+        let k = "resources:\n- https://example.com/x.yaml\n- git@github.com:acme/deploy.git\n- github.com/acme/deploy/base\n";
+        let found = check(&RULE, &[("k/kustomization.yaml", k)]);
+        assert_eq!(
+            positions(&found),
+            ["k/kustomization.yaml:2:3", "k/kustomization.yaml:3:3", "k/kustomization.yaml:4:3"]
+        );
+    }
+
+    #[test]
+    fn passes_local_resources() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: a, image: 'q.io/a:1'}]}\n";
+        assert!(
+            check(&RULE, &[("k/kustomization.yaml", "resources:\n- pod.yaml\n"), ("k/pod.yaml", pod)])
+                .is_empty()
+        );
+    }
+}
