@@ -74,8 +74,10 @@ pub fn capture(path: &str, size: u64) -> Capture {
         }
     }
     let name = parts.last().copied().unwrap_or("");
-    let tarlike = [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar-split.gz"].iter().any(|ext| name.ends_with(ext));
-    let is_blob = (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())) || parts.contains(&"blobs");
+    let tarlike =
+        [".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar-split.gz"].iter().any(|ext| name.ends_with(ext));
+    let is_blob =
+        (name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())) || parts.contains(&"blobs");
     if tarlike || (is_blob && size > MAX_BLOB_CONTENT_BYTES) || size > MAX_CONTENT_BYTES {
         Capture::Entry
     } else {
