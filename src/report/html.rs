@@ -199,7 +199,13 @@ fn code_spans(text: &str) -> Value {
 
 fn reference_row(report: &Report, r: &Reference, findings: &[&Finding]) -> ReferenceRow {
     let worst = findings.iter().map(|f| f.severity).max();
+    let waived = report
+        .waived
+        .iter()
+        .filter(|w| w.finding.location.file == r.location.file && w.finding.location.line == r.location.line)
+        .count();
     let (status, status_text) = match worst {
+        None if waived > 0 => ("off", format!("{waived} waived")),
         Some(Severity::Error) => ("error", count(findings.len(), "finding")),
         Some(Severity::Warning) => ("warning", count(findings.len(), "finding")),
         Some(Severity::Info) => ("info", count(findings.len(), "finding")),
@@ -338,7 +344,7 @@ fn chart(inv: &Inventory, os_size: Option<u64>) -> Chart {
         .into_iter()
         .enumerate()
         .map(|(i, (label, size, class))| Bar {
-            label,
+            label: shorten(&label, 44),
             size: human_size(size),
             y: i * 26,
             width: ((size as f64 / max) * 400.0 * 10.0).round() / 10.0,
@@ -346,6 +352,17 @@ fn chart(inv: &Inventory, os_size: Option<u64>) -> Chart {
         })
         .collect::<Vec<_>>();
     Chart { height: bars.len() * 26, bars, note }
+}
+
+/// At most `max` characters, the middle elided: image names differ at both ends.
+fn shorten(text: &str, max: usize) -> String {
+    let n = text.chars().count();
+    if n <= max {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(max / 2).collect();
+    let tail: String = text.chars().skip(n - (max - max / 2 - 1)).collect();
+    format!("{head}…{tail}")
 }
 
 fn human_size(bytes: u64) -> String {
@@ -361,7 +378,53 @@ fn human_size(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Summary;
     use super::*;
+
+    #[test]
+    fn an_audited_image_shows_its_identity_inventory_and_sizes() {
+        let view = crate::inventory::fromdir::load(std::path::Path::new("fixtures/inventory/thirty"))
+            .expect("the fixture loads");
+        let inventory = crate::inventory::inventory(&view, Some("amd64"));
+        let facts = crate::rules::test_support::facts(&[(
+            "p.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: a\n    image: quay.io/x/a:latest\n",
+        )]);
+        let findings = crate::rules::run(&facts);
+        let image = super::super::ImageInfo {
+            reference: "oci-archive:out.tar".into(),
+            digest: Some("sha256:abc".into()),
+            architecture: Some("amd64".into()),
+            created: Some("2026-04-30T10:00:00Z".into()),
+            labels: BTreeMap::from([("containers.bootc".into(), "1".into())]),
+            os_size: Some(900 * 1024 * 1024),
+        };
+        let summary = super::super::Summary::new(1, facts.references.len(), &findings, Some(Severity::Error));
+        let report = Report {
+            findings,
+            waived: Vec::new(),
+            references: facts.references.clone(),
+            summary: Summary { embedded: Some(0), missing: Some(1), ..summary },
+            inventory: Some(inventory),
+            image: Some(image),
+            config: super::super::ConfigSummary::default(),
+            run: super::super::RunInfo { tool: "stowage".into(), version: "0".into(), time: "t".into() },
+        };
+        let html = render(&report);
+        if let Some(path) = std::env::var_os("STOWAGE_HTML_SAMPLE") {
+            std::fs::write(path, &html).expect("writes the sample");
+        }
+        assert!(!html.contains("could not render"), "{html}");
+        assert!(html.contains("<dt>Label <code>containers.bootc</code></dt>"), "labels");
+        assert!(html.contains("operating system"), "the OS bar of the size chart");
+        assert!(html.contains("not found in the image"), "the embedded column");
+        assert!(!html.contains("Not available"), "no placeholder once the image is audited");
+        assert_eq!(
+            html.matches("<rect class=\"bar").count(),
+            CHART_BARS + 3,
+            "OS, total, 12 images, the rest"
+        );
+    }
 
     #[test]
     fn backtick_spans_become_code_and_everything_is_escaped() {
