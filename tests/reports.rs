@@ -104,9 +104,15 @@ fn every_format_is_written_by_one_run_and_the_gate_still_fails() {
     for (_, file) in FORMATS {
         assert!(out.file(file).is_file(), "{file} was not written");
     }
-    // Nothing but the outputs: temporary files were renamed into place.
+    // Nothing but the outputs: temporary files were renamed into place, readable by others.
     let entries = std::fs::read_dir(&out.path).expect("lists").count();
     assert_eq!(entries, FORMATS.len());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(out.file("readiness.html")).expect("exists").permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
     assert_eq!(
         out.stderr.trim_end(),
         "stowage: 9 files, 11 references, 6 images referenced: 3 errors, 5 warnings, 0 infos (3 waived) — FAILED"

@@ -312,6 +312,16 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", path.display()))?;
     tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The temporary file is private (0600); a report is an artifact others read, so give it
+    // the mode of the file it replaces, or the usual 0644.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     tmp.persist(path).map_err(|e| format!("{}: {}", path.display(), e.error))?;
     Ok(())
 }
