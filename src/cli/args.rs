@@ -32,9 +32,12 @@ pub enum Command {
     Check {
         #[command(flatten)]
         sources: SourceArgs,
-        /// Output format [default: human on a terminal, compact otherwise].
-        #[arg(long, value_enum, env = "STOWAGE_FORMAT")]
-        format: Option<CheckFormat>,
+        /// Output format, to stdout or to FILE (repeatable: `--format human --format
+        /// sarif=out.sarif`; files are written atomically, at most one format goes to stdout):
+        /// human, compact, json, sarif, junit, github, gitlab, markdown, html [default: human
+        /// on a terminal, compact otherwise].
+        #[arg(long, value_name = "FMT[=FILE]", env = "STOWAGE_FORMAT", value_parser = FormatSpec::parse)]
+        format: Vec<FormatSpec>,
         /// Lowest severity that makes the command exit 1 [default: error, or `fail-on` in
         /// the configuration].
         #[arg(long, value_enum, env = "STOWAGE_FAIL_ON")]
@@ -247,6 +250,52 @@ pub enum CheckFormat {
     Compact,
     /// {"findings":[...],"summary":{...}}.
     Json,
+    /// SARIF 2.1.0, for code scanning.
+    Sarif,
+    /// JUnit XML: one test case per reference.
+    Junit,
+    /// GitHub Actions workflow commands (annotations).
+    Github,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+    /// Markdown, for PR comments and job summaries.
+    Markdown,
+    /// A self-contained HTML readiness report.
+    Html,
+}
+
+impl CheckFormat {
+    /// Formats meant for programs: on stdout, they get no summary line on a non-terminal stderr.
+    pub fn is_machine(self) -> bool {
+        matches!(self, CheckFormat::Json | CheckFormat::Sarif | CheckFormat::Junit | CheckFormat::Gitlab)
+    }
+}
+
+/// One `--format FMT[=FILE]`: a format and where it goes (stdout when no file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatSpec {
+    pub format: CheckFormat,
+    pub file: Option<PathBuf>,
+}
+
+impl FormatSpec {
+    pub fn parse(text: &str) -> Result<FormatSpec, String> {
+        let (name, file) = match text.split_once('=') {
+            Some((name, "")) => {
+                return Err(format!("`{name}=`: the file name is empty"));
+            }
+            Some((name, file)) => (name, Some(PathBuf::from(file))),
+            None => (text, None),
+        };
+        let format = <CheckFormat as ValueEnum>::from_str(name, true).map_err(|_| {
+            let names: Vec<String> = CheckFormat::value_variants()
+                .iter()
+                .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                .collect();
+            format!("unknown format `{name}` (one of {})", names.join(", "))
+        })?;
+        Ok(FormatSpec { format, file })
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -300,5 +349,16 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn format_specs_name_a_format_and_maybe_a_file() {
+        assert_eq!(FormatSpec::parse("sarif"), Ok(FormatSpec { format: CheckFormat::Sarif, file: None }));
+        assert_eq!(
+            FormatSpec::parse("junit=out/junit.xml"),
+            Ok(FormatSpec { format: CheckFormat::Junit, file: Some(PathBuf::from("out/junit.xml")) })
+        );
+        assert!(FormatSpec::parse("html=").is_err());
+        assert!(FormatSpec::parse("pdf=x.pdf").unwrap_err().contains("one of human, compact"));
     }
 }

@@ -5,12 +5,13 @@ mod args;
 
 pub use args::Cli;
 use args::{
-    CheckFormat, Command, FailOn, ImageArgs, InventoryFormat, PlanFormat, RefsFormat, RulesFormat, SourceArgs,
+    CheckFormat, Command, FailOn, FormatSpec, ImageArgs, InventoryFormat, PlanFormat, RefsFormat,
+    RulesFormat, SourceArgs,
 };
 
 use crate::config::{self, Config};
 use crate::facts::Facts;
-use crate::report::{self, Summary};
+use crate::report::{self, ConfigSummary, Report, RunInfo, Summary};
 use crate::rules::{baseline, catalog, engine};
 use crate::source::discover;
 use clap::Parser;
@@ -156,7 +157,7 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 struct CheckOptions {
-    format: Option<CheckFormat>,
+    format: Vec<FormatSpec>,
     fail_on: Option<FailOn>,
     no_inline_ignores: bool,
     baseline: Option<PathBuf>,
@@ -188,25 +189,88 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
         eprintln!("stowage: wrote {} findings to the baseline {}", outcome.findings.len(), path.display());
         return Ok(EXIT_OK);
     }
-    let findings = &outcome.findings;
     let threshold = fail_on.threshold();
-    let mut summary = Summary::new(facts.sources.len(), facts.references.len(), findings, threshold);
-    summary.waived = outcome.waived.len();
-    let stdout_tty = std::io::stdout().is_terminal();
-    let format = options.format.unwrap_or(if stdout_tty { CheckFormat::Human } else { CheckFormat::Compact });
-    let text = match format {
-        CheckFormat::Human => {
-            let color = stdout_tty && std::env::var_os("NO_COLOR").is_none();
-            report::human::render(findings, &facts, color)
-        }
-        CheckFormat::Compact => report::compact::render(findings),
-        CheckFormat::Json => report::json::render(findings, &outcome.waived, &summary),
+    let summary = Summary::new(facts.sources.len(), facts.references.len(), &outcome.findings, threshold)
+        .with_images(&facts.references);
+    let summary = Summary { waived: outcome.waived.len(), ..summary };
+    let config_summary = ConfigSummary {
+        file: config.display_path().map(str::to_string),
+        paths: sources.paths(config, loaded.dir.as_deref()).iter().map(|p| p.display().to_string()).collect(),
+        fail_on: summary.fail_on.clone(),
+        arch: sources.arch.clone().or_else(|| config.arch.clone()).unwrap_or_else(|| "amd64".into()),
+        build_args: sources
+            .build_options(config)?
+            .build_args
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect(),
+        inline_ignores: engine_opts.inline_ignores,
+        baseline: options.baseline.as_ref().map(|p| p.display().to_string()),
+        waivers: config.ignore.len(),
+        rules: ConfigSummary::rule_set(config),
     };
-    write_stdout(&text)?;
-    if format != CheckFormat::Json || std::io::stderr().is_terminal() {
-        eprintln!("{}", summary.line());
+    let report = Report {
+        findings: outcome.findings,
+        waived: outcome.waived,
+        references: std::mem::take(&mut facts.references),
+        summary,
+        inventory: None,
+        image: None,
+        config: config_summary,
+        run: RunInfo::now(),
+    };
+    let stdout_tty = std::io::stdout().is_terminal();
+    let mut specs = options.format.clone();
+    if specs.is_empty() {
+        let format = if stdout_tty { CheckFormat::Human } else { CheckFormat::Compact };
+        specs.push(FormatSpec { format, file: None });
     }
-    Ok(if summary.failed { EXIT_FINDINGS } else { EXIT_OK })
+    check_outputs(&specs)?;
+    let mut stdout_format = None;
+    for spec in &specs {
+        let color = spec.file.is_none() && stdout_tty && std::env::var_os("NO_COLOR").is_none();
+        let text = render(spec.format, &report, &facts, color);
+        match &spec.file {
+            Some(path) => write_atomically(path, &text)?,
+            None => {
+                stdout_format = Some(spec.format);
+                write_stdout(&text)?;
+            }
+        }
+    }
+    if !stdout_format.is_some_and(CheckFormat::is_machine) || std::io::stderr().is_terminal() {
+        eprintln!("{}", report.summary.line());
+    }
+    Ok(if report.summary.failed { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// At most one format on stdout, and no file written twice.
+fn check_outputs(specs: &[FormatSpec]) -> Result<(), String> {
+    let to_stdout = specs.iter().filter(|s| s.file.is_none()).count();
+    if to_stdout > 1 {
+        return Err("--format: at most one format can go to stdout; give the others a file (FMT=FILE)".into());
+    }
+    let mut files = std::collections::BTreeSet::new();
+    for file in specs.iter().filter_map(|s| s.file.as_ref()) {
+        if !files.insert(normalize(&std::env::current_dir().unwrap_or_default().join(file))) {
+            return Err(format!("--format: {} is named twice", file.display()));
+        }
+    }
+    Ok(())
+}
+
+fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> String {
+    match format {
+        CheckFormat::Human => report::human::render(&report.findings, facts, color),
+        CheckFormat::Compact => report::compact::render(&report.findings),
+        CheckFormat::Json => report::json::render(&report.findings, &report.waived, &report.summary),
+        CheckFormat::Sarif => report::sarif::render(report),
+        CheckFormat::Junit => report::junit::render(report),
+        CheckFormat::Github => report::github::render(report),
+        CheckFormat::Gitlab => report::gitlab::render(report),
+        CheckFormat::Markdown => report::markdown::render(report),
+        CheckFormat::Html => report::html::render(report),
+    }
 }
 
 fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
@@ -288,6 +352,16 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", path.display()))?;
     tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The temporary file is private (0600); a report is an artifact others read, so give it
+    // the mode of the file it replaces, or the usual 0644.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     tmp.persist(path).map_err(|e| format!("{}: {}", path.display(), e.error))?;
     Ok(())
 }
