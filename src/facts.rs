@@ -15,4 +15,8 @@ pub struct Facts {
     pub problems: Vec<Problem>,
     /// Every Kubernetes object, with its span (for `stowage.io/ignore` annotations).
     pub objects: Vec<crate::source::manifest::K8sObject>,
+    /// What the Containerfiles among the sources will embed (the static embed plan).
+    pub embed_plan: Vec<crate::inventory::plan::PlannedEmbed>,
+    /// With `--image`: what the built image carries, and for which architecture.
+    pub image: Option<crate::audit::ImageFacts>,
 }

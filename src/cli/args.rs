@@ -108,6 +108,11 @@ pub struct SourceArgs {
     /// Use no configuration file, only the built-in defaults.
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
+    /// The built bootc image to check (`rootfs:DIR` for now): its embedded images, and the
+    /// sources inside it (MicroShift manifests, Quadlets, release files, CRI-O's pause image).
+    /// Without PATH only the sources inside the image are analysed.
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
 }
 
 impl SourceArgs {
@@ -115,6 +120,10 @@ impl SourceArgs {
     pub fn paths(&self, config: &Config, config_dir: Option<&Path>) -> Vec<PathBuf> {
         if !self.paths.is_empty() {
             return self.paths.clone();
+        }
+        if self.image.is_some() && config.paths.is_empty() {
+            // `RUN stowage check --image rootfs:/` must not walk `/` as a repository.
+            return Vec::new();
         }
         if !config.paths.is_empty() {
             return config

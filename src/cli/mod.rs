@@ -84,7 +84,8 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
             eprint!("{}", report::human::render_config_errors(&errors, color));
             let n = errors.errors.len();
             let noun = if n == 1 { "error" } else { "errors" };
-            let shown = errors.source.as_ref().map_or_else(|| path.display().to_string(), |s| s.display.clone());
+            let shown =
+                errors.source.as_ref().map_or_else(|| path.display().to_string(), |s| s.display.clone());
             Err(format!("{shown}: {n} configuration {noun}"))
         }
     }
@@ -101,7 +102,12 @@ fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
                 || dir.as_deref().and_then(|d| relative(d, display)).is_some_and(|r| p.matches(&r))
         })
     };
-    discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())
+    let mut facts = discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())?;
+    if let Some(image) = &sources.image {
+        let arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
+        crate::audit::attach_image(&mut facts, image, arch, &opts)?;
+    }
+    Ok(facts)
 }
 
 /// `file` relative to `dir`, when it is below it.
@@ -163,6 +169,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
     let threshold = fail_on.threshold();
     let mut summary = Summary::new(facts.sources.len(), facts.references.len(), findings, threshold);
     summary.waived = outcome.waived.len();
+    summary.readiness = crate::audit::summary::readiness(&facts, findings);
     let stdout_tty = std::io::stdout().is_terminal();
     let format = options.format.unwrap_or(if stdout_tty { CheckFormat::Human } else { CheckFormat::Compact });
     let text = match format {

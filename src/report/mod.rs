@@ -24,6 +24,10 @@ pub struct Summary {
     pub failed: bool,
     /// Findings suppressed by waivers, comments, annotations or the baseline.
     pub waived: usize,
+    /// Offline readiness (runtime images referenced, embedded, missing, verdict), when there is
+    /// an image or an embed plan to compare with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<crate::audit::summary::Readiness>,
 }
 
 impl Summary {
@@ -38,6 +42,7 @@ impl Summary {
             fail_on: fail_on.map_or("never".to_string(), |s| s.as_str().to_string()),
             failed: fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)),
             waived: 0,
+            readiness: None,
         }
     }
 
@@ -47,13 +52,17 @@ impl Summary {
             |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
         let verdict = if self.failed { "FAILED" } else { "passed" };
         let waived = if self.waived > 0 { format!(" ({} waived)", self.waived) } else { String::new() };
-        format!(
+        let line = format!(
             "stowage: {}, {}: {}, {}, {}{waived} — {verdict}",
             plural(self.files, "file"),
             plural(self.references, "reference"),
             plural(self.errors, "error"),
             plural(self.warnings, "warning"),
             plural(self.infos, "info"),
-        )
+        );
+        match &self.readiness {
+            Some(r) => format!("{line}\nstowage: {}", r.line()),
+            None => line,
+        }
     }
 }

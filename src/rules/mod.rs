@@ -2,15 +2,30 @@
 //! from the catalog (`rules/*.yaml`); the engine applies the configuration, suppressions,
 //! waivers and the baseline after the rules ran.
 
+mod additional_store_upgrade;
+mod base_image_unpinned;
 pub mod baseline;
+mod bound_image_needs_network;
 pub mod catalog;
+mod copy_service_missing;
+mod embedded_arch_mismatch;
+mod embedded_digest_mismatch;
+mod embedded_in_var;
+mod embedded_incomplete;
 pub mod engine;
+mod image_list_corrupt;
 mod invalid_reference;
 mod latest_tag;
 mod mutable_tag;
+mod not_embedded;
+mod not_pinned;
+mod pause_image_not_embedded;
 mod pull_policy_always;
 mod registry_not_allowed;
+mod release_image_not_embedded;
 mod short_name;
+mod store_lockfile_missing;
+mod store_not_configured;
 pub mod suppress;
 mod unparsable_file;
 mod unresolved_reference;
@@ -67,12 +82,27 @@ pub struct Rule {
 
 /// Every rule that runs over the facts, in id order.
 pub static RULES: &[&Rule] = &[
+    &additional_store_upgrade::RULE,
+    &base_image_unpinned::RULE,
+    &bound_image_needs_network::RULE,
+    &copy_service_missing::RULE,
+    &embedded_arch_mismatch::RULE,
+    &embedded_digest_mismatch::RULE,
+    &embedded_in_var::RULE,
+    &embedded_incomplete::RULE,
+    &image_list_corrupt::RULE,
     &invalid_reference::RULE,
     &latest_tag::RULE,
     &mutable_tag::RULE,
+    &not_embedded::RULE,
+    &not_pinned::RULE,
+    &pause_image_not_embedded::RULE,
     &pull_policy_always::RULE,
     &registry_not_allowed::RULE,
+    &release_image_not_embedded::RULE,
     &short_name::RULE,
+    &store_lockfile_missing::RULE,
+    &store_not_configured::RULE,
     &unparsable_file::RULE,
     &unresolved_reference::RULE,
 ];
@@ -136,6 +166,19 @@ pub(crate) mod test_support {
             Ok(c) => c,
             Err(e) => panic!("config errors: {:?}", e.errors),
         }
+    }
+
+    /// The findings of one rule with `--image rootfs:fixtures/inventory/<fixture>` (target
+    /// amd64) and in-memory repository files.
+    pub fn image_check(rule: &super::Rule, fixture: &str, files: &[(&str, &str)]) -> Vec<Finding> {
+        let mut facts = facts(files);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory").join(fixture);
+        let spec = format!("rootfs:{}", root.display());
+        if let Err(e) = crate::audit::attach_image(&mut facts, &spec, Some("amd64"), &BuildOptions::default())
+        {
+            panic!("{e}");
+        }
+        (rule.check)(&facts, &super::Context { config: &Config::default() })
     }
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {
