@@ -60,6 +60,9 @@ pub fn read(view: &FileView, inv: &Inventory, target_arch: &str, opts: &BuildOpt
     crio.extend(drop_ins);
     files.extend(crio.into_iter().filter(|p| view.lookup(p).is_some()).map(|p| (p, FileKind::CrioConfig)));
 
+    // File order, like the repository's sources (Quadlets in /etc still come before /usr, as
+    // Quadlet's precedence wants).
+    files.sort();
     let mut seen = BTreeSet::new();
     let mut parsed: Vec<ParsedFile> = Vec::new();
     for (path, kind) in files {
