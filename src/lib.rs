@@ -1,6 +1,7 @@
 //! stowage: checks that every container image a bootc/MicroShift device will run is carried
 //! inside its OS image, in a form CRI-O will find.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod facts;

@@ -115,7 +115,9 @@ fn every_format_is_written_by_one_run_and_the_gate_still_fails() {
     }
     assert_eq!(
         out.stderr.trim_end(),
-        "stowage: 9 files, 11 references, 6 images referenced: 3 errors, 5 warnings, 0 infos (3 waived) — FAILED"
+        "stowage: 9 files, 11 references, 6 images referenced: 7 errors, 6 warnings, 0 infos (3 waived) — FAILED\n\
+         stowage: 6 runtime images referenced, 2 embedded in the embed plan, 4 missing (crio-pause-image 1/1, \
+         kubernetes 0/4, quadlet 1/1): NOT READY"
     );
 }
 
@@ -131,7 +133,7 @@ fn sarif_validates_against_the_official_schema_and_carries_positions() {
     let run = &sarif["runs"][0];
     assert_eq!(run["columnKind"], "unicodeCodePoints");
     let results = run["results"].as_array().expect("results");
-    assert_eq!(results.len(), 8 + 3, "8 findings and 3 waived ones");
+    assert_eq!(results.len(), 13 + 3, "13 findings and 3 waived ones");
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
     for r in results {
         let index = r["ruleIndex"].as_u64().expect("a rule index") as usize;
@@ -158,7 +160,7 @@ fn gitlab_code_quality_has_the_documented_shape_and_unique_fingerprints() {
     broken[0]["severity"] = "error".into();
     assert!(!schema_errors("tests/schemas/gitlab-codequality.schema.json", &broken).is_empty());
     let issues = report.as_array().expect("an array");
-    assert_eq!(issues.len(), 8);
+    assert_eq!(issues.len(), 13);
     let prints: std::collections::BTreeSet<&str> =
         issues.iter().filter_map(|i| i["fingerprint"].as_str()).collect();
     assert_eq!(prints.len(), issues.len());
@@ -195,7 +197,7 @@ fn junit_validates_against_the_junit_xsd() {
         String::from_utf8_lossy(&result.stderr)
     );
     let xml = out.text("junit.xml");
-    assert_eq!(xml.matches("<failure").count(), 3, "one failure per reference with an error");
+    assert_eq!(xml.matches("<failure").count(), 5, "one failure per reference with an error");
     assert_eq!(xml.matches("<testcase").count(), 11, "one case per reference");
 }
 

@@ -153,8 +153,11 @@ pub struct SourceArgs {
 /// Where the built bootc image is, and how to read it (skopeo's option names).
 #[derive(Debug, Args)]
 pub struct ImageArgs {
-    /// The built image: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE,
-    /// docker://REF, containers-storage:[DRIVER@ROOT+RUNROOT]REF or rootfs:DIR.
+    /// The built bootc image to check: oci:DIR[:TAG], oci-archive:FILE[:TAG],
+    /// docker-archive:FILE, docker://REF, containers-storage:[DRIVER@ROOT+RUNROOT]REF or
+    /// rootfs:DIR. Its embedded images are checked against every reference, and the sources
+    /// inside it (MicroShift manifests, Quadlets, release files, CRI-O's pause image) are
+    /// analysed too; without PATH only those.
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
     /// Do not use or fill the per-layer cache ($XDG_CACHE_HOME/stowage).
@@ -199,6 +202,10 @@ impl SourceArgs {
     pub fn paths(&self, config: &Config, config_dir: Option<&Path>) -> Vec<PathBuf> {
         if !self.paths.is_empty() {
             return self.paths.clone();
+        }
+        if self.image.image.is_some() && config.paths.is_empty() {
+            // `RUN stowage check --image rootfs:/` must not walk `/` as a repository.
+            return Vec::new();
         }
         if !config.paths.is_empty() {
             return config

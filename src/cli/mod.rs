@@ -117,11 +117,9 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
 
 fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
     let opts = sources.build_options(&loaded.config)?;
-    if sources.image.image.is_some() {
-        // Fail closed: an unreadable image stops the analysis (exit 2).
-        let arch = sources.arch.as_deref().or(loaded.config.arch.as_deref()).unwrap_or("amd64");
-        open_image(&sources.image, arch)?;
-    }
+    let explicit_arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
+    // Fail closed: an unreadable image stops the analysis (exit 2).
+    let opened = open_image(&sources.image, explicit_arch.unwrap_or("amd64"))?;
     let paths = sources.paths(&loaded.config, loaded.dir.as_deref());
     let exclude = &loaded.config.exclude;
     let dir = loaded.dir.clone();
@@ -131,7 +129,11 @@ fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
                 || dir.as_deref().and_then(|d| relative(d, display)).is_some_and(|r| p.matches(&r))
         })
     };
-    discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())
+    let mut facts = discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())?;
+    if let Some(opened) = opened {
+        crate::audit::attach_image(&mut facts, opened, explicit_arch, &opts)?;
+    }
+    Ok(facts)
 }
 
 /// `file` relative to `dir`, when it is below it.
@@ -192,7 +194,12 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
     let threshold = fail_on.threshold();
     let summary = Summary::new(facts.sources.len(), facts.references.len(), &outcome.findings, threshold)
         .with_images(&facts.references);
-    let summary = Summary { waived: outcome.waived.len(), ..summary };
+    let mut summary = Summary { waived: outcome.waived.len(), ..summary };
+    summary.readiness = crate::audit::summary::readiness(&facts, &outcome.findings);
+    if let Some(r) = summary.readiness.as_ref().filter(|r| r.mode == "image") {
+        summary.embedded = Some(r.embedded);
+        summary.missing = Some(r.missing);
+    }
     let config_summary = ConfigSummary {
         file: config.display_path().map(str::to_string),
         paths: sources.paths(config, loaded.dir.as_deref()).iter().map(|p| p.display().to_string()).collect(),
@@ -214,8 +221,15 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
         waived: outcome.waived,
         references: std::mem::take(&mut facts.references),
         summary,
-        inventory: None,
-        image: None,
+        inventory: facts.image.as_ref().map(|i| i.inventory.clone()),
+        image: facts.image.as_ref().map(|i| crate::report::ImageInfo {
+            reference: i.spec.clone(),
+            digest: i.config.digest.clone(),
+            architecture: Some(i.target_arch.clone()),
+            created: i.config.created.clone(),
+            labels: i.config.labels.clone(),
+            os_size: None,
+        }),
         config: config_summary,
         run: RunInfo::now(),
     };

@@ -28,6 +28,8 @@ pub fn read(
         configured: true,
         images: 0,
         problems: Vec::new(),
+        missing_locks: Vec::new(),
+        malformed_lines: Vec::new(),
     };
     for (name, entry) in view.list_dir(BOUND_IMAGES_DIR) {
         let path = join(BOUND_IMAGES_DIR, name);

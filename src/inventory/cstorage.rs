@@ -160,6 +160,8 @@ fn open(view: &FileView, config: &EffectiveConfig, root: &str, driver: &'static 
         configured,
         images: 0,
         problems: Vec::new(),
+        missing_locks: Vec::new(),
+        malformed_lines: Vec::new(),
     };
 
     let images_json = join(&images_dir, "images.json");
@@ -243,6 +245,7 @@ fn open(view: &FileView, config: &EffectiveConfig, root: &str, driver: &'static 
     if !missing_locks.is_empty() {
         info.problems.push(format!("lock files missing: {}", missing_locks.join(", ")));
     }
+    info.missing_locks = missing_locks;
     if !is_default && !configured {
         info.problems.push("not configured as an additional image store".into());
     }

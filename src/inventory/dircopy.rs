@@ -102,6 +102,8 @@ pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<S
                 configured: visible,
                 images: 0,
                 problems: Vec::new(),
+                missing_locks: Vec::new(),
+                malformed_lines: Vec::new(),
             };
             if !visible {
                 store.problems.push(why.clone());
@@ -114,6 +116,7 @@ pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<S
                 }
                 let Some((reference, hash)) = line.split_once(',') else {
                     store.problems.push(format!("line {}: `{line}` has no comma (expected REF,H)", n + 1));
+                    store.malformed_lines.push((n as u32 + 1, line.to_string()));
                     continue;
                 };
                 let (reference, hash) = (reference.trim().to_string(), hash.trim().to_string());
@@ -128,6 +131,11 @@ pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<S
                 let mut image = EmbeddedImage::new(Method::Dir, list.clone(), join(base, &hash));
                 image.names.push(reference.clone());
                 image.visible(visible, why.clone());
+                image.list_line = Some(super::ListLine {
+                    line: n as u32 + 1,
+                    hash: hash.clone(),
+                    expected_hash: sha256_hex(format!("{reference}\n").as_bytes()),
+                });
                 check_line(view, base, &reference, &hash, &mut image);
                 images.push(image);
                 store.images += 1;

@@ -89,6 +89,25 @@ pub struct EmbeddedImage {
     /// containers-storage image ID, when it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// For a `dir:` copy named in an image list: the list line (1-based) and whether its `H`
+    /// is sha256(REF + newline).
+    #[serde(skip)]
+    pub list_line: Option<ListLine>,
+}
+
+/// Where a `dir:` copy is named in its image list, and whether the line is well-formed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListLine {
+    pub line: u32,
+    pub hash: String,
+    /// sha256(REF + newline), the `H` the documented recipe writes.
+    pub expected_hash: String,
+}
+
+impl ListLine {
+    pub fn hash_valid(&self) -> bool {
+        self.hash == self.expected_hash
+    }
 }
 
 impl EmbeddedImage {
@@ -108,6 +127,7 @@ impl EmbeddedImage {
             visible_to_crio: false,
             visibility: String::new(),
             id: None,
+            list_line: None,
         }
     }
 
@@ -135,6 +155,12 @@ pub struct StoreInfo {
     pub images: usize,
     /// What is wrong with the store as a whole (unreadable metadata, missing lock files).
     pub problems: Vec<String>,
+    /// Lock files a read-only containers-storage store needs and lacks (absolute paths).
+    #[serde(skip)]
+    pub missing_locks: Vec<String>,
+    /// Image list lines that are not `REF,H` (1-based line, text).
+    #[serde(skip)]
+    pub malformed_lines: Vec<(u32, String)>,
 }
 
 /// Everything the OS image carries, and the configuration that decides who sees it.
@@ -147,6 +173,9 @@ pub struct Inventory {
     pub config: EffectiveConfig,
     /// Problems of the image as a whole (e.g. what makes `bootc` refuse its bound images).
     pub problems: Vec<String>,
+    /// The MicroShift copy service that makes `dir:` copies visible to CRI-O.
+    #[serde(skip)]
+    pub copy_service: dircopy::CopyService,
 }
 
 impl Inventory {
@@ -177,6 +206,7 @@ pub fn inventory(view: &FileView, target_arch: Option<&str>) -> Inventory {
     cstorage::read(view, &config, &mut images, &mut stores);
     oci::read(view, &config, &mut images, &mut stores);
     bound::read(view, &mut images, &mut stores, &mut problems);
+    let copy_service = dircopy::CopyService::find(view);
 
     if let Some(target) = &target_arch {
         for image in images.iter_mut().filter(|i| i.method != Method::Bound) {
@@ -188,11 +218,11 @@ pub fn inventory(view: &FileView, target_arch: Option<&str>) -> Inventory {
             }
         }
     }
-    Inventory { target_arch, images, stores, config, problems }
+    Inventory { target_arch, images, stores, config, problems, copy_service }
 }
 
 /// `arm64/v8` matches `arm64`; uname names match their OCI names.
-fn same_arch(available: &str, target: &str) -> bool {
+pub fn same_arch(available: &str, target: &str) -> bool {
     let base = |a: &str| crate::source::oci_arch(a.split('/').next().unwrap_or(a)).to_string();
     base(available) == base(target)
 }

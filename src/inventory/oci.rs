@@ -66,6 +66,8 @@ pub fn read(
             configured: false,
             images: 0,
             problems: Vec::new(),
+            missing_locks: Vec::new(),
+            malformed_lines: Vec::new(),
         };
         layout(view, dir, images, &mut info);
         info.images = images.len() - before;

@@ -17,6 +17,9 @@ pub struct PlannedEmbed {
     pub images: Vec<String>,
     /// Why `images` is not known statically.
     pub unknown: Option<String>,
+    /// A loop over MicroShift release files (`release-*.json`): it embeds every release
+    /// image, CRI-O's pause image (the release's `pod` image) included.
+    pub release_loop: bool,
     /// How the built image will carry them (the inventory method they will show up as).
     pub method: Method,
     /// The directory (for `dir:` copies) or store root the copies go to; `None` for the
@@ -58,6 +61,7 @@ fn planned(e: &EmbedIntent, releases: &[(String, &Release)]) -> PlannedEmbed {
     let mut out = PlannedEmbed {
         images: Vec::new(),
         unknown: None,
+        release_loop: e.release_images.is_some(),
         method,
         store,
         image_list: e.image_list.clone(),

@@ -156,6 +156,10 @@ pub struct Summary {
     pub failed: bool,
     /// Findings suppressed by waivers, comments, annotations or the baseline.
     pub waived: usize,
+    /// Offline readiness (runtime images referenced, embedded, missing, verdict), when there is
+    /// an image or an embed plan to compare with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<crate::audit::summary::Readiness>,
 }
 
 impl Summary {
@@ -173,6 +177,7 @@ impl Summary {
             fail_on: fail_on.map_or("never".to_string(), |s| s.as_str().to_string()),
             failed: fail_on.is_some_and(|t| findings.iter().any(|f| f.severity >= t)),
             waived: 0,
+            readiness: None,
         }
     }
 
@@ -193,19 +198,24 @@ impl Summary {
         let verdict = self.verdict();
         let waived = if self.waived > 0 { format!(" ({} waived)", self.waived) } else { String::new() };
         let images = plural(self.images_referenced, "image");
-        if let (Some(embedded), Some(missing)) = (self.embedded, self.missing) {
-            return format!(
+        let line = if let (Some(embedded), Some(missing)) = (self.embedded, self.missing) {
+            format!(
                 "stowage: {images} referenced, {embedded} embedded, {missing} missing (not-embedded){waived} — {verdict}"
-            );
+            )
+        } else {
+            format!(
+                "stowage: {}, {}, {images} referenced: {}, {}, {}{waived} — {verdict}",
+                plural(self.files, "file"),
+                plural(self.references, "reference"),
+                plural(self.errors, "error"),
+                plural(self.warnings, "warning"),
+                plural(self.infos, "info"),
+            )
+        };
+        match &self.readiness {
+            Some(r) => format!("{line}\nstowage: {}", r.line()),
+            None => line,
         }
-        format!(
-            "stowage: {}, {}, {images} referenced: {}, {}, {}{waived} — {verdict}",
-            plural(self.files, "file"),
-            plural(self.references, "reference"),
-            plural(self.errors, "error"),
-            plural(self.warnings, "warning"),
-            plural(self.infos, "info"),
-        )
     }
 }
 

@@ -367,7 +367,7 @@ mod tests {
                 "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  namespace: edge\nspec:\n  containers:\n  - name: a\n    image: docker.io/library/redis:7@sha256:0000000000000000000000000000000000000000000000000000000000000000\n  - name: b\n    image: docker.io/library/nginx:1.27\n",
             ),
         ];
-        let cfg = "rules:\n  mutable-tag: off\n  latest-tag: off\n  short-name: off\ncustom-rules:\n  - id: no-docker-hub\n    severity: warning\n    message: \"{image} comes from Docker Hub ({kind})\"\n    help: Mirror it.\n    match:\n      all:\n        - registry: docker.io\n        - not: {kind: build}\n        - any:\n          - digest: false\n          - namespace: {regex: \"ed.e\"}\n";
+        let cfg = "rules:\n  mutable-tag: off\n  latest-tag: off\n  short-name: off\n  base-image-unpinned: off\ncustom-rules:\n  - id: no-docker-hub\n    severity: warning\n    message: \"{image} comes from Docker Hub ({kind})\"\n    help: Mirror it.\n    match:\n      all:\n        - registry: docker.io\n        - not: {kind: build}\n        - any:\n          - digest: false\n          - namespace: {regex: \"ed.e\"}\n";
         let out = run_with(&files, cfg, "2026-01-01");
         assert_eq!(
             summary(&out.findings),

@@ -2,18 +2,33 @@
 //! from the catalog (`rules/*.yaml`); the engine applies the configuration, suppressions,
 //! waivers and the baseline after the rules ran.
 
+mod additional_store_upgrade;
+mod base_image_unpinned;
 pub mod baseline;
+mod bound_image_needs_network;
 pub mod catalog;
+mod copy_service_missing;
+mod embedded_arch_mismatch;
+mod embedded_digest_mismatch;
+mod embedded_in_var;
+mod embedded_incomplete;
 pub mod engine;
+mod image_list_corrupt;
 mod invalid_reference;
 mod kustomization_unbuildable;
 mod latest_tag;
 mod manifests_not_applied;
 mod mutable_tag;
+mod not_embedded;
+mod not_pinned;
+mod pause_image_not_embedded;
 mod pull_policy_always;
 mod registry_not_allowed;
+mod release_image_not_embedded;
 mod remote_resource;
 mod short_name;
+mod store_lockfile_missing;
+mod store_not_configured;
 pub mod suppress;
 mod unparsable_file;
 mod unresolved_reference;
@@ -70,15 +85,30 @@ pub struct Rule {
 
 /// Every rule that runs over the facts, in id order.
 pub static RULES: &[&Rule] = &[
+    &additional_store_upgrade::RULE,
+    &base_image_unpinned::RULE,
+    &bound_image_needs_network::RULE,
+    &copy_service_missing::RULE,
+    &embedded_arch_mismatch::RULE,
+    &embedded_digest_mismatch::RULE,
+    &embedded_in_var::RULE,
+    &embedded_incomplete::RULE,
+    &image_list_corrupt::RULE,
     &invalid_reference::RULE,
     &kustomization_unbuildable::RULE,
     &latest_tag::RULE,
     &manifests_not_applied::RULE,
     &mutable_tag::RULE,
+    &not_embedded::RULE,
+    &not_pinned::RULE,
+    &pause_image_not_embedded::RULE,
     &pull_policy_always::RULE,
     &registry_not_allowed::RULE,
+    &release_image_not_embedded::RULE,
     &remote_resource::RULE,
     &short_name::RULE,
+    &store_lockfile_missing::RULE,
+    &store_not_configured::RULE,
     &unparsable_file::RULE,
     &unresolved_reference::RULE,
 ];
@@ -142,6 +172,22 @@ pub(crate) mod test_support {
             Ok(c) => c,
             Err(e) => panic!("config errors: {:?}", e.errors),
         }
+    }
+
+    /// The findings of one rule with `--image rootfs:fixtures/inventory/<fixture>` (target
+    /// amd64) and in-memory repository files.
+    pub fn image_check(rule: &super::Rule, fixture: &str, files: &[(&str, &str)]) -> Vec<Finding> {
+        let mut facts = facts(files);
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory").join(fixture);
+        let spec = format!("rootfs:{}", root.display());
+        let opts = crate::image::ImageOptions { use_cache: false, ..Default::default() };
+        let opened = crate::image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
+        if let Err(e) =
+            crate::audit::attach_image(&mut facts, opened, Some("amd64"), &BuildOptions::default())
+        {
+            panic!("{e}");
+        }
+        (rule.check)(&facts, &super::Context { config: &Config::default() })
     }
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {

@@ -296,7 +296,20 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: 
         ..Facts::default()
     };
     facts.problems.extend(walk_problems);
+    let mut containerfiles = Vec::new();
+    let mut releases = Vec::new();
     for file in parsed {
+        let display = file.source.as_ref().map(|s| s.display.clone());
+        match file.details {
+            Details::Manifest(objects) => facts.objects.extend(objects),
+            Details::Containerfile(c) => containerfiles.push(*c),
+            // The release references were handed to the file; the plan needs them back.
+            Details::Release(mut r) => {
+                r.references = file.references.clone();
+                releases.push((display.clone().unwrap_or_default(), r));
+            }
+            _ => {}
+        }
         if let Some(source) = file.source {
             let reached = kustomize.reached.contains(&normalize(&source.path));
             facts.sources.insert(source.display.clone(), source);
@@ -307,9 +320,6 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: 
         }
         facts.references.extend(file.references);
         facts.problems.extend(file.problems);
-        if let Details::Manifest(objects) = file.details {
-            facts.objects.extend(objects);
-        }
     }
     for source in kustomize.sources {
         facts.sources.entry(source.display.clone()).or_insert(source);
@@ -323,6 +333,10 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: 
         ))
     });
     facts.kustomize_issues = kustomize.issues;
+    let containerfiles: Vec<&super::containerfile::Containerfile> = containerfiles.iter().collect();
+    let releases: Vec<(String, &super::release::Release)> =
+        releases.iter().map(|(p, r)| (p.clone(), r)).collect();
+    facts.embed_plan = crate::inventory::plan::embed_plan(&containerfiles, &releases);
     facts
 }
 

@@ -69,3 +69,23 @@ pub fn normalize(path: &Path) -> PathBuf {
 
 /// The file names MicroShift and kustomize recognise, in kustomize's order.
 pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Inside a built image: the watched files of its merged layers (MicroShift's manifest
+/// directories are watched, so their content is there). Paths are absolute in-image paths.
+impl Fs for crate::image::view::FileView {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        let path = normalize(path);
+        crate::image::view::FileView::read(self, &path.to_string_lossy())
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        let path = normalize(path);
+        matches!(self.lookup(&path.to_string_lossy()), Some(crate::image::view::Entry::Dir { .. }))
+            || !self.list_dir(&path.to_string_lossy()).is_empty()
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        let path = normalize(path);
+        matches!(self.lookup(&path.to_string_lossy()), Some(crate::image::view::Entry::File { .. }))
+    }
+}

@@ -1,0 +1,87 @@
+//! The offline-readiness audit: `check --image`. Opens the OS image, takes its inventory,
+//! reads the sources inside it (MicroShift kustomizations, Quadlets, release files for its
+//! architecture, CRI-O's pause image) and adds all of it to the facts the rules read.
+
+pub mod explain;
+pub mod matching;
+pub mod sources;
+pub mod summary;
+
+use crate::facts::Facts;
+use crate::inventory::{Inventory, inventory};
+use crate::source::BuildOptions;
+
+/// What `--image` adds to the facts.
+#[derive(Debug)]
+pub struct ImageFacts {
+    /// `--image` as given.
+    pub spec: String,
+    pub inventory: Inventory,
+    /// The OS image's architecture, OCI name (`amd64`).
+    pub target_arch: String,
+    /// Where `target_arch` comes from: `--arch`, `image config` or `host`.
+    pub arch_source: &'static str,
+    /// The in-image files read as sources, in-image absolute paths.
+    pub source_files: Vec<String>,
+    /// The image's own config (architecture, labels, created, digest).
+    pub config: crate::image::ImageConfig,
+}
+
+/// The target architecture: `--arch` (or the configuration's `arch`), else the image config's,
+/// else the host's (right for `RUN stowage check --image rootfs:/`, which runs on the target).
+pub fn target_arch(
+    explicit: Option<&str>,
+    from_image: Option<&str>,
+) -> Result<(String, &'static str), String> {
+    if let Some(a) = explicit {
+        let p = crate::source::Platform::parse(a).map_err(|e| format!("--arch: {e}"))?;
+        return Ok((p.arch, "--arch"));
+    }
+    if let Some(a) = from_image {
+        return Ok((crate::source::oci_arch(a).to_string(), "image config"));
+    }
+    Ok((crate::source::oci_arch(std::env::consts::ARCH).to_string(), "host"))
+}
+
+/// Open `spec`, take its inventory, read its sources and add everything to `facts`.
+/// Errors mean the image could not be read (exit 2).
+pub fn attach_image(
+    facts: &mut Facts,
+    opened: crate::image::OpenedImage,
+    explicit_arch: Option<&str>,
+    opts: &BuildOptions,
+) -> Result<(), String> {
+    let spec = opened.spec.as_str();
+    let view = &opened.view;
+    if view.is_empty() {
+        // Nothing of /etc/containers, /usr/lib/containers, /usr/share/containers...: not an OS
+        // image (a wrong path, say), and passing it would pass anything.
+        return Err(format!(
+            "--image {spec}: none of the paths stowage reads exist in it (/etc/containers, /usr/lib/containers, \
+             /usr/share/containers, ...): not a bootc root filesystem"
+        ));
+    }
+    let (arch, arch_source) = target_arch(explicit_arch, opened.config.architecture.as_deref())?;
+    let inv = inventory(view, Some(&arch));
+    let in_image = sources::read(view, &inv, &arch, opts);
+    let source_files = in_image.sources.keys().cloned().collect();
+    merge(facts, in_image);
+    facts.image = Some(ImageFacts {
+        spec: spec.to_string(),
+        inventory: inv,
+        target_arch: arch,
+        arch_source,
+        source_files,
+        config: opened.config.clone(),
+    });
+    Ok(())
+}
+
+/// Add the facts of the in-image sources to those of the repository.
+fn merge(into: &mut Facts, from: Facts) {
+    into.sources.extend(from.sources);
+    into.references.extend(from.references);
+    into.problems.extend(from.problems);
+    into.objects.extend(from.objects);
+    into.embed_plan.extend(from.embed_plan);
+}

@@ -1,0 +1,49 @@
+//! `base-image-unpinned`: a Containerfile `FROM` image without a digest. The OS image (and
+//! every build stage) then depends on whatever the registry serves at build time. `latest`
+//! and untagged bases are left to `latest-tag`.
+
+use super::{Context, Rule, finding};
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::reference::Origin;
+
+pub static RULE: Rule = Rule { id: "base-image-unpinned", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    facts
+        .references
+        .iter()
+        .filter(|r| r.origin == Origin::ContainerfileFrom)
+        .filter_map(|r| {
+            let resolved = r.resolved.as_ref()?;
+            // `latest` and untagged bases are `latest-tag`'s.
+            if resolved.digest().is_some() || resolved.effective_tag() == Some("latest") {
+                return None;
+            }
+            Some(
+                finding(
+                    RULE.id,
+                    format!(
+                        "the base image `{}` is not pinned by digest: rebuilds can pick up another image",
+                        r.text()
+                    ),
+                    r.location.clone(),
+                )
+                .about(r)
+                .with_label("no digest"),
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{check, positions};
+
+    #[test]
+    fn from_without_digest() {
+        let text = "FROM quay.io/a/b:1 AS a\nFROM a\nFROM scratch\nFROM quay.io/a/d\nFROM quay.io/a/c:1@sha256:0000000000000000000000000000000000000000000000000000000000000000\n";
+        assert_eq!(positions(&check(&RULE, &[("Containerfile", text)])), ["Containerfile:1:6"]);
+    }
+}

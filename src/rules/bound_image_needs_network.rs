@@ -1,0 +1,54 @@
+//! `bound-image-needs-network`: a logically bound image (a Quadlet linked from
+//! `/usr/lib/bootc/bound-images.d`). bootc pulls it at `upgrade` / `switch`, so upgrades need a
+//! registry or mirror the device can reach.
+
+use super::{Context, Rule, finding};
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::reference::RefKind;
+
+pub static RULE: Rule = Rule { id: "bound-image-needs-network", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    facts
+        .references
+        .iter()
+        .filter(|r| r.kind == RefKind::Bound)
+        .map(|r| {
+            finding(
+                RULE.id,
+                format!(
+                    "`{}` is a logically bound image: bootc pulls it at every upgrade or switch, which fails \
+                     without a reachable registry or mirror",
+                    r.text()
+                ),
+                r.location.clone(),
+            )
+            .about(r)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{image_check, positions};
+
+    #[test]
+    fn bound_quadlets_fire_plain_ones_do_not() {
+        let found = image_check(&RULE, "bound", &[]);
+        assert_eq!(
+            positions(&found),
+            [
+                "/usr/share/containers/systemd/db.image:2:7",
+                "/usr/share/containers/systemd/percent.container:2:7",
+                "/usr/share/containers/systemd/spec.container:2:7",
+                "/usr/share/containers/systemd/web.container:2:7"
+            ]
+        );
+        assert!(
+            image_check(&RULE, "dir-copies", &[("web.container", "[Container]\nImage=quay.io/x/y:1\n")])
+                .is_empty()
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! `embedded-arch-mismatch`: an image carried inside the OS image is built for other
+//! architectures than the OS image's (from its config; `--arch` overrides).
+
+use super::{Context, Rule, finding};
+use crate::audit::explain::{image_location, image_name};
+use crate::audit::matching::arch_fits;
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::inventory::Method;
+
+pub static RULE: Rule = Rule { id: "embedded-arch-mismatch", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    let Some(image) = &facts.image else { return Vec::new() };
+    let target = &image.target_arch;
+    image
+        .inventory
+        .images
+        .iter()
+        .filter(|i| i.method != Method::Bound && !arch_fits(i, target))
+        .map(|i| {
+            finding(
+                RULE.id,
+                format!(
+                    "`{}` is built for {}, but the OS image is {target} ({}): it cannot run on the device",
+                    image_name(i),
+                    i.architectures.join(", "),
+                    image.arch_source
+                ),
+                image_location(facts, i),
+            )
+            .with_image(image_name(i))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{image_check, positions};
+
+    #[test]
+    fn foreign_architectures_fire() {
+        assert_eq!(
+            positions(&image_check(&RULE, "dir-copies", &[])),
+            ["/usr/lib/containers/storage/image-list.txt:4:1"]
+        );
+        assert!(image_check(&RULE, "thirty", &[]).is_empty());
+    }
+}

@@ -1,0 +1,48 @@
+//! `embedded-in-var`: an image carried in the default store under /var
+//! (`/var/lib/containers/storage`). bootc copies /var only at install, never on upgrade, and
+//! CRI-O wipes that store after an unclean shutdown.
+
+use super::{Context, Rule, finding};
+use crate::audit::explain::{image_location, image_name};
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::inventory::Method;
+
+pub static RULE: Rule = Rule { id: "embedded-in-var", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    let Some(image) = &facts.image else { return Vec::new() };
+    image
+        .inventory
+        .images
+        .iter()
+        .filter(|i| i.method == Method::DefaultStore)
+        .map(|i| {
+            finding(
+                RULE.id,
+                format!(
+                    "`{}` is in the default store {}: bootc copies /var only at install (never on upgrade) and \
+                     CRI-O wipes it after an unclean shutdown",
+                    image_name(i),
+                    i.store
+                ),
+                image_location(facts, i),
+            )
+            .with_image(image_name(i))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::image_check;
+
+    #[test]
+    fn images_under_var_fire() {
+        let found = image_check(&RULE, "var-only", &[]);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].location.file.starts_with("/var/lib/containers/storage/vfs-images/"));
+        assert!(image_check(&RULE, "dir-copies", &[]).is_empty());
+    }
+}

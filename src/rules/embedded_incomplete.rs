@@ -1,0 +1,53 @@
+//! `embedded-incomplete`: an image carried inside the OS image misses something it needs (a
+//! blob, a layer, its manifest, its `dir:` directory). CRI-O cannot run it; the copy service
+//! fails on it.
+
+use super::{Context, Rule, finding};
+use crate::audit::explain::{image_location, image_name};
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::inventory::Method;
+
+pub static RULE: Rule = Rule { id: "embedded-incomplete", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    let Some(image) = &facts.image else { return Vec::new() };
+    image
+        .inventory
+        .images
+        .iter()
+        .filter(|i| i.method != Method::Bound && !i.complete)
+        .map(|i| {
+            finding(
+                RULE.id,
+                format!(
+                    "the {} copy `{}` is incomplete: {}",
+                    i.method.as_str(),
+                    image_name(i),
+                    i.problems.join("; ")
+                ),
+                image_location(facts, i),
+            )
+            .with_image(image_name(i))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{image_check, positions};
+
+    #[test]
+    fn broken_copies_fire_complete_ones_do_not() {
+        let found = image_check(&RULE, "dir-copies", &[]);
+        assert_eq!(
+            positions(&found),
+            [
+                "/usr/lib/containers/storage/image-list.txt:5:1",
+                "/usr/lib/containers/storage/image-list.txt:7:1"
+            ]
+        );
+        assert!(image_check(&RULE, "thirty", &[]).is_empty());
+    }
+}

@@ -1,0 +1,39 @@
+//! `release-image-not-embedded`: a MicroShift release image (for the image's architecture)
+//! that is not carried: the core component that runs it cannot start offline.
+
+use super::{Context, Rule, finding};
+use crate::audit::explain;
+use crate::facts::Facts;
+use crate::finding::Finding;
+use crate::reference::RefKind;
+
+pub static RULE: Rule = Rule { id: "release-image-not-embedded", check };
+
+fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
+    facts
+        .references
+        .iter()
+        .filter(|r| r.kind == RefKind::Release)
+        .filter_map(|r| {
+            let (why, related) = explain::missing(facts, r)?;
+            let key = r.within.as_deref().map(|k| format!(" (release image `{k}`)")).unwrap_or_default();
+            let mut f = finding(RULE.id, format!("`{}`{key} {why}", r.text()), r.location.clone()).about(r);
+            f.related = related;
+            Some(f)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::test_support::{image_check, positions};
+
+    #[test]
+    fn release_images_must_be_carried() {
+        let release = r#"{"release":{"base":"4.19.0"},"images":{"app":"quay.io/stowage/app:1","dns":"quay.io/stowage/dns:1"}}"#;
+        let found = image_check(&RULE, "dir-copies", &[("release-x86_64.json", release)]);
+        assert_eq!(positions(&found), ["release-x86_64.json:1:77"]);
+        assert!(found[0].message.contains("release image `dns`"), "{}", found[0].message);
+    }
+}
