@@ -135,3 +135,29 @@ fn the_example_bootc_containerfile_checks_itself_as_its_last_step() {
     assert!(text.contains("COPY --from=stowage /stowage /usr/local/bin/stowage"));
     assert!(text.contains("RUN stowage check --image rootfs:/"));
 }
+
+#[test]
+fn run_stowage_check_image_rootfs_as_the_last_build_step() {
+    // What `RUN stowage check --image rootfs:/` does inside a bootc build: no PATH, so only the
+    // image's own sources are read (the working directory is not walked as a repository).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/audit/images");
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::write(cwd.path().join("Containerfile"), "FROM quay.io/not/read:latest\n").unwrap();
+    let run = |state: &str| {
+        assert_cmd::Command::cargo_bin("stowage")
+            .unwrap()
+            .current_dir(cwd.path())
+            .args(["check", "--no-cache", "--format", "compact", "--arch", "x86_64", "--image"])
+            .arg(format!("rootfs:{}", root.join(state).display()))
+            .output()
+            .unwrap()
+    };
+    let ready = run("complete");
+    let stderr = String::from_utf8_lossy(&ready.stderr);
+    assert_eq!(ready.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(": READY"), "{stderr}");
+    assert!(!String::from_utf8_lossy(&ready.stdout).contains("quay.io/not/read"), "the working directory is not walked");
+    let missing = run("app-missing");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("error[not-embedded]"));
+}

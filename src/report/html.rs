@@ -3,6 +3,7 @@
 //! [`Report`] as the JSON. Sections whose data needs an image audit say so when there was none,
 //! rather than showing anything invented.
 
+use super::inventory::human_size;
 use super::{Report, is_device_reference};
 use crate::finding::{Finding, Severity};
 use crate::inventory::{EmbeddedImage, Inventory};
@@ -363,17 +364,6 @@ fn shorten(text: &str, max: usize) -> String {
     let head: String = text.chars().take(max / 2).collect();
     let tail: String = text.chars().skip(n - (max - max / 2 - 1)).collect();
     format!("{head}…{tail}")
-}
-
-fn human_size(bytes: u64) -> String {
-    const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 #[cfg(test)]

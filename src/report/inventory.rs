@@ -137,7 +137,8 @@ fn short_digest(d: &str) -> String {
     }
 }
 
-fn human_size(bytes: u64) -> String {
+/// `1.5 MiB`: binary units with one decimal, bytes as they are.
+pub fn human_size(bytes: u64) -> String {
     const UNITS: &[&str] = &["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = bytes as f64;
     let mut unit = 0;
