@@ -154,7 +154,8 @@ mod tests {
             "ARG D=/usr/lib/microshift/manifests.d\nFROM quay.io/x/y:1 AS build\nWORKDIR /src\nCOPY . .\nFROM quay.io/fedora/fedora-bootc:42\nARG D\nCOPY --chown=0:0 manifests/ a.yaml ${D}/acme/\nADD https://x.example/a.tar.gz /opt/\nCOPY --from=build /src/out /usr/bin/\nCOPY [\"b c.yaml\", \"/etc/x.yaml\"]\nCOPY <<EOF /etc/hello\nhi\nEOF\n",
         );
         assert!(c.problems.is_empty(), "{:?}", c.problems);
-        let all: Vec<(bool, usize, Option<&str>, Vec<&str>, &str, bool)> = c
+        type Row<'a> = (bool, usize, Option<&'a str>, Vec<&'a str>, &'a str, bool);
+        let all: Vec<Row> = c
             .copies
             .iter()
             .map(|k| {
