@@ -9,7 +9,7 @@ use crate::image::view::{Entry, FileView};
 use crate::inventory::{Inventory, Method};
 use crate::location::Location;
 use crate::reference::{Origin, RefKind};
-use crate::source::discover::{Details, ParsedFile, into_facts, parse_source, source_from_bytes};
+use crate::source::discover::{Details, ParsedFile, into_facts_in_image, parse_source, source_from_bytes};
 use crate::source::{BuildOptions, FileKind, Problem, SourceText};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -71,7 +71,7 @@ pub fn read(view: &FileView, inv: &Inventory, target_arch: &str, opts: &BuildOpt
         }
     }
     keep_effective_pause_image(&mut parsed);
-    let mut facts = into_facts(parsed, Vec::new(), view);
+    let mut facts = into_facts_in_image(parsed, view, &inv.config.microshift.kustomize_paths);
     mark_bound(view, inv, &mut facts);
     for path in metadata_files(inv) {
         if let Some(src) = text_source(view, &path) {

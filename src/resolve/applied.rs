@@ -4,10 +4,12 @@
 //! (openshift/microshift pkg/config/manifests.go `GetKustomizationPaths`). For each entry
 //! `P`, `P/delete` (`DIR/delete/*` for `DIR/*`) is applied as deletions.
 //!
-//! Repository files are placed in the image only when the repository mirrors the image: a
-//! path containing `usr/lib/microshift/manifests...` or `etc/microshift/manifests...` maps to
-//! that absolute path. Files read from inside an image already have their absolute path.
-//! Files that map nowhere are not judged (stowage cannot know where they will be installed).
+//! A repository file is placed in the image where a Containerfile among the sources copies
+//! it ([`crate::resolve::copies`]: `COPY manifests/ /usr/lib/microshift/manifests.d/acme/`);
+//! failing that, where the repository mirrors the image: a path containing
+//! `usr/lib/microshift/manifests...` or `etc/microshift/manifests...` maps to that absolute
+//! path. Files read from inside an image already have their absolute path. Files that map
+//! nowhere are not judged (stowage cannot know where they will be installed).
 
 use crate::location::Location;
 use crate::source::microshift::KustomizePath;
@@ -41,6 +43,18 @@ pub fn in_image_path(display: &str, in_image: bool) -> Option<String> {
     }
     let path = format!("/{}", display.trim_start_matches('/'));
     ROOTS.iter().filter_map(|root| path.find(root).map(|i| path[i..].to_string())).next()
+}
+
+/// The `kustomizePaths` entry under which MicroShift applies the in-image directory `dir` as
+/// a kustomization, if any (the `delete/` directories, applied as deletions, do not count).
+pub fn applying_entry<'a>(dir: &str, paths: &'a [KustomizePath]) -> Option<&'a KustomizePath> {
+    let dir = dir.trim_end_matches('/');
+    paths.iter().find(|p| {
+        GlobBuilder::new(p.path.trim_end_matches('/'))
+            .literal_separator(true)
+            .build()
+            .is_ok_and(|g| g.compile_matcher().is_match(dir))
+    })
 }
 
 fn under_root(path: &str) -> bool {
@@ -136,6 +150,19 @@ mod tests {
             .iter()
             .map(|p| KustomizePath { path: p.to_string(), location: None })
             .collect()
+    }
+
+    #[test]
+    fn applying_entries_follow_globs_one_level() {
+        let paths = defaults();
+        let entry = |d: &str| applying_entry(d, &paths).map(|p| p.path.as_str());
+        assert_eq!(entry("/usr/lib/microshift/manifests"), Some("/usr/lib/microshift/manifests"));
+        assert_eq!(entry("/usr/lib/microshift/manifests.d/acme/"), Some("/usr/lib/microshift/manifests.d/*"));
+        assert_eq!(entry("/etc/microshift/manifests.d/x"), Some("/etc/microshift/manifests.d/*"));
+        assert_eq!(entry("/usr/lib/microshift/manifests.d/acme/base"), None);
+        assert_eq!(entry("/usr/lib/microshift/manifests/sub"), None);
+        assert_eq!(entry("/usr/lib/microshift/manifests.d/delete/x"), None);
+        assert_eq!(applying_entry("/usr/lib/microshift/manifests", &[]), None);
     }
 
     #[test]

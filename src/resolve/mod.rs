@@ -2,5 +2,6 @@
 
 pub mod applied;
 pub mod args;
+pub mod copies;
 pub mod imageref;
 pub mod kustomize;

@@ -35,6 +35,76 @@ pub struct Containerfile {
     pub problems: Vec<Problem>,
     /// The escape character (`\` unless the `escape` directive says `` ` ``).
     pub escape: char,
+    /// Every `COPY` and `ADD`, in file order (see [`Containerfile::image_copies`]).
+    pub copies: Vec<FileCopy>,
+}
+
+/// One `COPY` or `ADD`: what it puts into its stage's filesystem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileCopy {
+    /// `ADD` rather than `COPY`.
+    pub add: bool,
+    /// The stage it belongs to (index into [`Containerfile::stages`]).
+    pub stage: usize,
+    /// `--from` after substitution: the files come from that stage or image, not from the
+    /// build context.
+    pub from: Option<String>,
+    /// `--parents`: the sources keep their path relative to the context under the destination.
+    pub parents: bool,
+    /// The sources after ARG/ENV substitution, in order (heredoc sources are not listed).
+    pub sources: Vec<CopyPath>,
+    /// The destination after substitution, made absolute against the stage's `WORKDIR`.
+    pub destination: CopyPath,
+    /// The destination names a directory: it ends with `/` (or is `.`), or there are several
+    /// sources. Otherwise a single file source is written *as* the destination.
+    pub destination_is_dir: bool,
+    /// First character of the `COPY` / `ADD` keyword.
+    pub location: Location,
+}
+
+/// A path of a `COPY` / `ADD`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CopyPath {
+    /// After ARG/ENV substitution (as written when it could not be substituted).
+    pub value: String,
+    /// Every variable it uses is defined: `value` is what the build uses.
+    pub resolved: bool,
+    /// First character of the path as written.
+    pub location: Location,
+}
+
+impl FileCopy {
+    /// Whether the files come from the build context (no `--from`); for `ADD`, the sources
+    /// that are URLs or Git repositories are not from the context either.
+    pub fn from_context(&self) -> bool {
+        self.from.is_none()
+    }
+}
+
+/// An `ADD` source fetched from the network rather than read from the context.
+pub fn is_remote_source(s: &str) -> bool {
+    s.contains("://") || s.starts_with("git@")
+}
+
+impl Containerfile {
+    /// The build-context copies that end up in the built image: those of the last stage and of
+    /// the stages it is built `FROM` (a stage inherits its parent stage's filesystem). Copies
+    /// of other stages only reach the image through `COPY --from`, which is not followed.
+    pub fn image_copies(&self) -> impl Iterator<Item = &FileCopy> {
+        let mut chain = Vec::new();
+        let mut next = self.stages.len().checked_sub(1);
+        while let Some(i) = next {
+            if chain.contains(&i) {
+                break;
+            }
+            chain.push(i);
+            next = match self.stages.get(i).map(|s| s.base_kind) {
+                Some(BaseKind::Stage(parent)) if parent < i => Some(parent),
+                _ => None,
+            };
+        }
+        self.copies.iter().filter(move |c| c.from_context() && chain.contains(&c.stage))
+    }
 }
 
 /// One `FROM` and what it builds on.
@@ -182,7 +252,15 @@ pub fn parse(src: &SourceText, opts: &BuildOptions) -> Containerfile {
             v.into_iter().map(|b| HereBody { body: b.body.start + bom..b.body.end + bom, ..b }).collect(),
         );
     }
-    Builder { src, opts, out: &mut out, heredocs: heredocs_abs, stage_envs: Vec::new() }.run(&insts);
+    Builder {
+        src,
+        opts,
+        out: &mut out,
+        heredocs: heredocs_abs,
+        stage_envs: Vec::new(),
+        stage_workdirs: Vec::new(),
+    }
+    .run(&insts);
     out
 }
 
@@ -206,7 +284,8 @@ enum Inst {
     From { flags: Vec<Flag>, image: Word, name: Option<Word> },
     Arg { args: Word },
     Env { args: Word },
-    Copy { flags: Vec<Flag> },
+    Copy { keyword: usize, add: bool, flags: Vec<Flag>, sources: Vec<Word>, dest: Word },
+    Workdir { path: Word },
     Run { keyword: usize, flags: Vec<Flag>, shell: Option<Span>, exec: Vec<Word>, heredocs: Vec<HereBody> },
     Other,
 }
@@ -222,6 +301,16 @@ struct HereBody {
 
 fn word(w: &parse_dockerfile::UnescapedString<'_>) -> Word {
     Word { span: w.span.clone(), value: w.value.replace(TEMPLATE_BLANK, " ") }
+}
+
+/// The path sources of a `COPY` / `ADD` (heredoc sources create files from their text).
+fn path_sources(src: &[parse_dockerfile::Source<'_>]) -> Vec<Word> {
+    src.iter()
+        .filter_map(|s| match s {
+            parse_dockerfile::Source::Path(p) => Some(word(p)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn flags(fl: &[parse_dockerfile::Flag<'_>]) -> Vec<Flag> {
@@ -240,7 +329,21 @@ impl Inst {
             },
             Instruction::Arg(a) => Inst::Arg { args: word(&a.arguments) },
             Instruction::Env(e) => Inst::Env { args: word(&e.arguments) },
-            Instruction::Copy(c) => Inst::Copy { flags: flags(&c.options) },
+            Instruction::Copy(c) => Inst::Copy {
+                keyword: c.copy.span.start,
+                add: false,
+                flags: flags(&c.options),
+                sources: path_sources(&c.src),
+                dest: word(&c.dest),
+            },
+            Instruction::Add(a) => Inst::Copy {
+                keyword: a.add.span.start,
+                add: true,
+                flags: flags(&a.options),
+                sources: path_sources(&a.src),
+                dest: word(&a.dest),
+            },
+            Instruction::Workdir(w) => Inst::Workdir { path: word(&w.arguments) },
             Instruction::Run(r) => {
                 let (shell, exec) = match &r.arguments {
                     Command::Shell(s) => (Some(s.span.clone()), Vec::new()),
@@ -271,7 +374,14 @@ impl Inst {
             }
             Inst::Arg { args } => Inst::Arg { args: w(args) },
             Inst::Env { args } => Inst::Env { args: w(args) },
-            Inst::Copy { flags } => Inst::Copy { flags: f(flags) },
+            Inst::Copy { keyword, add, flags, sources, dest } => Inst::Copy {
+                keyword: keyword + by,
+                add,
+                flags: f(flags),
+                sources: sources.into_iter().map(w).collect(),
+                dest: w(dest),
+            },
+            Inst::Workdir { path } => Inst::Workdir { path: w(path) },
             Inst::Run { keyword, flags, shell, exec, heredocs } => Inst::Run {
                 keyword: keyword + by,
                 flags: f(flags),
@@ -598,6 +708,23 @@ fn split_words(s: &str, escape: char) -> Vec<String> {
     out
 }
 
+/// `path` made absolute against `base` (a `WORKDIR` or `COPY` destination), `.` and `..`
+/// resolved lexically, without a trailing `/` (except for `/` itself).
+pub fn absolute_path(base: &str, path: &str) -> String {
+    let joined = if path.starts_with('/') { path.to_string() } else { format!("{base}/{path}") };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
 fn undefined_reason(names: &[String]) -> String {
     match names {
         [one] => format!("undefined build argument {one}"),
@@ -614,14 +741,64 @@ struct Builder<'a> {
     heredocs: HashMap<usize, Vec<HereBody>>,
     /// ENV at the end of each finished stage.
     stage_envs: Vec<HashMap<String, String>>,
+    /// WORKDIR at the end of each finished stage.
+    stage_workdirs: Vec<String>,
 }
 
 struct StageState {
     name: Option<String>,
     scope: Scope,
+    /// The working directory (`/` unless a `WORKDIR` or the parent stage set one; the
+    /// `WorkingDir` of a base image is not known statically and taken as `/`).
+    workdir: String,
 }
 
 impl Builder<'_> {
+    /// A `COPY` / `ADD` with its paths substituted and its destination made absolute.
+    fn file_copy(
+        &self,
+        st: &StageState,
+        keyword: usize,
+        add: bool,
+        flags: &[Flag],
+        sources: &[Word],
+        dest: &Word,
+    ) -> FileCopy {
+        let escape = self.out.escape;
+        let path = |w: &Word| {
+            let e = args::expand(&w.value, escape, &st.scope);
+            CopyPath {
+                resolved: e.is_complete(),
+                value: e.value,
+                location: self.src.location(w.span.clone()),
+            }
+        };
+        let from = flags
+            .iter()
+            .find(|f| f.name == "from")
+            .and_then(|f| f.value.as_ref())
+            .map(|v| args::expand(&v.value, escape, &st.scope).value);
+        let parents = flags.iter().any(|f| {
+            f.name == "parents" && f.value.as_ref().is_none_or(|v| !v.value.eq_ignore_ascii_case("false"))
+        });
+        let mut destination = path(dest);
+        let destination_is_dir = sources.len() > 1
+            || destination.value.ends_with('/')
+            || destination.value == "."
+            || destination.value.ends_with("/.");
+        destination.value = absolute_path(&st.workdir, &destination.value);
+        FileCopy {
+            add,
+            stage: self.out.stages.len().saturating_sub(1),
+            from,
+            parents,
+            sources: sources.iter().map(path).collect(),
+            destination,
+            destination_is_dir,
+            location: self.src.location(keyword..keyword + if add { 3 } else { 4 }),
+        }
+    }
+
     fn build_arg(&self, name: &str) -> Option<String> {
         self.opts.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     }
@@ -691,6 +868,7 @@ impl Builder<'_> {
                 Inst::From { flags, image, name } => {
                     if let Some(prev) = stage.take() {
                         self.stage_envs.push(prev.scope.env);
+                        self.stage_workdirs.push(prev.workdir);
                     }
                     let index = self.out.stages.len();
                     let stage_name = name.as_ref().map(|n| n.value.clone());
@@ -749,11 +927,25 @@ impl Builder<'_> {
                         base_kind,
                         location,
                     });
-                    stage = Some(StageState { name: stage_name, scope });
+                    let workdir = match base_kind {
+                        BaseKind::Stage(i) => self.stage_workdirs.get(i).cloned(),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| "/".to_string());
+                    stage = Some(StageState { name: stage_name, scope, workdir });
                 }
-                Inst::Copy { flags } => {
+                Inst::Workdir { path } => {
+                    let Some(st) = &mut stage else { continue };
+                    let e = args::expand(&path.value, escape, &st.scope);
+                    st.workdir = absolute_path(&st.workdir, &e.value);
+                }
+                Inst::Copy { keyword, add, flags, sources, dest } => {
                     let Some(st) = &stage else { continue };
-                    if let Some(v) = flags.iter().find(|f| f.name == "from").and_then(|f| f.value.as_ref()) {
+                    let copy = self.file_copy(st, *keyword, *add, flags, sources, dest);
+                    self.out.copies.push(copy);
+                    // `ADD` has no `--from`.
+                    let from = flags.iter().find(|f| f.name == "from" && !add).and_then(|f| f.value.as_ref());
+                    if let Some(v) = from {
                         let (within, scope) = (st.name.clone(), st.scope.clone());
                         self.stage_or_image(
                             Origin::ContainerfileCopyFrom,

@@ -5,12 +5,14 @@ use crate::facts::Facts;
 use crate::location::Location;
 use crate::reference::Reference;
 use crate::resolve::applied::{self, NotApplied, Placed};
+use crate::resolve::copies::ImageCopies;
 use crate::resolve::kustomize::{
     self,
     fs::{DiskFs, Fs, MemFs, normalize},
 };
+use crate::source::microshift::KustomizePath;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -288,11 +290,34 @@ fn parse_files(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
 /// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), the
 /// kustomize builds, then every reference and problem in file order. A manifest some
 /// kustomization reads is reported through that kustomization only, as it resolves it.
-pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: &dyn Fs) -> Facts {
+pub fn into_facts(parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: &dyn Fs) -> Facts {
+    into_facts_with(parsed, walk_problems, fs, None)
+}
+
+/// [`into_facts`] for the sources read from inside an image, whose MicroShift configuration
+/// (the effective `kustomizePaths`) was read with the image's inventory.
+pub fn into_facts_in_image(parsed: Vec<ParsedFile>, fs: &dyn Fs, kustomize_paths: &[String]) -> Facts {
+    let paths = kustomize_paths.iter().map(|p| KustomizePath { path: p.clone(), location: None }).collect();
+    into_facts_with(parsed, Vec::new(), fs, Some(paths))
+}
+
+fn into_facts_with(
+    mut parsed: Vec<ParsedFile>,
+    walk_problems: Vec<Problem>,
+    fs: &dyn Fs,
+    kustomize_paths: Option<Vec<KustomizePath>>,
+) -> Facts {
     link_quadlets(&mut parsed);
-    let kustomize = resolve_kustomizations(&parsed, fs);
+    let placement = place(&parsed, kustomize_paths);
+    let always_roots: BTreeSet<PathBuf> = placement.applied.keys().cloned().collect();
+    let kustomize = resolve_kustomizations(&parsed, fs, &always_roots);
     let mut facts = Facts {
-        manifests_not_applied: manifests_not_applied(&parsed, &kustomize.reached),
+        manifests_not_applied: manifests_not_applied(&parsed, &placement, &kustomize.reached),
+        applied_kustomizations: placement
+            .applied
+            .iter()
+            .map(|(dir, in_image)| AppliedDir { dir: display_path(dir), in_image: in_image.clone() })
+            .collect(),
         ..Facts::default()
     };
     facts.problems.extend(walk_problems);
@@ -340,23 +365,113 @@ pub fn into_facts(mut parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: 
     facts
 }
 
-/// Manifests under a MicroShift manifests directory (as placed in the image) that MicroShift
-/// will not apply, judged against the effective `kustomizePaths` of the configs found.
-fn manifests_not_applied(parsed: &[ParsedFile], reached: &BTreeSet<PathBuf>) -> Vec<NotApplied> {
-    let configs: Vec<_> = parsed
+/// A kustomization directory MicroShift applies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppliedDir {
+    /// The directory as walked (or its in-image path).
+    pub dir: String,
+    /// Where it sits in the image.
+    pub in_image: String,
+}
+
+/// Where the manifests and kustomizations of the sources sit inside the image, and which
+/// kustomization directories MicroShift applies.
+struct Placement {
+    /// Every manifest or kustomization placed in the image: (index into the parsed files,
+    /// in-image path). A file copied to several places is there once per place.
+    placed: Vec<(usize, String)>,
+    /// The effective `kustomizePaths`.
+    paths: Vec<KustomizePath>,
+    /// The kustomization directories (normalised, as walked) MicroShift applies, with their
+    /// in-image path: they are kustomize roots even when another kustomization uses them.
+    applied: BTreeMap<PathBuf, String>,
+}
+
+/// `/etc/microshift/config.yaml` or a `config.d/*.yaml` drop-in.
+fn is_microshift_config(in_image: &str) -> bool {
+    in_image == "/etc/microshift/config.yaml"
+        || in_image
+            .strip_prefix("/etc/microshift/config.d/")
+            .is_some_and(|name| !name.contains('/') && name.ends_with(".yaml"))
+}
+
+/// Place the sources in the image (the Containerfiles' build-context copies first, then the
+/// repository's mirror of the image) and work out the effective `kustomizePaths` (given for
+/// in-image sources; else from the MicroShift configs among the sources, at the place they are
+/// copied to) and the directories MicroShift applies.
+fn place(parsed: &[ParsedFile], kustomize_paths: Option<Vec<KustomizePath>>) -> Placement {
+    let copies: Vec<ImageCopies> = parsed
         .iter()
-        .filter_map(|f| match &f.details {
-            Details::Microshift(c) => Some(c.clone()),
+        .filter_map(|f| match (&f.details, &f.source) {
+            (Details::Containerfile(c), Some(s)) if !s.in_image => Some(ImageCopies::new(&s.path, c)),
             _ => None,
         })
         .collect();
-    let placed: Vec<Placed> = parsed
+    let copied = |source: &SourceText| -> Vec<String> {
+        let mut out: Vec<String> = copies.iter().flat_map(|c| c.in_image(&source.path)).collect();
+        out.sort();
+        out.dedup();
+        out
+    };
+    let mut placed = Vec::new();
+    let mut configs = Vec::new();
+    for (i, f) in parsed.iter().enumerate() {
+        let Some(source) = &f.source else { continue };
+        let places = if source.in_image { vec![source.display.clone()] } else { copied(source) };
+        match (&f.details, f.kind) {
+            (Details::Microshift(c), _) if places.is_empty() => configs.push(c.clone()),
+            (Details::Microshift(c), _) => {
+                for at in places.iter().filter(|p| is_microshift_config(p)) {
+                    configs.push(super::microshift::MicroshiftConfig { file: at.clone(), ..c.clone() });
+                }
+            }
+            (_, FileKind::Manifest | FileKind::Kustomization) => {
+                if f.kind == FileKind::Manifest {
+                    // A YAML file copied to MicroShift's configuration is one.
+                    for at in places.iter().filter(|p| is_microshift_config(p)) {
+                        let c = super::microshift::parse(source);
+                        configs.push(super::microshift::MicroshiftConfig { file: at.clone(), ..c });
+                    }
+                }
+                let places = if places.is_empty() {
+                    applied::in_image_path(&source.display, source.in_image).into_iter().collect()
+                } else {
+                    places
+                };
+                placed.extend(places.into_iter().map(|at| (i, at)));
+            }
+            _ => {}
+        }
+    }
+    let paths = kustomize_paths.unwrap_or_else(|| super::microshift::effective_kustomize_paths(&configs));
+    let mut applied = BTreeMap::new();
+    for (i, at) in &placed {
+        let (Some(f), Some((dir, _))) = (parsed.get(*i), at.rsplit_once('/')) else { continue };
+        let Some(source) = f.source.as_ref().filter(|_| f.kind == FileKind::Kustomization) else { continue };
+        if applied::applying_entry(dir, &paths).is_some()
+            && let Some(parent) = source.path.parent()
+        {
+            applied.insert(normalize(parent), dir.to_string());
+        }
+    }
+    Placement { placed, paths, applied }
+}
+
+/// Manifests under a MicroShift manifests directory (as placed in the image) that MicroShift
+/// will not apply, judged against the effective `kustomizePaths`.
+fn manifests_not_applied(
+    parsed: &[ParsedFile],
+    placement: &Placement,
+    reached: &BTreeSet<PathBuf>,
+) -> Vec<NotApplied> {
+    let placed: Vec<Placed> = placement
+        .placed
         .iter()
-        .filter(|f| matches!(f.kind, FileKind::Manifest | FileKind::Kustomization))
-        .filter_map(|f| {
+        .filter_map(|(i, at)| {
+            let f = parsed.get(*i)?;
             let source = f.source.as_ref()?;
             Some(Placed {
-                in_image: applied::in_image_path(&source.display, source.in_image)?,
+                in_image: at.clone(),
                 location: source.file_location(),
                 is_kustomization: f.kind == FileKind::Kustomization,
                 reached: reached.contains(&normalize(&source.path)),
@@ -366,11 +481,15 @@ fn manifests_not_applied(parsed: &[ParsedFile], reached: &BTreeSet<PathBuf>) -> 
     if placed.is_empty() {
         return Vec::new();
     }
-    applied::not_applied(&placed, &super::microshift::effective_kustomize_paths(&configs))
+    applied::not_applied(&placed, &placement.paths)
 }
 
-/// Build every kustomization among the parsed files.
-fn resolve_kustomizations(parsed: &[ParsedFile], fs: &dyn Fs) -> kustomize::Resolution {
+/// Build every kustomization among the parsed files; `always_roots` are built on their own.
+fn resolve_kustomizations(
+    parsed: &[ParsedFile],
+    fs: &dyn Fs,
+    always_roots: &BTreeSet<PathBuf>,
+) -> kustomize::Resolution {
     let mut files = Vec::new();
     let mut known = HashMap::new();
     for file in parsed {
@@ -382,7 +501,7 @@ fn resolve_kustomizations(parsed: &[ParsedFile], fs: &dyn Fs) -> kustomize::Reso
             known.insert(path, Arc::clone(source));
         }
     }
-    kustomize::resolve(fs, &files, &BTreeSet::new(), &known)
+    kustomize::resolve(fs, &files, always_roots, &known)
 }
 
 /// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet
@@ -439,4 +558,63 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
         .collect();
     let fs = MemFs { files: files.iter().map(|(p, t)| (normalize(Path::new(p)), t.to_string())).collect() };
     into_facts(parsed, Vec::new(), &fs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K: &str =
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - d.yaml\n";
+    const D: &str = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n    - name: c\n      image: quay.io/a/b:1\n";
+
+    #[test]
+    fn a_copied_config_sets_the_kustomize_paths() {
+        let facts = gather_in_memory(
+            &[
+                (
+                    "repo/Containerfile",
+                    "FROM quay.io/fedora/fedora-bootc:42\nCOPY conf/paths.yaml /etc/microshift/config.d/10-paths.yaml\nCOPY app/ /opt/apps/app/\nCOPY other/ /usr/lib/microshift/manifests.d/other/\n",
+                ),
+                ("repo/conf/paths.yaml", "manifests:\n  kustomizePaths:\n    - /opt/apps/*\n"),
+                ("repo/app/kustomization.yaml", K),
+                ("repo/app/d.yaml", D),
+                ("repo/other/kustomization.yaml", K),
+                ("repo/other/d.yaml", D),
+            ],
+            &BuildOptions::default(),
+        );
+        let applied: Vec<(&str, &str)> =
+            facts.applied_kustomizations.iter().map(|a| (a.dir.as_str(), a.in_image.as_str())).collect();
+        assert_eq!(applied, [("repo/app", "/opt/apps/app")]);
+        let skipped: Vec<(&str, &str)> = facts
+            .manifests_not_applied
+            .iter()
+            .map(|n| (n.location.file.as_str(), n.setting.as_ref().map_or("", |s| s.file.as_str())))
+            .collect();
+        assert_eq!(skipped, [("repo/other/d.yaml", "")]);
+        assert!(
+            facts.manifests_not_applied[0].reason.contains("/opt/apps/*"),
+            "{:?}",
+            facts.manifests_not_applied
+        );
+    }
+
+    #[test]
+    fn copies_win_over_the_mirror_and_the_mirror_still_counts() {
+        let facts = gather_in_memory(
+            &[
+                ("repo/Containerfile", "FROM x\nCOPY m/ /etc/microshift/manifests.d/m/\n"),
+                ("repo/m/d.yaml", D),
+                ("repo/usr/lib/microshift/manifests/kustomization.yaml", K),
+                ("repo/usr/lib/microshift/manifests/d.yaml", D),
+            ],
+            &BuildOptions::default(),
+        );
+        let applied: Vec<&str> = facts.applied_kustomizations.iter().map(|a| a.in_image.as_str()).collect();
+        assert_eq!(applied, ["/usr/lib/microshift/manifests"]);
+        let skipped: Vec<&str> =
+            facts.manifests_not_applied.iter().map(|n| n.location.file.as_str()).collect();
+        assert_eq!(skipped, ["repo/m/d.yaml"]);
+    }
 }
