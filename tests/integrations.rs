@@ -156,7 +156,10 @@ fn run_stowage_check_image_rootfs_as_the_last_build_step() {
     let stderr = String::from_utf8_lossy(&ready.stderr);
     assert_eq!(ready.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains(": READY"), "{stderr}");
-    assert!(!String::from_utf8_lossy(&ready.stdout).contains("quay.io/not/read"), "the working directory is not walked");
+    assert!(
+        !String::from_utf8_lossy(&ready.stdout).contains("quay.io/not/read"),
+        "the working directory is not walked"
+    );
     let missing = run("app-missing");
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stdout).contains("error[not-embedded]"));
