@@ -206,3 +206,43 @@ fn init_writes_a_config_that_loads() {
     // The written file is a valid configuration.
     assert_eq!(code(stowage(d).arg("check")), 0);
 }
+
+#[test]
+fn custom_rules_from_rule_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "Containerfile",
+        "FROM docker.io/library/golang:1.23@sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+    );
+    write(d, "stowage.yaml", "rule-files: [policy/images.yaml]\nrules:\n  no-docker-hub: warning\n");
+    write(
+        d,
+        "policy/images.yaml",
+        "custom-rules:\n  - id: no-docker-hub\n    severity: error\n    message: \"{image} comes from Docker Hub\"\n    match: {registry: docker.io}\n",
+    );
+    let out = stowage(d).args(["check", "--format", "compact"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("Containerfile:1:6: warning[no-docker-hub] docker.io/library/golang:1.23@sha256:"),
+        "the rule runs, at the severity the configuration gives it: {text}"
+    );
+    // Errors in a rule file point into it.
+    write(
+        d,
+        "policy/images.yaml",
+        "custom-rules:\n  - id: no-docker-hub\n    message: x\n    match: {registri: docker.io}\n",
+    );
+    let out = stowage(d).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("unknown match field `registri`") && stderr.contains("[policy/images.yaml:4:13]"),
+        "{stderr}"
+    );
+    write(d, "stowage.yaml", "rule-files: [policy/missing.yaml]\n");
+    let out = stowage(d).arg("check").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rule file `policy/missing.yaml`"));
+}

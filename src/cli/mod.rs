@@ -174,7 +174,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
         None => config.fail_on.as_deref().and_then(FailOn::parse).unwrap_or(FailOn::Error),
     };
     let mut facts = gather(sources, &loaded)?;
-    if let Some(source) = &config.source {
+    for source in config.source.iter().chain(&config.rule_sources) {
         facts.sources.insert(source.display.clone(), source.clone());
     }
     let mut engine_opts = engine::Options::new(config);

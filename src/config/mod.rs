@@ -74,6 +74,8 @@ pub struct Config {
     /// Honour `# stowage:ignore` comments and `stowage.io/ignore` annotations (default on).
     pub inline_ignores: Option<bool>,
     pub custom_rules: Vec<custom::CustomRule>,
+    /// The `rule-files` that were read, for excerpts.
+    pub rule_sources: Vec<Arc<SourceText>>,
 }
 
 /// A configuration error, positioned in the file.
@@ -87,7 +89,16 @@ pub struct ConfigError {
 #[derive(Debug)]
 pub struct ConfigErrors {
     pub source: Option<Arc<SourceText>>,
+    /// Other files the configuration names (`rule-files`), for excerpts of their errors.
+    pub other_sources: Vec<Arc<SourceText>>,
     pub errors: Vec<ConfigError>,
+}
+
+impl ConfigErrors {
+    /// The text of the file an error is in.
+    pub fn source_of(&self, error: &ConfigError) -> Option<&Arc<SourceText>> {
+        self.source.iter().chain(&self.other_sources).find(|s| s.display == error.location.file)
+    }
 }
 
 impl Config {
@@ -131,6 +142,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let display = crate::source::discover::display_path(&shown);
     let source = crate::source::discover::read_source(path, &display).map_err(|p| ConfigErrors {
         source: None,
+        other_sources: Vec::new(),
         errors: vec![ConfigError { message: p.message, location: p.location }],
     })?;
     parse_text(source)
@@ -144,7 +156,7 @@ pub fn parse_text(source: SourceText) -> Result<Config, ConfigErrors> {
     if errors.is_empty() {
         Ok(Config { source: Some(source), ..config })
     } else {
-        Err(ConfigErrors { source: Some(source), errors })
+        Err(ConfigErrors { source: Some(source), other_sources: config.rule_sources, errors })
     }
 }
 
@@ -210,6 +222,8 @@ inline-ignores: true
 #       all:
 #         - registry: docker.io
 #         - not: {{kind: build}}
+# ... and from files shared between repositories (each holds a `custom-rules:` list):
+# rule-files: [policy/images.yaml]
 "#
     )
 }

@@ -30,6 +30,7 @@ const KEYS: &[&str] = &[
     "require-reason",
     "inline-ignores",
     "custom-rules",
+    "rule-files",
 ];
 
 pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
@@ -50,6 +51,11 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
     // Custom rule ids may be configured under `rules` too, so read them first.
     if let Some((_, node)) = entries.iter().find(|(k, _)| k.as_str() == Some("custom-rules")) {
         config.custom_rules = p.custom_rules(node);
+    }
+    if let Some((_, node)) = entries.iter().find(|(k, _)| k.as_str() == Some("rule-files")) {
+        for (path, path_node) in p.strings(node, "rule-files") {
+            rule_file(&mut p, &mut config, &path, path_node);
+        }
     }
     for (key, value) in entries {
         let Some(name) = p.key(key) else { continue };
@@ -98,7 +104,7 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
             "ignore" => config.ignore = p.ignores(value, &config.custom_rules),
             "require-reason" => config.require_reason = p.bool(value, "require-reason"),
             "inline-ignores" => config.inline_ignores = p.bool(value, "inline-ignores"),
-            "custom-rules" => {}
+            "custom-rules" | "rule-files" => {}
             other => {
                 let hint = suggest(other, KEYS);
                 p.error_at(key, format!("unknown key `{other}`{hint}"));
@@ -106,6 +112,67 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
         }
     }
     (config, p.errors)
+}
+
+/// Custom rules from another file (`rule-files`): a YAML file with a `custom-rules` list (or
+/// the list itself), its path relative to the configuration's directory. Its errors point into
+/// it; it is kept for excerpts.
+fn rule_file(p: &mut Parser, config: &mut Config, path: &str, path_node: &Node) {
+    let dir = p.src.path.parent().unwrap_or(std::path::Path::new(""));
+    let full = dir.join(path);
+    let display = crate::source::discover::display_path(&if p.src.display.contains('/') {
+        std::path::Path::new(&p.src.display).parent().unwrap_or(std::path::Path::new("")).join(path)
+    } else {
+        std::path::PathBuf::from(path)
+    });
+    let src = match crate::source::discover::read_source(&full, &display) {
+        Ok(src) => std::sync::Arc::new(src),
+        Err(problem) => {
+            p.error_at(path_node, format!("rule file `{path}` {}", problem.message));
+            return;
+        }
+    };
+    let mut inner = Parser { src: &src, errors: Vec::new() };
+    let (docs, problems) = parse_documents(&src);
+    for problem in problems {
+        inner.errors.push(ConfigError { message: problem.message, location: problem.location });
+    }
+    if let Some(doc) = docs.first() {
+        let list = match &doc.root.value {
+            Value::Map(entries) => {
+                for (k, _) in entries {
+                    if k.as_str() != Some("custom-rules") {
+                        let name = k.as_str().unwrap_or("?").to_string();
+                        inner.error_at(
+                            k,
+                            format!("unknown key `{name}` in a rule file (it holds `custom-rules`)"),
+                        );
+                    }
+                }
+                doc.root.get("custom-rules")
+            }
+            Value::Seq(_) => Some(&doc.root),
+            _ => {
+                inner.error_at(&doc.root, "a rule file holds `custom-rules:` and a list of rules");
+                None
+            }
+        };
+        if let Some(list) = list {
+            for rule in inner.custom_rules(list) {
+                if config.custom_rules.iter().any(|c| c.id == rule.id) {
+                    let location = rule.location.clone();
+                    inner.errors.push(ConfigError {
+                        message: format!("custom rule `{}` is defined twice", rule.id),
+                        location,
+                    });
+                } else {
+                    config.custom_rules.push(rule);
+                }
+            }
+        }
+    }
+    p.errors.extend(inner.errors);
+    config.rule_sources.push(src.clone());
 }
 
 struct Parser<'a> {

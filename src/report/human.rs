@@ -61,7 +61,7 @@ pub fn render_config_errors(errors: &crate::config::ConfigErrors, color: bool) -
     let mut out = String::new();
     for e in &errors.errors {
         let mut diag = MietteDiagnostic::new(e.message.clone()).with_code("config");
-        match (&errors.source, &e.location.span) {
+        match (errors.source_of(e), &e.location.span) {
             (Some(source), Some(span)) => {
                 diag = diag.and_label(LabeledSpan::new_primary_with_span(Some("here".into()), span.clone()));
                 let report = miette::Report::new(diag)
