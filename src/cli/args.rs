@@ -28,7 +28,7 @@ pub enum Command {
     /// Report offline-readiness findings; exits 1 when one is at or above --fail-on.
     ///
     /// Exit status: 0 no finding at or above --fail-on, 1 findings at or above it, 2 the
-    /// analysis could not be done (bad arguments, unreadable path).
+    /// analysis could not be done (bad arguments or configuration, an unreadable path or image).
     Check {
         #[command(flatten)]
         sources: SourceArgs,
