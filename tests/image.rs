@@ -294,3 +294,153 @@ fn ls_lists_the_watched_view() {
     );
     let _ = Entry::Dir { mode: 0 };
 }
+
+// ---- zstd:chunked: the table of contents instead of a full read ----
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The manifest of the only image of a layout, as JSON, and its blob path.
+fn manifest_of(dir: &Path) -> (serde_json::Value, PathBuf) {
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let path = dir.join("blobs/sha256").join(&digest[7..]);
+    (serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap(), path)
+}
+
+/// Rewrite the manifest of a layout's only image (a new blob, index.json pointing at it).
+fn rewrite_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let (mut manifest, _) = manifest_of(dir);
+    edit(&mut manifest);
+    let bytes = serde_json::to_vec(&manifest).unwrap();
+    let digest = sha(&bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &bytes).unwrap();
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("index.json")).unwrap()).unwrap();
+    index["manifests"][0]["digest"] = digest.into();
+    index["manifests"][0]["size"] = bytes.len().into();
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+}
+
+const POSITION: &str = "io.containers.zstd-chunked.manifest-position";
+const CHECKSUM: &str = "io.containers.zstd-chunked.manifest-checksum";
+
+/// The largest layer (the one with the watched files) of a zstd:chunked layout: its index in
+/// the manifest, blob path, and TOC position.
+fn big_chunked_layer(dir: &Path) -> (usize, PathBuf, (u64, u64)) {
+    let (manifest, _) = manifest_of(dir);
+    let layers = manifest["layers"].as_array().unwrap();
+    let (i, layer) = layers.iter().enumerate().max_by_key(|(_, l)| l["size"].as_u64().unwrap()).unwrap();
+    let pos: Vec<u64> =
+        layer["annotations"][POSITION].as_str().unwrap().split(':').map(|p| p.parse().unwrap()).collect();
+    let blob = dir.join("blobs/sha256").join(&layer["digest"].as_str().unwrap()[7..]);
+    (i, blob, (pos[0], pos[1]))
+}
+
+#[test]
+fn zstd_chunked_layers_are_listed_from_their_table_of_contents() {
+    let f = fixtures();
+    let gzip_view = open(&format!("oci:{}:v1", f.join("oci").display()), &no_cache()).view;
+    let chunked = format!("oci:{}:v1", f.join("oci-chunked").display());
+    let toc = open(&chunked, &no_cache());
+    assert_fixture_view(&toc.view, &chunked);
+    assert_eq!(toc.view, gzip_view, "the TOC gives the same view as a full read");
+    assert_eq!((toc.stats.layers, toc.stats.toc_layers), (3, 3));
+    let (manifest, _) = manifest_of(&f.join("oci-chunked"));
+    let blob_bytes: u64 =
+        manifest["layers"].as_array().unwrap().iter().map(|l| l["size"].as_u64().unwrap()).sum();
+    assert!(toc.stats.bytes_read * 4 < blob_bytes, "{} of {blob_bytes}", toc.stats.bytes_read);
+    // --verify: the full streaming read, digest verified.
+    let verify = ImageOptions { verify: true, ..no_cache() };
+    let full = open(&chunked, &verify);
+    assert_eq!(full.view, toc.view);
+    assert_eq!((full.stats.toc_layers, full.stats.bytes_read), (0, blob_bytes));
+    // Through an oci-archive: ranges of the archive's members.
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("chunked.oci.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&archive).unwrap());
+    b.append_dir_all(".", f.join("oci-chunked")).unwrap();
+    b.finish().unwrap();
+    drop(b);
+    let from_archive = open(&format!("oci-archive:{}", archive.display()), &no_cache());
+    assert_eq!(from_archive.view, gzip_view);
+    assert_eq!(from_archive.stats.toc_layers, 3);
+    // TOC reads are not cached (their blobs were not verified); full reads are, and then win.
+    let cache = tempfile::tempdir().unwrap();
+    let cached = ImageOptions { cache_dir: Some(cache.path().into()), ..Default::default() };
+    let first = open(&chunked, &cached);
+    assert_eq!((first.stats.toc_layers, first.stats.cached_layers), (3, 0));
+    open(&chunked, &ImageOptions { verify: true, ..cached.clone() });
+    let warm = open(&chunked, &cached);
+    assert_eq!((warm.stats.toc_layers, warm.stats.cached_layers), (0, 3));
+    assert_eq!(warm.view, gzip_view);
+    // `stowage ls` says which layers were not verified.
+    let out = stowage_ls(&chunked).success();
+    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(
+        err.contains("3 listed from their zstd:chunked table of contents (blob digests not verified"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_corrupt_zstd_chunked_table_of_contents_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    copy_dir(&fixtures().join("oci-chunked"), &dir);
+    let spec = format!("oci:{}", dir.display());
+    let (i, blob, (offset, length)) = big_chunked_layer(&dir);
+    let original = std::fs::read(&blob).unwrap();
+    // One byte of the TOC changed: its checksum (pinned by the manifest) no longer matches.
+    // Chosen: an error, not a silent fallback to a full read — the blob does not match its
+    // manifest, and a full read would fail its digest check anyway.
+    let mut bad = original.clone();
+    bad[(offset + length / 2) as usize] ^= 0xff;
+    std::fs::write(&blob, &bad).unwrap();
+    let err = image::open(&spec, &no_cache()).unwrap_err().to_string();
+    assert!(err.contains("table of contents checksum mismatch"), "{err}");
+    let err = image::open(&spec, &ImageOptions { verify: true, ..no_cache() }).unwrap_err().to_string();
+    assert!(err.contains("digest mismatch") || err.contains("zstd"), "{err}");
+    std::fs::write(&blob, &original).unwrap();
+    // A TOC position outside the blob, or overflowing: an error naming it, no panic.
+    for position in [format!("{}:{length}:9999:1", original.len()), "18446744073709551615:10:10:1".into()] {
+        let dir2 = tmp.path().join(format!("oci-{}", position.len()));
+        copy_dir(&dir, &dir2);
+        rewrite_manifest(&dir2, |m| m["layers"][i]["annotations"][POSITION] = position.clone().into());
+        let err = image::open(&format!("oci:{}", dir2.display()), &no_cache()).unwrap_err().to_string();
+        assert!(err.contains("lies outside the blob"), "{position}: {err}");
+    }
+    // A TOC that lies about a file's content: re-pinned by the manifest, caught by the
+    // per-file digest when the file is read.
+    let json = zstd::decode_all(&original[offset as usize..(offset + length) as usize]).unwrap();
+    let text = String::from_utf8(json).unwrap();
+    let crio = text.find("\"name\":\"etc/crio/crio.conf\"").unwrap();
+    let at = crio + text[crio..].find("\"digest\":\"sha256:").unwrap() + 17;
+    let lying = format!("{}{}{}", &text[..at], "0".repeat(64), &text[at + 64..]);
+    let toc = zstd::encode_all(lying.as_bytes(), 3).unwrap();
+    let mut blob2 = original.clone();
+    let new_offset = blob2.len();
+    blob2.extend_from_slice(&toc);
+    let digest = sha(&blob2);
+    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &blob2).unwrap();
+    rewrite_manifest(&dir, |m| {
+        let l = &mut m["layers"][i];
+        l["digest"] = digest.clone().into();
+        l["size"] = blob2.len().into();
+        l["annotations"][POSITION] = format!("{new_offset}:{}:{}:1", toc.len(), lying.len()).into();
+        l["annotations"][CHECKSUM] = sha(&toc).into();
+    });
+    let err = image::open(&spec, &no_cache()).unwrap_err().to_string();
+    assert!(err.contains("etc/crio/crio.conf") && err.contains("the table of contents says"), "{err}");
+}

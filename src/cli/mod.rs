@@ -389,7 +389,10 @@ fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::Opene
 fn ls(path: &str, args: &ImageArgs, arch: &str, format: RefsFormat) -> Result<u8, String> {
     let image = open_image(args, arch)?.ok_or("`stowage ls` needs --image IMAGE")?;
     let text = match format {
-        RefsFormat::Table => report::image::ls_table(&image, path),
+        RefsFormat::Table => {
+            eprintln!("{}", report::image::ls_summary(&image));
+            report::image::ls_table(&image, path)
+        }
         RefsFormat::Json => report::image::ls_json(&image, path),
     };
     write_stdout(&text)?;

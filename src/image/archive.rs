@@ -88,6 +88,7 @@ pub fn layer_descs(manifest: &Manifest) -> Result<Vec<LayerDesc>, Cause> {
                 blob: BlobRef::Digest(l.digest.clone()),
                 expect: Expect::Blob(l.digest.clone()),
                 size: l.size,
+                toc: super::chunked::TocHint::from_annotations(&l.annotations),
             })
         })
         .collect()
@@ -154,6 +155,7 @@ pub fn docker_archive_plan(
             blob: BlobRef::Member(member.clone()),
             expect: Expect::Uncompressed(diff_id.clone()),
             size: source.member_size(member).unwrap_or(0),
+            toc: None,
         })
         .collect();
     let config_digest = {

@@ -31,6 +31,14 @@ pub type BlobReader<'a> = Box<dyn Read + Send + 'a>;
 pub trait BlobSource: Sync {
     fn open(&self, blob: &BlobRef) -> Result<BlobReader<'_>, Cause>;
 
+    /// `length` bytes at `offset` of a blob, for the sources with random access; `None`
+    /// when the source has none (the caller then streams the blob). Fewer bytes than asked
+    /// means the blob ends before.
+    fn read_range(&self, blob: &BlobRef, offset: u64, length: u64) -> Result<Option<Vec<u8>>, Cause> {
+        let _ = (blob, offset, length);
+        Ok(None)
+    }
+
     /// A small document (manifest, config, index.json), at most 16 MiB.
     fn read_small(&self, blob: &BlobRef) -> Result<Vec<u8>, Cause> {
         let mut buf = Vec::new();
@@ -88,6 +96,24 @@ impl BlobSource for LayoutDir {
         let file = File::open(&path).map_err(|e| Cause::io(&path, e))?;
         Ok(Box::new(file))
     }
+
+    fn read_range(&self, blob: &BlobRef, offset: u64, length: u64) -> Result<Option<Vec<u8>>, Cause> {
+        let rel = match blob {
+            BlobRef::Digest(d) => blob_path(d)?,
+            BlobRef::Member(m) => m.clone(),
+        };
+        let path = self.dir.join(rel);
+        let file = File::open(&path).map_err(|e| Cause::io(&path, e))?;
+        Ok(Some(read_at(file, offset, length, &path)?))
+    }
+}
+
+/// Read up to `length` bytes at `offset` of a seekable blob (fewer at its end).
+fn read_at(mut reader: impl Read + Seek, offset: u64, length: u64, what: &Path) -> Result<Vec<u8>, Cause> {
+    reader.seek(SeekFrom::Start(offset)).map_err(|e| Cause::io(what, e))?;
+    let mut buf = Vec::with_capacity(length.min(64 << 20) as usize);
+    reader.take(length).read_to_end(&mut buf).map_err(|e| Cause::io(what, e))?;
+    Ok(buf)
 }
 
 /// A tar archive's members, by normalized path (`blobs/sha256/x`, `manifest.json`).
@@ -175,5 +201,18 @@ impl BlobSource for TarArchive {
         let mut file = File::open(&self.path).map_err(|e| Cause::io(&self.path, e))?;
         file.seek(SeekFrom::Start(offset)).map_err(|e| Cause::io(&self.path, e))?;
         Ok(Box::new(file.take(size)))
+    }
+
+    fn read_range(&self, blob: &BlobRef, offset: u64, length: u64) -> Result<Option<Vec<u8>>, Cause> {
+        let name = match blob {
+            BlobRef::Digest(d) => blob_path(d)?,
+            BlobRef::Member(m) => m.clone(),
+        };
+        let (start, size) =
+            self.find(&name).ok_or_else(|| Cause::NotFound(format!("`{name}` is not in the archive")))?;
+        // Never past the member: the next member's bytes are not this blob's.
+        let length = length.min(size.saturating_sub(offset));
+        let file = File::open(&self.path).map_err(|e| Cause::io(&self.path, e))?;
+        Ok(Some(read_at(file, start.saturating_add(offset), length, &self.path)?))
     }
 }

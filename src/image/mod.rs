@@ -9,6 +9,7 @@
 mod archive;
 mod blobs;
 pub mod cache;
+pub mod chunked;
 pub mod layer;
 pub mod manifest;
 pub mod progress;
@@ -89,6 +90,10 @@ pub struct ImageStats {
     pub cached_layers: usize,
     /// Entries ignored because their path escaped the image root.
     pub unsafe_entries: u64,
+    /// Layers listed from their zstd:chunked table of contents instead of being read in
+    /// full: their watched contents were checked against the TOC's digests, but their blob
+    /// digests were not verified (`--verify` reads them in full).
+    pub toc_layers: usize,
 }
 
 /// An image, read.
@@ -189,6 +194,8 @@ pub struct LayerDesc {
     pub expect: Expect,
     /// Size as stored (for ordering and progress); 0 when unknown.
     pub size: u64,
+    /// The zstd:chunked table of contents announced by the manifest's annotations.
+    pub toc: Option<chunked::TocHint>,
 }
 
 impl LayerDesc {
@@ -229,7 +236,7 @@ pub(crate) fn read_plan(
     let total: u64 = todo.iter().map(|i| plan.layers[*i].size).sum();
     let bytes = AtomicU64::new(0);
     let next = AtomicUsize::new(0);
-    let done = Mutex::new(Vec::<(usize, Result<LayerChanges, Cause>)>::new());
+    let done = Mutex::new(Vec::<(usize, Result<(LayerChanges, bool), Cause>)>::new());
     let progress = progress::Progress::start(opts.progress, todo.len(), total);
     rayon::scope(|s| {
         for _ in 0..rayon::current_num_threads().min(todo.len()) {
@@ -238,13 +245,16 @@ pub(crate) fn read_plan(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = todo.get(k) else { break };
                     let layer = &plan.layers[i];
-                    let result = source
-                        .open(&layer.blob)
-                        .and_then(|r| layer::read_layer(r, &layer.expect, &bytes))
-                        .map_err(|cause| Cause::Layer {
-                            layer: layer.blob.to_string(),
-                            cause: Box::new(cause),
-                        });
+                    let toc = if opts.verify { Ok(None) } else { chunked::read_layer(source, layer, &bytes) };
+                    let result = match toc {
+                        Ok(Some(changes)) => Ok((changes, true)),
+                        Ok(None) => source
+                            .open(&layer.blob)
+                            .and_then(|r| layer::read_layer(r, &layer.expect, &bytes))
+                            .map(|c| (c, false)),
+                        Err(e) => Err(e),
+                    }
+                    .map_err(|cause| Cause::Layer { layer: layer.blob.to_string(), cause: Box::new(cause) });
                     let failed = result.is_err();
                     if let Ok(done) = done.lock().as_mut() {
                         done.push((i, result));
@@ -261,10 +271,15 @@ pub(crate) fn read_plan(
     progress.finish();
     let done = done.into_inner().unwrap_or_default();
     let mut first_error = None;
+    let mut toc_layers = 0;
     for (i, result) in done {
         match result {
-            Ok(changes) => {
-                if let Some(key) = plan.layers[i].cache_key() {
+            Ok((changes, from_toc)) => {
+                // A TOC read costs a few small reads, and its blob was not verified: only
+                // full, verified reads are cached.
+                if from_toc {
+                    toc_layers += 1;
+                } else if let Some(key) = plan.layers[i].cache_key() {
                     cache.put(key, &changes);
                 }
                 results[i] = Some(changes);
@@ -283,6 +298,7 @@ pub(crate) fn read_plan(
         bytes_read: bytes.load(Ordering::Relaxed),
         cached_layers: cached,
         unsafe_entries: 0,
+        toc_layers,
     };
     for (i, changes) in results.iter().enumerate() {
         let changes = changes.as_ref().ok_or_else(|| Cause::Corrupt(format!("layer {i} was not read")))?;

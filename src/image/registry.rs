@@ -7,7 +7,7 @@ use super::manifest::{Manifest, RawConfig, select_platform};
 use super::view::FileView;
 use super::{Cause, ImageConfig, ImageOptions, ImageStats, Plan, archive, read_plan};
 use futures_util::StreamExt;
-use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::client::{BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
 use std::io::Read;
@@ -131,6 +131,37 @@ impl BlobSource for RegistryBlobs<'_> {
             }
         });
         Ok(Box::new(ChannelReader { rx, chunk: bytes::Bytes::new() }))
+    }
+
+    /// An HTTP range request; a registry that answers with the whole blob (200 instead of
+    /// 206) has no random access, and the layer is streamed instead.
+    fn read_range(&self, blob: &BlobRef, offset: u64, length: u64) -> Result<Option<Vec<u8>>, Cause> {
+        let BlobRef::Digest(digest) = blob else {
+            return Err(Cause::NotFound(format!("{blob} is not a registry blob")));
+        };
+        if length == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        self.runtime.block_on(async {
+            let response = self
+                .client
+                .pull_blob_stream_partial(&self.image, digest.as_str(), offset, Some(length))
+                .await
+                .map_err(registry_error)?;
+            let mut stream = match response {
+                BlobResponse::Partial(s) => s.stream,
+                BlobResponse::Full(_) => return Ok(None),
+            };
+            let mut buf = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| Cause::Registry(format!("{digest}: {e}")))?;
+                buf.extend_from_slice(&chunk);
+                if buf.len() as u64 > length {
+                    return Err(Cause::Registry(format!("{digest}: more bytes than the range asked")));
+                }
+            }
+            Ok(Some(buf))
+        })
     }
 }
 

@@ -34,6 +34,24 @@ pub fn ls_table(image: &OpenedImage, path: &str) -> String {
     out
 }
 
+/// One line on what was read, for stderr: layers, cache hits, and the layers listed from a
+/// zstd:chunked table of contents, whose blob digests were not verified.
+pub fn ls_summary(image: &OpenedImage) -> String {
+    let s = &image.stats;
+    let mut line = format!("{}: {} layers, {} from the cache", image.spec, s.layers, s.cached_layers);
+    if s.toc_layers > 0 {
+        line.push_str(&format!(
+            ", {} listed from their zstd:chunked table of contents (blob digests not verified; \
+             --verify reads them in full)",
+            s.toc_layers
+        ));
+    }
+    if s.unsafe_entries > 0 {
+        line.push_str(&format!(", {} entries escaping the root ignored", s.unsafe_entries));
+    }
+    line
+}
+
 /// `{"image","config","stats","entries":[{"path","type","mode","size","read","target"}]}`.
 pub fn ls_json(image: &OpenedImage, path: &str) -> String {
     let entries: Vec<serde_json::Value> = image

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Benchmark of zstd:chunked layers read through their table of contents (issue 4, DESIGN.md
+# "zstd:chunked / eStargz"). Reuses (or generates, through bench/image.sh GEN_ONLY=1) the
+# gzip image of bench/image.sh, converts it once with
+#   skopeo copy --dest-compress-format zstd:chunked
+# and prints the time of `stowage ls` through the TOC (default) and of the full streaming
+# read with digest verification (--verify), both with an empty cache, and their ratio.
+# Target: TOC >= 20x faster than the full read.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+src=${BENCH_DIR:-/tmp/stowage-bench-image}
+work=${CHUNKED_DIR:-/tmp/stowage-bench-chunked}
+bin=$PWD/target/release/stowage
+cargo build --release --quiet
+[ -f "$src/lay/index.json" ] || BENCH_DIR=$src GEN_ONLY=1 bench/image.sh
+mkdir -p "$work"
+# skopeo 1.9 converts to zstd:chunked at ~6 MB/s on 2 cores: by default only layers
+# FIRST..LAST (1-based; 37..44 holds layer 40, the embedded store: ~230 MB) are converted.
+FIRST=${FIRST:-37}
+LAST=${LAST:-44}
+if [ ! -f "$work/lay/index.json" ]; then
+    rm -rf "$work/sub"
+    python3 - "$src/lay" "$work/sub" "$FIRST" "$LAST" <<'PY'
+import hashlib, json, os, sys
+src, dst, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+blob = lambda d: f"{src}/blobs/sha256/{d[7:]}"
+index = json.load(open(f"{src}/index.json"))
+manifest = json.load(open(blob(index["manifests"][0]["digest"])))
+config = json.load(open(blob(manifest["config"]["digest"])))
+chosen = range(first - 1, min(last, len(manifest["layers"])))
+layers = [manifest["layers"][i] for i in chosen]
+config["rootfs"]["diff_ids"] = [config["rootfs"]["diff_ids"][i] for i in chosen]
+config.pop("history", None)
+os.makedirs(f"{dst}/blobs/sha256")
+def put(b):
+    d = hashlib.sha256(b).hexdigest()
+    open(f"{dst}/blobs/sha256/{d}", "wb").write(b)
+    return {"digest": f"sha256:{d}", "size": len(b)}
+for l in layers:
+    os.link(blob(l["digest"]), f"{dst}/blobs/sha256/{l['digest'][7:]}")
+m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+     "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **put(json.dumps(config).encode())},
+     "layers": layers}
+index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", **put(json.dumps(m).encode())}]}
+json.dump(index, open(f"{dst}/index.json", "w"))
+open(f"{dst}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+PY
+    echo "converting layers $FIRST..$LAST of $src/lay to zstd:chunked in $work/lay ..." >&2
+    skopeo copy -q --dest-compress-format zstd:chunked "oci:$work/sub" "oci:$work/lay:latest"
+fi
+image="oci:$work/lay:latest"
+total=$(du -sb "$work/lay/blobs" | cut -f1)
+layers=$(python3 -c "import json;d=json.load(open('$work/lay/index.json'))['manifests'][0]['digest'][7:];print(len(json.load(open('$work/lay/blobs/sha256/'+d))['layers']))")
+echo "image: $layers zstd:chunked layers, $((total >> 20)) MiB"
+run() { # run NAME ARGS...: best of 5 wall-clock seconds (ms precision), bytes read, peak RSS
+    local name=$1; shift
+    local best=999999 t0 t1 ms
+    for _ in 1 2 3 4 5; do
+        t0=$(date +%s%N)
+        /usr/bin/time -f "%M" -o "$work/time.txt" "$bin" ls --no-cache --format json --image "$image" "$@" / \
+            > "$work/$name.json"
+        t1=$(date +%s%N); ms=$(( (t1 - t0) / 1000000 ))
+        [ "$ms" -lt "$best" ] && best=$ms
+    done
+    rss=$(cat "$work/time.txt")
+    bytes=$(python3 -c "import json;print(json.load(open('$work/$name.json'))['stats']['bytes_read'])")
+    toc=$(python3 -c "import json;print(json.load(open('$work/$name.json'))['stats']['toc_layers'])")
+    printf '%-8s %6d ms  %10d bytes read  %6d MiB peak  toc_layers=%s\n' "$name" "$best" "$bytes" $((rss >> 10)) "$toc"
+    eval "${name}_ms=$best"
+}
+run toc
+run verify --verify
+cmp <(python3 -c "import json;print(json.dumps(json.load(open('$work/toc.json'))['entries']))") \
+    <(python3 -c "import json;print(json.dumps(json.load(open('$work/verify.json'))['entries']))") \
+    && echo "same entries through the TOC and the full read"
+python3 -c "print(f'ratio: full read / TOC = {$verify_ms / max($toc_ms, 1):.0f}x (target >= 20x)')"
