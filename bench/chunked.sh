@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of zstd:chunked layers read through their table of contents (issue 4, DESIGN.md
-# "zstd:chunked / eStargz"). Reuses (or generates, through bench/image.sh GEN_ONLY=1) the
-# gzip image of bench/image.sh, converts it once with
+# "zstd:chunked / eStargz"). Reuses (or generates, with bench/gen_image.py) a 1 GiB gzip image
+# of 62 layers with 20 embedded images, converts some of its layers once with
 #   skopeo copy --dest-compress-format zstd:chunked
 # and prints the time of `stowage ls` through the TOC (default) and of the full streaming
 # read with digest verification (--verify), both with an empty cache, and their ratio.
@@ -12,12 +12,12 @@ src=${BENCH_DIR:-/tmp/stowage-bench-image}
 work=${CHUNKED_DIR:-/tmp/stowage-bench-chunked}
 bin=$PWD/target/release/stowage
 cargo build --release --quiet
-[ -f "$src/lay/index.json" ] || BENCH_DIR=$src GEN_ONLY=1 bench/image.sh
+[ -f "$src/lay/index.json" ] || python3 bench/gen_image.py "$src/lay" --mib 1024 --layers 62 --images 20
 mkdir -p "$work"
 # skopeo 1.9 converts to zstd:chunked at ~6 MB/s on 2 cores: by default only layers
-# FIRST..LAST (1-based; 37..44 holds layer 40, the embedded store: ~230 MB) are converted.
-FIRST=${FIRST:-37}
-LAST=${LAST:-44}
+# FIRST..LAST (1-based; the top eight, which hold the embedded copies) are converted.
+FIRST=${FIRST:-55}
+LAST=${LAST:-62}
 if [ ! -f "$work/lay/index.json" ]; then
     rm -rf "$work/sub"
     python3 - "$src/lay" "$work/sub" "$FIRST" "$LAST" <<'PY'

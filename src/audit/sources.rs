@@ -88,6 +88,7 @@ fn parse(view: &FileView, path: &str, kind: FileKind, opts: &BuildOptions) -> Pa
         references: Vec::new(),
         problems: vec![Problem { message, location }],
         details: Details::None,
+        documents: None,
     };
     let Some(bytes) = view.read(path) else {
         let mut location = Location::file_only(path);

@@ -9,6 +9,7 @@ use crate::resolve::copies::ImageCopies;
 use crate::resolve::kustomize::{
     self,
     fs::{DiskFs, Fs, MemFs, normalize},
+    tree::Val,
 };
 use crate::source::microshift::KustomizePath;
 use rayon::prelude::*;
@@ -189,6 +190,9 @@ pub struct ParsedFile {
     pub references: Vec<Reference>,
     pub problems: Vec<Problem>,
     pub details: Details,
+    /// A manifest's documents as kustomize values, kept when a kustomization may read it
+    /// (see [`parse_source_keeping`]), so the kustomize build does not parse it again.
+    pub documents: Option<Arc<Vec<Val>>>,
 }
 
 /// What a parser found beyond references, for the facts of later stages.
@@ -205,6 +209,19 @@ pub enum Details {
 
 /// Parse one source of a known kind.
 pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> ParsedFile {
+    parse_source_keeping(kind, source, opts, false)
+}
+
+/// [`parse_source`]; with `keep_documents`, a manifest's documents are kept for the
+/// kustomize build (its directory holds a kustomization).
+pub fn parse_source_keeping(
+    kind: FileKind,
+    source: SourceText,
+    opts: &BuildOptions,
+    keep_documents: bool,
+) -> ParsedFile {
+    let source = Arc::new(source);
+    let mut documents = None;
     let (references, problems, details) = match kind {
         FileKind::Containerfile => {
             let mut c = super::containerfile::parse(&source, opts);
@@ -213,6 +230,11 @@ pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> 
                 std::mem::take(&mut c.problems),
                 Details::Containerfile(Box::new(c)),
             )
+        }
+        FileKind::Manifest if keep_documents => {
+            let m = super::manifest::parse_keeping_documents(&source, &opts.image_fields);
+            documents = m.documents.map(Arc::new);
+            (m.references, m.problems, Details::Manifest(m.objects))
         }
         FileKind::Manifest => {
             let m = super::manifest::parse_with_fields(&source, &opts.image_fields);
@@ -244,7 +266,7 @@ pub fn parse_source(kind: FileKind, source: SourceText, opts: &BuildOptions) -> 
             (Vec::new(), std::mem::take(&mut m.problems), Details::Microshift(m))
         }
     };
-    ParsedFile { kind, source: Some(Arc::new(source)), references, problems, details }
+    ParsedFile { kind, source: Some(source), references, problems, details, documents }
 }
 
 /// Read and parse every discovered file in parallel; the result keeps the input order.
@@ -272,17 +294,45 @@ fn parser_pool() -> Option<&'static rayon::ThreadPool> {
 }
 
 fn parse_files(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
+    let kustomized = resource_files(files);
     files
         .par_iter()
         .map(|f| match read_source(&f.path, &f.display) {
-            Ok(source) => parse_source(f.kind, source, opts),
+            Ok(source) => {
+                let keep = f.kind == FileKind::Manifest && kustomized.contains(&normalize(&f.path));
+                parse_source_keeping(f.kind, source, opts, keep)
+            }
             Err(problem) => ParsedFile {
                 kind: f.kind,
                 source: None,
                 references: Vec::new(),
                 problems: vec![problem],
                 details: Details::None,
+                documents: None,
             },
+        })
+        .collect()
+}
+
+/// The files the kustomizations among `files` name in `resources` or `bases`: their
+/// documents are kept when they are parsed, for the kustomize build (a hint only: the build
+/// parses whatever else it reads).
+fn resource_files(files: &[Discovered]) -> BTreeSet<PathBuf> {
+    files
+        .par_iter()
+        .filter(|f| f.kind == FileKind::Kustomization)
+        .flat_map_iter(|f| {
+            let mut named = Vec::new();
+            let (Ok(source), Some(dir)) = (read_source(&f.path, &f.display), f.path.parent()) else {
+                return named;
+            };
+            super::yaml::for_each_document(&source, |d| {
+                for field in ["resources", "bases"] {
+                    let entries = d.root.get(field).and_then(|n| n.as_seq()).unwrap_or(&[]);
+                    named.extend(entries.iter().filter_map(|e| e.as_str()).map(|e| normalize(&dir.join(e))));
+                }
+            });
+            named
         })
         .collect()
 }
@@ -484,7 +534,9 @@ fn manifests_not_applied(
     applied::not_applied(&placed, &placement.paths)
 }
 
-/// Build every kustomization among the parsed files; `always_roots` are built on their own.
+/// Build every kustomization among the parsed files, on the parser pool (whose threads have
+/// the stack the YAML parser needs, so no thread is started per file read); `always_roots` are
+/// built on their own.
 fn resolve_kustomizations(
     parsed: &[ParsedFile],
     fs: &dyn Fs,
@@ -492,16 +544,27 @@ fn resolve_kustomizations(
 ) -> kustomize::Resolution {
     let mut files = Vec::new();
     let mut known = HashMap::new();
+    let mut documents = HashMap::new();
     for file in parsed {
         if let Some(source) = &file.source {
             let path = normalize(&source.path);
             if file.kind == FileKind::Kustomization {
                 files.push(path.clone());
             }
+            if let Some(docs) = &file.documents {
+                documents.insert(path.clone(), Arc::clone(docs));
+            }
             known.insert(path, Arc::clone(source));
         }
     }
-    kustomize::resolve(fs, &files, always_roots, &known)
+    if files.is_empty() {
+        return kustomize::Resolution::default();
+    }
+    let resolve = || kustomize::resolve_parsed(fs, &files, always_roots, &known, &documents);
+    match parser_pool() {
+        Some(pool) => pool.install(resolve),
+        None => resolve(),
+    }
 }
 
 /// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet
@@ -552,6 +615,7 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
                     references: Vec::new(),
                     problems: vec![problem],
                     details: Details::None,
+                    documents: None,
                 },
             })
         })

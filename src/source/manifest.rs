@@ -11,8 +11,10 @@
 use crate::config::fieldpath::FieldPath;
 use crate::location::Location;
 use crate::reference::{ObjectRef, Origin, PullPolicy, RefKind, Reference};
+use crate::resolve::kustomize::tree::Val;
 use crate::source::yaml::{self, Document, DocumentError, Node, Value};
 use crate::source::{Problem, SourceText};
+use std::sync::Arc;
 
 /// What one manifest file holds.
 #[derive(Debug, Default)]
@@ -20,6 +22,9 @@ pub struct Manifests {
     pub references: Vec<Reference>,
     pub objects: Vec<K8sObject>,
     pub problems: Vec<Problem>,
+    /// The documents as kustomize values, when asked for and every document parsed (see
+    /// [`parse_keeping_documents`]).
+    pub documents: Option<Vec<Val>>,
 }
 
 /// One Kubernetes object (a `*List` and each of its items are objects).
@@ -66,6 +71,29 @@ pub fn parse_with_fields(src: &SourceText, fields: &[FieldPath]) -> Manifests {
         }
         Err(err) => read_broken_document(src, err, &mut out),
     });
+    out
+}
+
+/// [`parse_with_fields`], also keeping every document as the value a kustomization reading
+/// this file builds from, so that the file is parsed once (`documents` is `None` when a
+/// document could not be parsed: the kustomize build then parses it itself, and reports it).
+pub fn parse_keeping_documents(src: &Arc<SourceText>, fields: &[FieldPath]) -> Manifests {
+    let mut out = Manifests::default();
+    let mut documents = Some(Vec::new());
+    yaml::for_each_result(src, |result| match result {
+        Ok(doc) => {
+            read_document(src, &doc, &mut out);
+            read_extra_fields(src, &doc.root, fields, &mut out);
+            if let Some(d) = documents.as_mut() {
+                d.push(Val::from_node(&doc.root, src));
+            }
+        }
+        Err(err) => {
+            documents = None;
+            read_broken_document(src, err, &mut out);
+        }
+    });
+    out.documents = documents;
     out
 }
 

@@ -27,9 +27,13 @@ pub struct Builder<'a> {
     fs: &'a dyn Fs,
     /// Sources already read by the walk, by path, so each file is read once.
     known: &'a HashMap<PathBuf, Arc<SourceText>>,
+    /// Documents of known files parsed by the walk already, by path.
+    pub parsed: Option<&'a HashMap<PathBuf, Arc<Vec<Val>>>>,
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     docs: HashMap<PathBuf, Arc<Vec<Val>>>,
     built: HashMap<PathBuf, Arc<Vec<Resource>>>,
+    /// Directories requested once only: their builds are not kept in `built`.
+    pub built_once: BTreeSet<PathBuf>,
     stack: Vec<PathBuf>,
     pub issues: Vec<Issue>,
     /// Every file a build read (resources, patches, kustomization files).
@@ -43,9 +47,11 @@ impl<'a> Builder<'a> {
         Builder {
             fs,
             known,
+            parsed: None,
             sources: HashMap::new(),
             docs: HashMap::new(),
             built: HashMap::new(),
+            built_once: BTreeSet::new(),
             stack: Vec::new(),
             issues: Vec::new(),
             reached: BTreeSet::new(),
@@ -81,6 +87,10 @@ impl<'a> Builder<'a> {
             return Some(Arc::clone(d));
         }
         self.reached.insert(path.to_path_buf());
+        if let Some(docs) = self.parsed.and_then(|p| p.get(path)) {
+            self.docs.insert(path.to_path_buf(), Arc::clone(docs));
+            return Some(Arc::clone(docs));
+        }
         let source = match self.source(path) {
             Ok(s) => s,
             Err(e) => {
@@ -117,7 +127,9 @@ impl<'a> Builder<'a> {
         let mut resources = Vec::new();
         self.run(&k, &dir, &kfile, &mut resources);
         self.stack.pop();
-        self.built.insert(dir, Arc::new(resources.clone()));
+        if !self.built_once.contains(&dir) {
+            self.built.insert(dir, Arc::new(resources.clone()));
+        }
         resources
     }
 

@@ -14,7 +14,7 @@ mod images;
 mod patch;
 mod replace;
 mod resource;
-mod tree;
+pub mod tree;
 
 use crate::location::Location;
 use crate::reference::{Change, ObjectRef, Origin, PullPolicy, RefKind, Reference};
@@ -24,7 +24,7 @@ use build::Builder;
 pub use build::is_remote;
 use fs::{Fs, normalize};
 use resource::Resource;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tree::Val;
@@ -69,6 +69,18 @@ pub fn resolve(
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
 ) -> Resolution {
+    resolve_parsed(fs, kustomization_files, always_roots, known, &HashMap::new())
+}
+
+/// [`resolve`], with the documents of some `known` files already parsed (by path), so they
+/// are not parsed again.
+pub fn resolve_parsed(
+    fs: &dyn Fs,
+    kustomization_files: &[PathBuf],
+    always_roots: &BTreeSet<PathBuf>,
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+) -> Resolution {
     let mut dirs: Vec<PathBuf> = kustomization_files
         .iter()
         .filter_map(|f| f.parent())
@@ -78,10 +90,18 @@ pub fn resolve(
         .collect();
     dirs.sort();
     let mut builder = Builder::new(fs, known);
+    builder.parsed = Some(parsed);
     let used = used_dirs(fs, &dirs, known);
     let mut out = Resolution::default();
     let mut roots: Vec<PathBuf> =
-        dirs.iter().filter(|d| !used.contains(*d) || always_roots.contains(*d)).cloned().collect();
+        dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
+    // A directory built once (a root nothing uses, or used by one entry only) is not kept for
+    // reuse: its resources are big, and a copy of them would only be dropped at the end.
+    builder.built_once = dirs
+        .iter()
+        .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
+        .cloned()
+        .collect();
     let mut done = BTreeSet::new();
     loop {
         for root in &roots {
@@ -114,9 +134,14 @@ pub fn resolve(
     out
 }
 
-/// The directories some kustomization names in `resources`, `bases` or `components`.
-fn used_dirs(fs: &dyn Fs, dirs: &[PathBuf], known: &HashMap<PathBuf, Arc<SourceText>>) -> BTreeSet<PathBuf> {
-    let mut used = BTreeSet::new();
+/// The directories some kustomization names in `resources`, `bases` or `components`, with
+/// the number of entries naming each.
+fn used_dirs(
+    fs: &dyn Fs,
+    dirs: &[PathBuf],
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+) -> BTreeMap<PathBuf, usize> {
+    let mut used = BTreeMap::new();
     let scratch = Builder::new(fs, known);
     for dir in dirs {
         for file in scratch.kustomization_file(dir) {
@@ -135,7 +160,7 @@ fn used_dirs(fs: &dyn Fs, dirs: &[PathBuf], known: &HashMap<PathBuf, Arc<SourceT
                     if let Some(text) = entry.as_str() {
                         let path = normalize(&dir.join(text));
                         if fs.is_dir(&path) && path != *dir {
-                            used.insert(path);
+                            *used.entry(path).or_insert(0) += 1;
                         }
                     }
                 }
