@@ -149,8 +149,19 @@ impl FileView {
     }
 
     /// The entry at `path` without following a final symlink.
+    ///
+    /// A directory that a layer never lists itself but that has entries below it (tar
+    /// writers may omit parent directories) is an implied directory.
     pub fn entry(&self, path: &str) -> Option<&Entry> {
-        self.entries.get(path)
+        self.entries.get(path).or_else(|| self.implied_dir(path))
+    }
+
+    fn implied_dir(&self, path: &str) -> Option<&Entry> {
+        static IMPLIED_DIR: Entry = Entry::Dir { mode: 0o755 };
+        let prefix = if path == "/" { "/".to_string() } else { format!("{}/", path.trim_end_matches('/')) };
+        let has_children =
+            self.entries.range(prefix.clone()..).next().is_some_and(|(k, _)| k.starts_with(&prefix));
+        has_children.then_some(&IMPLIED_DIR)
     }
 
     pub fn len(&self) -> usize {
@@ -203,7 +214,7 @@ impl FileView {
 
     /// The entry at `path`, following symlinks inside the image.
     pub fn lookup(&self, path: &str) -> Option<&Entry> {
-        self.entries.get(&self.resolve(path)?)
+        self.entry(&self.resolve(path)?)
     }
 
     /// The content of a regular file, following symlinks; `None` when absent, not a file, or
@@ -324,6 +335,17 @@ mod tests {
         let names: Vec<&str> =
             v.list_dir("/usr/lib/bootc/bound-images.d").into_iter().map(|(n, _)| n).collect();
         assert_eq!(names, ["abs.container", "app.container", "escape", "loop"]);
+    }
+
+    #[test]
+    fn parents_a_layer_did_not_list_are_implied_directories() {
+        let mut v = FileView::new();
+        v.insert("/usr/lib/containers/storage/image-list.txt", file("a,b\n"));
+        assert_eq!(v.lookup("/usr/lib/containers/storage"), Some(&Entry::Dir { mode: 0o755 }));
+        assert_eq!(v.lookup("/usr/lib"), Some(&Entry::Dir { mode: 0o755 }));
+        assert_eq!(v.lookup("/usr/lib/containers/storage/image-list.txt/x"), None);
+        assert_eq!(v.lookup("/usr/lib/containers/other"), None);
+        assert_eq!(v.list_dir("/usr/lib/containers/storage").len(), 1);
     }
 
     #[test]
