@@ -9,34 +9,14 @@ use super::manifest::{Manifest, RawConfig};
 use super::rootfs::{self, Whiteouts};
 use super::view::FileView;
 use super::{Cause, ImageConfig, ImageStats};
+use crate::inventory::cstorage::{ImageRecord, LayerRecord, big_data_file_name};
 use crate::resolve::imageref::ImageRef;
-use base64::Engine;
 use rayon::prelude::*;
 use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 const DEFAULT_ROOT: &str = "/var/lib/containers/storage";
-
-#[derive(Debug, Deserialize)]
-struct StoredImage {
-    id: String,
-    #[serde(default)]
-    digest: Option<String>,
-    #[serde(default)]
-    names: Vec<String>,
-    #[serde(default)]
-    layer: Option<String>,
-    #[serde(default, rename = "big-data-digests")]
-    big_data_digests: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct StoredLayer {
-    id: String,
-    #[serde(default)]
-    parent: Option<String>,
-}
 
 pub fn open(
     driver: Option<&str>,
@@ -58,11 +38,11 @@ pub fn open(
         return Err(Cause::Unsupported(format!("storage driver `{driver}` (overlay and vfs are read)")));
     }
     let images_json = root.join(format!("{driver}-images/images.json"));
-    let images: Vec<StoredImage> = read_json(&images_json)?;
+    let images: Vec<ImageRecord> = read_json(&images_json)?;
     let image = find_image(&images, reference)?;
     let layers_json = root.join(format!("{driver}-layers/layers.json"));
-    let layers: Vec<StoredLayer> = read_json(&layers_json)?;
-    let by_id: HashMap<&str, &StoredLayer> = layers.iter().map(|l| (l.id.as_str(), l)).collect();
+    let layers: Vec<LayerRecord> = read_json(&layers_json)?;
+    let by_id: HashMap<&str, &LayerRecord> = layers.iter().map(|l| (l.id.as_str(), l)).collect();
 
     // The chain, top first; an image is usable only when every layer of it exists.
     let mut chain = Vec::new();
@@ -125,10 +105,10 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, Cause> {
 
 /// By ID (or a unique prefix of at least 3 characters), by exact name, or by digest with a
 /// name of the same repository (DOMAIN.md §4).
-fn find_image<'a>(images: &'a [StoredImage], reference: &str) -> Result<&'a StoredImage, Cause> {
+fn find_image<'a>(images: &'a [ImageRecord], reference: &str) -> Result<&'a ImageRecord, Cause> {
     let id = reference.strip_prefix('@').unwrap_or(reference);
     if id.len() >= 3 && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        let found: Vec<&StoredImage> = images.iter().filter(|i| i.id.starts_with(id)).collect();
+        let found: Vec<&ImageRecord> = images.iter().filter(|i| i.id.starts_with(id)).collect();
         if let [one] = found.as_slice() {
             return Ok(one);
         }
@@ -156,16 +136,7 @@ fn find_image<'a>(images: &'a [StoredImage], reference: &str) -> Result<&'a Stor
     Err(Cause::NotFound(format!("no image `{key}` in the store")))
 }
 
-/// Big-data file name of a key: as is when made of `[0-9a-z.]`, else `=` + base64.
-fn big_data_file(key: &str) -> String {
-    if key.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'z' | b'.')) {
-        key.to_string()
-    } else {
-        format!("={}", base64::engine::general_purpose::STANDARD.encode(key))
-    }
-}
-
-fn read_config(root: &Path, driver: &str, image: &StoredImage) -> Result<ImageConfig, Cause> {
+fn read_config(root: &Path, driver: &str, image: &ImageRecord) -> Result<ImageConfig, Cause> {
     let dir = root.join(format!("{driver}-images")).join(&image.id);
     let manifest_digest = image.digest.clone();
     let config_key = match std::fs::read(dir.join("manifest")) {
@@ -173,18 +144,7 @@ fn read_config(root: &Path, driver: &str, image: &StoredImage) -> Result<ImageCo
         Err(_) => None,
     }
     .unwrap_or_else(|| format!("sha256:{}", image.id));
-    let path = dir.join(big_data_file(&config_key));
+    let path = dir.join(big_data_file_name(&config_key));
     let bytes = std::fs::read(&path).map_err(|e| Cause::io(&path, e))?;
     Ok(RawConfig::parse(&bytes)?.into_config(manifest_digest))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn big_data_names() {
-        assert_eq!(big_data_file("manifest"), "manifest");
-        assert_eq!(big_data_file("sha256:ab"), "=c2hhMjU2OmFi");
-    }
 }

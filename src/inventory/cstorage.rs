@@ -8,6 +8,7 @@ use super::config::{DEFAULT_GRAPHROOT, EffectiveConfig, normalize_dir};
 use super::manifest;
 use super::{EmbeddedImage, Method, StoreInfo, join};
 use crate::image::view::{Entry, FileView};
+use base64::Engine;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -16,32 +17,35 @@ pub const WELL_KNOWN_ROOTS: &[&str] =
     &["/usr/lib/containers/storage", "/usr/share/containers/storage", DEFAULT_GRAPHROOT];
 pub const DRIVERS: &[&str] = &["overlay", "vfs"];
 
-#[derive(Deserialize)]
-struct ImageRecord {
-    id: String,
+/// One entry of a store's `<driver>-images/images.json` (the fields stowage reads); shared
+/// with the `containers-storage:` transport, which reads the same files on the host.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ImageRecord {
+    pub(crate) id: String,
     #[serde(default)]
-    digest: Option<String>,
+    pub(crate) digest: Option<String>,
     #[serde(default)]
-    names: Vec<String>,
+    pub(crate) names: Vec<String>,
     #[serde(default)]
-    layer: Option<String>,
+    pub(crate) layer: Option<String>,
     #[serde(default, rename = "big-data-names")]
-    big_data_names: Vec<String>,
+    pub(crate) big_data_names: Vec<String>,
     #[serde(default, rename = "big-data-sizes")]
-    big_data_sizes: BTreeMap<String, i64>,
+    pub(crate) big_data_sizes: BTreeMap<String, i64>,
     #[serde(default, rename = "big-data-digests")]
-    big_data_digests: BTreeMap<String, String>,
+    pub(crate) big_data_digests: BTreeMap<String, String>,
 }
 
-#[derive(Deserialize, Clone)]
-struct LayerRecord {
-    id: String,
+/// One entry of `<driver>-layers/layers.json`.
+#[derive(Debug, Deserialize, Clone)]
+pub(crate) struct LayerRecord {
+    pub(crate) id: String,
     #[serde(default)]
-    parent: Option<String>,
+    pub(crate) parent: Option<String>,
     #[serde(default, rename = "diff-size")]
-    diff_size: Option<i64>,
+    pub(crate) diff_size: Option<i64>,
     #[serde(default)]
-    flags: Option<serde_json::Map<String, serde_json::Value>>,
+    pub(crate) flags: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// One `<driver>` store found at a root.
@@ -61,25 +65,8 @@ pub fn big_data_file_name(key: &str) -> String {
     if key.bytes().all(|b| b == b'.' || b.is_ascii_digit() || b.is_ascii_lowercase()) {
         key.to_string()
     } else {
-        format!("={}", base64(key.as_bytes()))
+        format!("={}", base64::engine::general_purpose::STANDARD.encode(key))
     }
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 /// The digest list containers/storage matches digest references against: the image's
@@ -346,9 +333,6 @@ mod tests {
             "=c2hhMjU2OmJjOTRiNmRmMGQ2N2I5NWExMjMxNWIzNzRjYmE0NmJhNTllYjc0YWNlYTY5NzgwNzQ0Njk1ZTkzMjFkODBhYjc="
         );
         assert_eq!(big_data_file_name("Manifest"), "=TWFuaWZlc3Q=");
-        assert_eq!(base64(b"ab"), "YWI=");
-        assert_eq!(base64(b"a"), "YQ==");
-        assert_eq!(base64(b""), "");
     }
 
     #[test]
