@@ -1,11 +1,13 @@
 //! `stowage inventory` on the fixture root filesystems of `fixtures/inventory/` (written by
 //! skopeo and umoci, see its `regenerate.sh`): every fixture's inventory, exactly.
 
-use stowage::inventory::{Inventory, fromdir, inventory};
+use stowage::inventory::{Inventory, inventory};
 
 fn inv(fixture: &str) -> Inventory {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory").join(fixture);
-    let view = fromdir::load(&root).expect("fixture readable");
+    let opts = stowage::image::ImageOptions { use_cache: false, ..Default::default() };
+    let view =
+        stowage::image::open(&format!("rootfs:{}", root.display()), &opts).expect("fixture readable").view;
     inventory(&view, Some("amd64"))
 }
 

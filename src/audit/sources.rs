@@ -153,11 +153,10 @@ pub fn kustomize_dirs(view: &FileView, inv: &Inventory) -> Vec<String> {
     out
 }
 
-/// The files of one kustomization directory MicroShift applies.
-///
-/// Swap point: until kustomize resolution lands, every YAML file below the directory is read
-/// as a plain manifest (except `delete/`, which MicroShift applies as deletions); at merge this
-/// becomes the kustomize resolver's output for `dir`.
+/// The files of one kustomization directory MicroShift applies: every YAML file below it
+/// (except `delete/`, which MicroShift applies as deletions). They are parsed like the
+/// repository's files, and the kustomize build over the image's files then reports each
+/// manifest once, as its kustomization resolves it.
 pub fn kustomize_files(view: &FileView, dir: &str) -> Vec<String> {
     let deletions = format!("{dir}/delete/");
     view.walk(dir)

@@ -10,7 +10,6 @@ pub mod bound;
 pub mod config;
 pub mod cstorage;
 pub mod dircopy;
-pub mod fromdir;
 mod manifest;
 pub mod oci;
 pub mod plan;

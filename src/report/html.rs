@@ -373,8 +373,9 @@ mod tests {
 
     #[test]
     fn an_audited_image_shows_its_identity_inventory_and_sizes() {
-        let view = crate::inventory::fromdir::load(std::path::Path::new("fixtures/inventory/thirty"))
-            .expect("the fixture loads");
+        let opts = crate::image::ImageOptions { use_cache: false, ..Default::default() };
+        let view =
+            crate::image::open("rootfs:fixtures/inventory/thirty", &opts).expect("the fixture loads").view;
         let inventory = crate::inventory::inventory(&view, Some("amd64"));
         let facts = crate::rules::test_support::facts(&[(
             "p.yaml",
