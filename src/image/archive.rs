@@ -59,17 +59,24 @@ pub fn manifest_plan(
             digest = select_platform(&manifest, platform)?.digest.clone();
             continue;
         }
-        let config_desc = manifest
-            .config
-            .as_ref()
-            .ok_or_else(|| Cause::Corrupt(format!("manifest {digest} has no config")))?;
-        let config_bytes = source.read_small(&BlobRef::Digest(config_desc.digest.clone()))?;
-        verify_small(&config_bytes, &config_desc.digest)?;
-        let config = RawConfig::parse(&config_bytes)?.into_config(Some(digest.clone()));
-        let layers = layer_descs(&manifest)?;
-        return Ok(Plan { layers, config });
+        return single_manifest_plan(source, &manifest, digest);
     }
     Err(Cause::Corrupt("indexes nested too deeply".into()))
+}
+
+/// The plan of an image manifest already verified against `digest`: its config (read and
+/// checked against its own digest) and its layers.
+pub fn single_manifest_plan(
+    source: &dyn BlobSource,
+    manifest: &Manifest,
+    digest: String,
+) -> Result<Plan, Cause> {
+    let config_desc =
+        manifest.config.as_ref().ok_or_else(|| Cause::Corrupt(format!("manifest {digest} has no config")))?;
+    let config_bytes = source.read_small(&BlobRef::Digest(config_desc.digest.clone()))?;
+    verify_small(&config_bytes, &config_desc.digest)?;
+    let config = RawConfig::parse(&config_bytes)?.into_config(Some(digest));
+    Ok(Plan { layers: layer_descs(manifest)?, config })
 }
 
 pub fn layer_descs(manifest: &Manifest) -> Result<Vec<LayerDesc>, Cause> {

@@ -3,7 +3,7 @@
 //! as every other transport, and cached layers are never downloaded.
 
 use super::blobs::{BlobReader, BlobRef, BlobSource, verify_small};
-use super::manifest::{Manifest, RawConfig, select_platform};
+use super::manifest::{Manifest, select_platform};
 use super::view::FileView;
 use super::{Cause, ImageConfig, ImageOptions, ImageStats, Plan, archive, read_plan};
 use futures_util::StreamExt;
@@ -77,14 +77,7 @@ fn plan(
     let manifest = Manifest::parse(bytes, &digest)?;
     if !manifest.is_index() {
         verify_small(bytes, &digest)?;
-        let config_desc = manifest
-            .config
-            .as_ref()
-            .ok_or_else(|| Cause::Corrupt(format!("manifest {digest} has no config")))?;
-        let config_bytes = source.read_small(&BlobRef::Digest(config_desc.digest.clone()))?;
-        verify_small(&config_bytes, &config_desc.digest)?;
-        let config = RawConfig::parse(&config_bytes)?.into_config(Some(digest));
-        return Ok(Plan { layers: archive::layer_descs(&manifest)?, config });
+        return archive::single_manifest_plan(source, &manifest, digest);
     }
     let chosen = select_platform(&manifest, &opts.platform)?;
     let by_digest = source.image.clone_with_digest(chosen.digest.clone());

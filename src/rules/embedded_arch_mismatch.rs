@@ -1,8 +1,8 @@
 //! `embedded-arch-mismatch`: an image carried inside the OS image is built for other
 //! architectures than the OS image's (from its config; `--arch` overrides).
 
-use super::{Context, Rule, finding};
-use crate::audit::explain::{image_location, image_name};
+use super::{Context, Rule, image_finding};
+use crate::audit::explain::image_name;
 use crate::audit::matching::arch_fits;
 use crate::facts::Facts;
 use crate::finding::Finding;
@@ -19,7 +19,7 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
         .iter()
         .filter(|i| i.method != Method::Bound && !arch_fits(i, target))
         .map(|i| {
-            finding(
+            image_finding(
                 RULE.id,
                 format!(
                     "`{}` is built for {}, but the OS image is {target} ({}): it cannot run on the device",
@@ -27,9 +27,9 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
                     i.architectures.join(", "),
                     image.arch_source
                 ),
-                image_location(facts, i),
+                facts,
+                i,
             )
-            .with_image(image_name(i))
         })
         .collect()
 }

@@ -2,8 +2,8 @@
 //! (`/var/lib/containers/storage`). bootc copies /var only at install, never on upgrade, and
 //! CRI-O wipes that store after an unclean shutdown.
 
-use super::{Context, Rule, finding};
-use crate::audit::explain::{image_location, image_name};
+use super::{Context, Rule, image_finding};
+use crate::audit::explain::image_name;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::inventory::Method;
@@ -18,17 +18,12 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
         .iter()
         .filter(|i| i.method == Method::DefaultStore)
         .map(|i| {
-            finding(
-                RULE.id,
-                format!(
+            image_finding(RULE.id, format!(
                     "`{}` is in the default store {}: bootc copies /var only at install (never on upgrade) and \
                      CRI-O wipes it after an unclean shutdown",
                     image_name(i),
                     i.store
-                ),
-                image_location(facts, i),
-            )
-            .with_image(image_name(i))
+                ), facts, i)
         })
         .collect()
 }

@@ -2,8 +2,8 @@
 //! blob, a layer, its manifest, its `dir:` directory). CRI-O cannot run it; the copy service
 //! fails on it.
 
-use super::{Context, Rule, finding};
-use crate::audit::explain::{image_location, image_name};
+use super::{Context, Rule, image_finding};
+use crate::audit::explain::image_name;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::inventory::Method;
@@ -18,7 +18,7 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
         .iter()
         .filter(|i| i.method != Method::Bound && !i.complete)
         .map(|i| {
-            finding(
+            image_finding(
                 RULE.id,
                 format!(
                     "the {} copy `{}` is incomplete: {}",
@@ -26,9 +26,9 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
                     image_name(i),
                     i.problems.join("; ")
                 ),
-                image_location(facts, i),
+                facts,
+                i,
             )
-            .with_image(image_name(i))
         })
         .collect()
 }

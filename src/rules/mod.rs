@@ -124,6 +124,18 @@ pub fn finding(rule: &'static str, message: impl Into<String>, location: Locatio
     f
 }
 
+/// A finding about an image the built image carries, at its image-list line (a `dir:` copy)
+/// or its in-image path.
+pub fn image_finding(
+    rule: &'static str,
+    message: impl Into<String>,
+    facts: &Facts,
+    image: &crate::inventory::EmbeddedImage,
+) -> Finding {
+    finding(rule, message, crate::audit::explain::image_location(facts, image))
+        .with_image(crate::audit::explain::image_name(image))
+}
+
 fn first_sentence(text: &str) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match text.find(". ") {

@@ -3,8 +3,8 @@
 //! Kubelet's image garbage collection may delete it under disk pressure, and offline it cannot
 //! come back. Images in read-only additional stores are never collected.
 
-use super::{Context, Rule, finding};
-use crate::audit::explain::{image_location, image_name};
+use super::{Context, Rule, image_finding};
+use crate::audit::explain::image_name;
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::inventory::Method;
@@ -30,16 +30,16 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
             !names.is_empty() && !names.iter().any(pinned)
         })
         .map(|i| {
-            finding(
+            image_finding(
                 RULE.id,
                 format!(
                     "`{}` is copied into CRI-O's store but matches no pinned_images pattern: kubelet's image \
                      garbage collection may delete it, and offline it cannot come back",
                     image_name(i)
                 ),
-                image_location(facts, i),
+                facts,
+                i,
             )
-            .with_image(image_name(i))
         })
         .collect()
 }
