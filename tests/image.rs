@@ -389,9 +389,151 @@ fn zstd_chunked_layers_are_listed_from_their_table_of_contents() {
     let out = stowage_ls(&chunked).success();
     let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
-        err.contains("3 listed from their zstd:chunked table of contents (blob digests not verified"),
+        err.contains(
+            "3 listed from their table of contents (zstd:chunked or eStargz; blob digests not verified"
+        ),
         "{err}"
     );
+}
+
+#[test]
+fn zstd_chunked_layers_of_stargz_snapshotter_are_read_too() {
+    // Its TOC has no endOffset: a file's frames end where the next entry's begin, and each
+    // file's frame run continues with the next tar headers.
+    let f = fixtures();
+    let gzip_view = open(&format!("oci:{}:v1", f.join("oci").display()), &no_cache()).view;
+    let spec = format!("oci:{}:v1", f.join("oci-chunked-stargz").display());
+    let (manifest, _) = manifest_of(&f.join("oci-chunked-stargz"));
+    assert!(manifest["layers"][0]["annotations"][POSITION].is_string(), "a zstd:chunked fixture");
+    let toc = open(&spec, &no_cache());
+    assert_fixture_view(&toc.view, &spec);
+    assert_eq!(toc.view, gzip_view);
+    assert_eq!(toc.stats.toc_layers, 3);
+    assert_eq!(open(&spec, &ImageOptions { verify: true, ..no_cache() }).view, gzip_view);
+}
+
+// ---- eStargz ----
+
+const TOC_DIGEST: &str = "containerd.io/snapshot/stargz/toc.digest";
+
+fn layer_bytes(dir: &Path) -> u64 {
+    let (manifest, _) = manifest_of(dir);
+    manifest["layers"].as_array().unwrap().iter().map(|l| l["size"].as_u64().unwrap()).sum()
+}
+
+#[test]
+fn estargz_layers_are_listed_from_their_table_of_contents() {
+    let f = fixtures();
+    let gzip_view = open(&format!("oci:{}:v1", f.join("oci").display()), &no_cache()).view;
+    // Default chunking (one gzip member per file), and 32-byte chunks: crio.conf (55 bytes)
+    // and the manifests are read from several members, each checked by its chunk digest.
+    for name in ["oci-estargz", "oci-estargz-chunks"] {
+        let spec = format!("oci:{}:v1", f.join(name).display());
+        let toc = open(&spec, &no_cache());
+        assert_fixture_view(&toc.view, &spec);
+        assert_eq!(toc.view, gzip_view, "{name}: the TOC gives the same view as a full read");
+        assert_eq!((toc.stats.layers, toc.stats.toc_layers), (3, 3), "{name}");
+        let total = layer_bytes(&f.join(name));
+        // The unwatched 20 KB random binary is never read; the TOC of the 32-byte chunks is
+        // itself half of the rest.
+        assert!(toc.stats.bytes_read * 2 < total, "{name}: {} of {total}", toc.stats.bytes_read);
+        // --verify: the ordinary gzip streaming read of the same blobs, digests verified.
+        let full = open(&spec, &ImageOptions { verify: true, ..no_cache() });
+        assert_eq!(full.view, gzip_view, "{name}");
+        assert_eq!((full.stats.toc_layers, full.stats.bytes_read), (0, total), "{name}");
+    }
+}
+
+/// The eStargz layer holding /etc/crio/crio.conf in layer 1 (the largest): index, blob path.
+fn big_estargz_layer(dir: &Path) -> (usize, PathBuf) {
+    let (manifest, _) = manifest_of(dir);
+    let layers = manifest["layers"].as_array().unwrap();
+    let (i, layer) = layers.iter().enumerate().max_by_key(|(_, l)| l["size"].as_u64().unwrap()).unwrap();
+    assert!(layer["annotations"][TOC_DIGEST].is_string());
+    (i, dir.join("blobs/sha256").join(&layer["digest"].as_str().unwrap()[7..]))
+}
+
+/// An eStargz footer: an empty gzip member whose extra field locates the TOC.
+fn estargz_footer(toc_offset: usize) -> Vec<u8> {
+    let mut f = vec![0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff, 26, 0, b'S', b'G', 22, 0];
+    f.extend_from_slice(format!("{toc_offset:016x}STARGZ").as_bytes());
+    f.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0]);
+    f
+}
+
+#[test]
+fn a_corrupt_estargz_layer_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("oci");
+    copy_dir(&fixtures().join("oci-estargz-chunks"), &dir);
+    let spec = format!("oci:{}", dir.display());
+    let (i, blob) = big_estargz_layer(&dir);
+    let original = std::fs::read(&blob).unwrap();
+
+    // The manifest pins another TOC: an error, not a fallback.
+    let dir2 = tmp.path().join("pinned");
+    copy_dir(&dir, &dir2);
+    rewrite_manifest(&dir2, |m| m["layers"][i]["annotations"][TOC_DIGEST] = sha(b"another").into());
+    let err = image::open(&format!("oci:{}", dir2.display()), &no_cache()).unwrap_err().to_string();
+    assert!(err.contains("eStargz table of contents digest mismatch"), "{err}");
+
+    // A footer pointing past the end, and a blob without a footer (re-pinned by the manifest).
+    for (what, tail) in [("outside", estargz_footer(original.len() * 2)), ("footer", vec![0u8; 51])] {
+        let mut bad = original[..original.len() - 51].to_vec();
+        bad.extend_from_slice(&tail);
+        let digest = sha(&bad);
+        let dir3 = tmp.path().join(format!("bad-{what}"));
+        copy_dir(&dir, &dir3);
+        std::fs::write(dir3.join("blobs/sha256").join(&digest[7..]), &bad).unwrap();
+        rewrite_manifest(&dir3, |m| m["layers"][i]["digest"] = digest.clone().into());
+        let err = image::open(&format!("oci:{}", dir3.display()), &no_cache()).unwrap_err().to_string();
+        let want = if what == "outside" { "lies outside the blob" } else { "without a valid footer" };
+        assert!(err.contains(want), "{what}: {err}");
+    }
+
+    // A TOC that lies about one chunk of crio.conf, re-pinned by the manifest: caught by the
+    // chunk digest when the chunk is read.
+    let tail = &original[original.len() - 51..];
+    let toc_offset = usize::from_str_radix(std::str::from_utf8(&tail[16..32]).unwrap(), 16).unwrap();
+    let mut gz = flate2::read::MultiGzDecoder::new(&original[toc_offset..original.len() - 51]);
+    let mut tar_bytes = Vec::new();
+    std::io::Read::read_to_end(&mut gz, &mut tar_bytes).unwrap();
+    let mut archive = tar::Archive::new(&tar_bytes[..]);
+    let mut entry = archive.entries().unwrap().next().unwrap().unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+    let mut toc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let entries = toc["entries"].as_array_mut().unwrap();
+    let chunk = entries
+        .iter_mut()
+        .find(|e| e["name"] == "etc/crio/crio.conf" && e["type"] == "chunk")
+        .expect("crio.conf is chunked at 32 bytes");
+    chunk["chunkDigest"] = format!("sha256:{}", "0".repeat(64)).into();
+    let json = serde_json::to_vec(&toc).unwrap();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(json.len() as u64);
+    header.set_mode(0o644);
+    let mut new_tar = tar::Builder::new(Vec::new());
+    new_tar.append_data(&mut header, "stargz.index.json", &json[..]).unwrap();
+    let new_tar = new_tar.into_inner().unwrap();
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&new_tar).unwrap();
+    let mut blob2 = original[..toc_offset].to_vec();
+    blob2.extend_from_slice(&enc.finish().unwrap());
+    blob2.extend_from_slice(&estargz_footer(toc_offset));
+    let digest = sha(&blob2);
+    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &blob2).unwrap();
+    rewrite_manifest(&dir, |m| {
+        let l = &mut m["layers"][i];
+        l["digest"] = digest.clone().into();
+        l["size"] = blob2.len().into();
+        l["annotations"][TOC_DIGEST] = sha(&json).into();
+    });
+    let err = image::open(&spec, &no_cache()).unwrap_err().to_string();
+    assert!(err.contains("etc/crio/crio.conf") && err.contains("chunk at"), "{err}");
+    // --verify streams the blob instead: the blob is a valid gzip tar, so the full read works.
+    let full = open(&spec, &ImageOptions { verify: true, ..no_cache() });
+    assert_fixture_view(&full.view, "verify");
 }
 
 #[test]

@@ -95,7 +95,7 @@ pub fn layer_descs(manifest: &Manifest) -> Result<Vec<LayerDesc>, Cause> {
                 blob: BlobRef::Digest(l.digest.clone()),
                 expect: Expect::Blob(l.digest.clone()),
                 size: l.size,
-                toc: super::chunked::TocHint::from_annotations(&l.annotations),
+                toc: super::toc::TocHint::from_layer(l.media_type.as_deref(), &l.annotations),
             })
         })
         .collect()

@@ -9,7 +9,6 @@
 mod archive;
 mod blobs;
 pub mod cache;
-pub mod chunked;
 pub mod layer;
 pub mod manifest;
 pub mod progress;
@@ -17,6 +16,7 @@ mod registry;
 mod rootfs;
 pub mod spec;
 mod storage;
+pub mod toc;
 pub mod view;
 
 use crate::source::Platform;
@@ -90,7 +90,7 @@ pub struct ImageStats {
     pub cached_layers: usize,
     /// Entries ignored because their path escaped the image root.
     pub unsafe_entries: u64,
-    /// Layers listed from their zstd:chunked table of contents instead of being read in
+    /// Layers listed from their table of contents (zstd:chunked, eStargz) instead of being read in
     /// full: their watched contents were checked against the TOC's digests, but their blob
     /// digests were not verified (`--verify` reads them in full).
     pub toc_layers: usize,
@@ -194,8 +194,8 @@ pub struct LayerDesc {
     pub expect: Expect,
     /// Size as stored (for ordering and progress); 0 when unknown.
     pub size: u64,
-    /// The zstd:chunked table of contents announced by the manifest's annotations.
-    pub toc: Option<chunked::TocHint>,
+    /// The table of contents (zstd:chunked, eStargz) announced by the manifest's annotations.
+    pub toc: Option<toc::TocHint>,
 }
 
 impl LayerDesc {
@@ -245,7 +245,7 @@ pub(crate) fn read_plan(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = todo.get(k) else { break };
                     let layer = &plan.layers[i];
-                    let toc = if opts.verify { Ok(None) } else { chunked::read_layer(source, layer, &bytes) };
+                    let toc = if opts.verify { Ok(None) } else { toc::read_layer(source, layer, &bytes) };
                     let result = match toc {
                         Ok(Some(changes)) => Ok((changes, true)),
                         Ok(None) => source

@@ -35,13 +35,13 @@ pub fn ls_table(image: &OpenedImage, path: &str) -> String {
 }
 
 /// One line on what was read, for stderr: layers, cache hits, and the layers listed from a
-/// zstd:chunked table of contents, whose blob digests were not verified.
+/// table of contents (zstd:chunked, eStargz), whose blob digests were not verified.
 pub fn ls_summary(image: &OpenedImage) -> String {
     let s = &image.stats;
     let mut line = format!("{}: {} layers, {} from the cache", image.spec, s.layers, s.cached_layers);
     if s.toc_layers > 0 {
         line.push_str(&format!(
-            ", {} listed from their zstd:chunked table of contents (blob digests not verified; \
+            ", {} listed from their table of contents (zstd:chunked or eStargz; blob digests not verified; \
              --verify reads them in full)",
             s.toc_layers
         ));
