@@ -586,3 +586,85 @@ fn a_corrupt_zstd_chunked_table_of_contents_is_an_error() {
     let err = image::open(&spec, &no_cache()).unwrap_err().to_string();
     assert!(err.contains("etc/crio/crio.conf") && err.contains("the table of contents says"), "{err}");
 }
+
+// ---- platform selection in an index ----
+
+/// The gzip fixture as a two-platform layout: its manifest as linux/amd64, and a copy whose
+/// config says linux/arm64/v8 (same layers), both in an image index with their platforms,
+/// which index.json lists as `v1` (as skopeo --all writes a multi-platform image).
+fn two_platform_layout(dir: &Path) {
+    copy_dir(&fixtures().join("oci"), dir);
+    let (manifest, _) = manifest_of(dir);
+    let blobs = dir.join("blobs/sha256");
+    let amd64_bytes = serde_json::to_vec(&manifest).unwrap();
+    let config_digest = manifest["config"]["digest"].as_str().unwrap();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(blobs.join(&config_digest[7..])).unwrap()).unwrap();
+    config["architecture"] = "arm64".into();
+    config["variant"] = "v8".into();
+    let config_bytes = serde_json::to_vec(&config).unwrap();
+    std::fs::write(blobs.join(&sha(&config_bytes)[7..]), &config_bytes).unwrap();
+    let mut arm = manifest.clone();
+    arm["config"]["digest"] = sha(&config_bytes).into();
+    arm["config"]["size"] = config_bytes.len().into();
+    let arm_bytes = serde_json::to_vec(&arm).unwrap();
+    std::fs::write(blobs.join(&sha(&arm_bytes)[7..]), &arm_bytes).unwrap();
+    std::fs::write(blobs.join(&sha(&amd64_bytes)[7..]), &amd64_bytes).unwrap();
+    let entry = |bytes: &[u8], platform: serde_json::Value| {
+        serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": sha(bytes), "size": bytes.len(), "platform": platform})
+    };
+    let index = serde_json::json!({"schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+        entry(&amd64_bytes, serde_json::json!({"architecture": "amd64", "os": "linux"})),
+        entry(&arm_bytes, serde_json::json!({"architecture": "arm64", "os": "linux", "variant": "v8"})),
+    ]});
+    let index_bytes = serde_json::to_vec(&index).unwrap();
+    std::fs::write(blobs.join(&sha(&index_bytes)[7..]), &index_bytes).unwrap();
+    let top = serde_json::json!({"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": sha(&index_bytes),
+        "size": index_bytes.len(), "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&top).unwrap()).unwrap();
+}
+
+#[test]
+fn the_platform_is_chosen_from_an_index_by_arch_os_and_variant() {
+    let tmp = tempfile::tempdir().unwrap();
+    two_platform_layout(tmp.path());
+    let spec = format!("oci:{}", tmp.path().display());
+    let arch_of = |args: &[&str]| {
+        let out = Command::cargo_bin("stowage")
+            .unwrap()
+            .args(["ls", "--no-cache", "--format", "json", "--image", &spec])
+            .args(args)
+            .assert()
+            .success();
+        let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert_fixture_view(&open(&spec, &no_cache()).view, "index");
+        format!("{}/{}", doc["config"]["architecture"].as_str().unwrap(), doc["config"]["variant"])
+    };
+    assert_eq!(arch_of(&[]), "amd64/null");
+    assert_eq!(arch_of(&["--arch", "arm64"]), "arm64/\"v8\"");
+    assert_eq!(arch_of(&["--arch", "aarch64", "--variant", "v8"]), "arm64/\"v8\"");
+    assert_eq!(arch_of(&["--arch", "linux/arm64/v8", "--os", "linux"]), "arm64/\"v8\"");
+    // No such platform: exit 2 with the platforms the index has.
+    for args in [&["--os", "windows"][..], &["--arch", "arm64", "--variant", "v7"]] {
+        let out = Command::cargo_bin("stowage")
+            .unwrap()
+            .args(["ls", "--no-cache", "--image", &spec])
+            .args(args)
+            .assert()
+            .code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            err.contains("no manifest for platform") && err.contains("(it has: linux/amd64, linux/arm64/v8)"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = Command::cargo_bin("stowage")
+        .unwrap()
+        .args(["ls", "--no-cache", "--image", &spec, "--variant", "a/b"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--variant: `a/b` is not a variant"));
+}

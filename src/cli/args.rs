@@ -178,11 +178,32 @@ pub struct ImageArgs {
     /// Registry auth file (default: $REGISTRY_AUTH_FILE, then the containers and docker ones).
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
+    /// The OS of the platform to choose in a multi-platform image, like skopeo
+    /// --override-os [default: linux, or the OS of --arch OS/ARCH].
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// The variant of the platform to choose in a multi-platform image, like skopeo
+    /// --override-variant: v8 for arm64 (also matches an entry without a variant), v7 or v6
+    /// for arm [default: the variant of --arch OS/ARCH/VARIANT, else any].
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
 }
 
 impl ImageArgs {
     pub fn options(&self, arch: &str) -> Result<crate::image::ImageOptions, String> {
-        let platform = Platform::parse(arch).map_err(|e| format!("--arch: {e}"))?;
+        let mut platform = Platform::parse(arch).map_err(|e| format!("--arch: {e}"))?;
+        if let Some(os) = &self.os {
+            if os.is_empty() || os.contains('/') {
+                return Err(format!("--os: `{os}` is not an OS name (linux, windows...)"));
+            }
+            platform.os = os.clone();
+        }
+        if let Some(variant) = &self.variant {
+            if variant.is_empty() || variant.contains('/') {
+                return Err(format!("--variant: `{variant}` is not a variant (v8, v7...)"));
+            }
+            platform.variant = Some(variant.clone());
+        }
         Ok(crate::image::ImageOptions {
             platform,
             use_cache: !self.no_cache,

@@ -104,14 +104,25 @@ impl RawConfig {
 /// when one is asked for (else the first of that os/arch, as containers/image does when the
 /// variant is not given).
 pub fn select_platform<'a>(index: &'a Manifest, want: &Platform) -> Result<&'a Descriptor, Cause> {
-    let matches = |d: &&Descriptor| {
+    let platform_matches = |d: &Descriptor, exact: bool| {
         d.platform.as_ref().is_some_and(|p| {
-            p.os == want.os
-                && p.architecture == want.arch
-                && (want.variant.is_none() || p.variant.as_deref() == want.variant.as_deref())
+            let variant = match (want.variant.as_deref(), p.variant.as_deref()) {
+                (None, _) => true,
+                (Some(w), Some(h)) => w == h,
+                // An arm64 entry without a variant is v8, as containers/image reads it.
+                (Some("v8"), None) => !exact && want.arch == "arm64",
+                (Some(_), None) => false,
+            };
+            p.os == want.os && p.architecture == want.arch && variant
         })
     };
-    index.manifests.iter().find(matches).ok_or_else(|| {
+    // The exact variant first, then a compatible one.
+    let found = index
+        .manifests
+        .iter()
+        .find(|d| platform_matches(d, true))
+        .or_else(|| index.manifests.iter().find(|d| platform_matches(d, false)));
+    found.ok_or_else(|| {
         let have: Vec<String> = index
             .manifests
             .iter()
@@ -122,7 +133,7 @@ pub fn select_platform<'a>(index: &'a Manifest, want: &Platform) -> Result<&'a D
             })
             .collect();
         Cause::NotFound(format!(
-            "no manifest for platform {} in the index (it has: {}); choose one with --arch",
+            "no manifest for platform {} in the index (it has: {}); choose one with --arch, --os, --variant",
             want.to_oci(),
             if have.is_empty() { "none with a platform".into() } else { have.join(", ") }
         ))
@@ -155,7 +166,29 @@ mod tests {
         let p = |s: &str| Platform::parse(s).unwrap();
         assert_eq!(select_platform(&index, &p("amd64")).unwrap().digest, "sha256:b");
         assert_eq!(select_platform(&index, &p("aarch64")).unwrap().digest, "sha256:a");
+        assert_eq!(select_platform(&index, &p("linux/arm64/v8")).unwrap().digest, "sha256:a");
         let err = select_platform(&index, &p("s390x")).unwrap_err().to_string();
         assert!(err.contains("linux/arm64/v8, linux/amd64"), "{err}");
+        assert!(select_platform(&index, &p("linux/arm64/v9")).is_err());
+        assert!(select_platform(&index, &p("windows/amd64")).is_err());
+        // arm64 without a variant is v8; an exact variant wins over that.
+        let index = Manifest::parse(
+            br#"{"manifests":[
+              {"digest":"sha256:plain","size":1,"platform":{"architecture":"arm64","os":"linux"}},
+              {"digest":"sha256:v8","size":1,"platform":{"architecture":"arm64","os":"linux","variant":"v8"}},
+              {"digest":"sha256:v7","size":1,"platform":{"architecture":"arm","os":"linux","variant":"v7"}}]}"#,
+            "index",
+        )
+        .unwrap();
+        assert_eq!(select_platform(&index, &p("linux/arm64/v8")).unwrap().digest, "sha256:v8");
+        assert_eq!(select_platform(&index, &p("arm64")).unwrap().digest, "sha256:plain");
+        assert_eq!(select_platform(&index, &p("linux/arm/v7")).unwrap().digest, "sha256:v7");
+        assert!(select_platform(&index, &p("linux/arm/v6")).is_err(), "only arm64 has a default variant");
+        let only_plain = Manifest::parse(
+            br#"{"manifests":[{"digest":"sha256:plain","size":1,"platform":{"architecture":"arm64","os":"linux"}}]}"#,
+            "index",
+        )
+        .unwrap();
+        assert_eq!(select_platform(&only_plain, &p("linux/arm64/v8")).unwrap().digest, "sha256:plain");
     }
 }
