@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Benchmark of zstd:chunked layers read through their table of contents (issue 4, DESIGN.md
+# Benchmark of layers read through their table of contents (issue 4, DESIGN.md
 # "zstd:chunked / eStargz"). Reuses (or generates, with bench/gen_image.py) a 1 GiB gzip image
 # of 62 layers with 20 embedded images, converts some of its layers once with
-#   skopeo copy --dest-compress-format zstd:chunked
+#   FORMAT=zstd-chunked (default): skopeo copy --dest-compress-format zstd:chunked
+#   FORMAT=estargz: ctr-remote image convert --estargz --oci (stargz-snapshotter, through a
+#                   private containerd started here: as root, needs containerd + ctr-remote)
 # and prints the time of `stowage ls` through the TOC (default) and of the full streaming
 # read with digest verification (--verify), both with an empty cache, and their ratio.
 # Target: TOC >= 20x faster than the full read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+FORMAT=${FORMAT:-zstd-chunked}
 src=${BENCH_DIR:-/tmp/stowage-bench-image}
-work=${CHUNKED_DIR:-/tmp/stowage-bench-chunked}
+case "$FORMAT" in
+    zstd-chunked) work=${CHUNKED_DIR:-/tmp/stowage-bench-chunked} ;;
+    estargz) work=${CHUNKED_DIR:-/tmp/stowage-bench-estargz} ;;
+    *) echo "FORMAT is zstd-chunked or estargz" >&2; exit 2 ;;
+esac
 bin=$PWD/target/release/stowage
 cargo build --release --quiet
 [ -f "$src/lay/index.json" ] || python3 bench/gen_image.py "$src/lay" --mib 1024 --layers 62 --images 20
@@ -45,13 +52,33 @@ index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.im
 json.dump(index, open(f"{dst}/index.json", "w"))
 open(f"{dst}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 PY
-    echo "converting layers $FIRST..$LAST of $src/lay to zstd:chunked in $work/lay ..." >&2
-    skopeo copy -q --dest-compress-format zstd:chunked "oci:$work/sub" "oci:$work/lay:latest"
+    echo "converting layers $FIRST..$LAST of $src/lay to $FORMAT in $work/lay ..." >&2
+    if [ "$FORMAT" = zstd-chunked ]; then
+        skopeo copy -q --dest-compress-format zstd:chunked "oci:$work/sub" "oci:$work/lay:latest"
+    else
+        ctrd="$work/containerd"
+        mkdir -p "$ctrd"
+        printf 'version = 2\nroot = "%s/root"\nstate = "%s/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n[grpc]\n  address = "%s/sock"\n' \
+            "$ctrd" "$ctrd" "$ctrd" > "$ctrd/config.toml"
+        containerd --config "$ctrd/config.toml" > "$ctrd/log" 2>&1 &
+        daemon=$!
+        trap 'kill $daemon 2>/dev/null || true' EXIT
+        export CONTAINERD_ADDRESS="$ctrd/sock" CONTAINERD_NAMESPACE=stowage-bench
+        for _ in $(seq 50); do ctr-remote version >/dev/null 2>&1 && break; sleep 0.2; done
+        skopeo copy -q "oci:$work/sub" "oci-archive:$work/sub.tar:bench"
+        ctr-remote images import --no-unpack --base-name example.com/bench "$work/sub.tar" >/dev/null
+        ctr-remote images convert --oci --estargz example.com/bench:bench example.com/bench:esgz >/dev/null
+        ctr-remote images export "$work/esgz.tar" example.com/bench:esgz
+        skopeo copy -q "oci-archive:$work/esgz.tar" "oci:$work/lay:latest"
+        rm -f "$work/sub.tar" "$work/esgz.tar"
+        kill $daemon; wait $daemon 2>/dev/null || true
+        rm -rf "$ctrd"
+    fi
 fi
 image="oci:$work/lay:latest"
 total=$(du -sb "$work/lay/blobs" | cut -f1)
 layers=$(python3 -c "import json;d=json.load(open('$work/lay/index.json'))['manifests'][0]['digest'][7:];print(len(json.load(open('$work/lay/blobs/sha256/'+d))['layers']))")
-echo "image: $layers zstd:chunked layers, $((total >> 20)) MiB"
+echo "image: $layers $FORMAT layers, $((total >> 20)) MiB"
 run() { # run NAME ARGS...: best of 5 wall-clock seconds (ms precision), bytes read, peak RSS
     local name=$1; shift
     local best=999999 t0 t1 ms
