@@ -272,7 +272,13 @@ fn mutual_tls_with_a_cert_dir_laid_out_like_skopeos() {
     std::fs::create_dir(&ca_only).unwrap();
     std::fs::copy(pki.join("ca.crt"), ca_only.join("ca.crt")).unwrap();
     let err = fails(&["--cert-dir", ca_only.to_str().unwrap(), "--image", &spec], &[]);
-    assert!(err.contains(&spec) && err.contains(&registry.host), "{err}");
+    assert!(
+        err.contains(&spec) && err.contains(&registry.host) && err.contains("client certificate"),
+        "{err}"
+    );
+    // The same under --tls-verify=false, which then also tries plain HTTP.
+    let err = fails(&["--tls-verify=false", "--image", &spec], &[]);
+    assert!(err.contains("client certificate") && err.contains("over plain HTTP"), "{err}");
     eprintln!("without a client certificate: {err}");
     // Without our CA the server is not trusted.
     let err = fails(&["--image", &spec], &[]);

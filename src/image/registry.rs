@@ -53,7 +53,7 @@ pub fn open(reference: &str, opts: &ImageOptions) -> Result<(FileView, ImageConf
     let host = api_host(image.registry());
     // Like skopeo --tls-verify=false: HTTPS without verification, then plain HTTP.
     let schemes: &[&str] = if opts.tls_verify { &["https"] } else { &["https", "http"] };
-    let mut last_error = None;
+    let mut https_error: Option<Cause> = None;
     for scheme in schemes {
         let client = Client::new(
             format!("{scheme}://{host}"),
@@ -76,12 +76,17 @@ pub fn open(reference: &str, opts: &ImageOptions) -> Result<(FileView, ImageConf
                 let plan = plan(&source, &bytes, digest, opts)?;
                 return read_plan(&source, plan, opts);
             }
-            // Only a registry that never answered is tried again over plain HTTP.
-            Err(cause) if !client.answered() => last_error = Some(cause),
+            // Only a registry that never answered over HTTPS is tried again over plain HTTP.
+            Err(cause) if *scheme == "https" && !client.answered() => https_error = Some(cause),
+            // Plain HTTP failing too: both reasons, the HTTPS one first (a TLS-only registry
+            // answers plain HTTP with a puzzling 400).
+            Err(Cause::Registry(http)) if let Some(Cause::Registry(https)) = &https_error => {
+                return Err(Cause::Registry(format!("{https}; over plain HTTP: {http}")));
+            }
             Err(cause) => return Err(cause),
         }
     }
-    Err(last_error.unwrap_or_else(|| Cause::Registry("no protocol to try".into())))
+    Err(https_error.unwrap_or_else(|| Cause::Registry("no protocol to try".into())))
 }
 
 /// The registry's `Docker-Content-Digest` is not trusted: the digest is the body's.

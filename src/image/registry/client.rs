@@ -48,6 +48,8 @@ pub struct Client {
     /// Whether the registry ever answered (a transport failure before that lets the caller
     /// try plain HTTP under `--tls-verify=false`).
     answered: AtomicBool,
+    /// Whether a client certificate is offered.
+    has_identity: bool,
 }
 
 /// How a registry answered a range request.
@@ -89,6 +91,7 @@ impl Client {
             credentials,
             authorization: Mutex::new(None),
             answered: AtomicBool::new(false),
+            has_identity: certs.identity.is_some(),
         })
     }
 
@@ -147,7 +150,7 @@ impl Client {
         }
         let response = self.send(url, headers, Some(authorization)).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            return Err(self.refused());
+            return Err(self.refused("the registry"));
         }
         Ok(response)
     }
@@ -253,7 +256,7 @@ impl Client {
         })?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(self.refused());
+            return Err(self.refused(&format!("the token server {realm}")));
         }
         if !status.is_success() {
             return Err(Cause::Registry(format!(
@@ -279,13 +282,16 @@ impl Client {
             .ok_or_else(|| Cause::Registry(format!("{}: token server {realm} sent no token", self.registry)))
     }
 
-    fn refused(&self) -> Cause {
-        let whose = match &self.credentials {
-            Credentials::Anonymous => "anonymous access was refused (no credentials given or found)",
-            Credentials::Basic { .. } => "the registry refused the credentials",
-            Credentials::IdentityToken(_) => "the registry refused the identity token",
+    /// `by` (the registry or its token server) answered 401 to our credentials.
+    fn refused(&self, by: &str) -> Cause {
+        let what = match &self.credentials {
+            Credentials::Anonymous => {
+                format!("{by} refused anonymous access (no credentials were given or found)")
+            }
+            Credentials::Basic { user, .. } => format!("{by} refused the credentials of `{user}`"),
+            Credentials::IdentityToken(_) => format!("{by} refused the identity token"),
         };
-        Cause::Auth(format!("{}: {whose}", self.registry))
+        Cause::Auth(format!("{}: {what}", self.registry))
     }
 
     /// The cause of a non-success answer, from its status and the distribution error body
@@ -316,7 +322,15 @@ impl Client {
     }
 
     fn transport(&self, e: &reqwest::Error) -> Cause {
-        Cause::Registry(format!("{}: {}", self.base, describe(e)))
+        let text = describe(e);
+        let mut message = if text.contains(&self.base) { text } else { format!("{}: {text}", self.base) };
+        if message.contains("received fatal alert") && !self.has_identity {
+            message.push_str(
+                " (the registry refused the TLS handshake: if it asks for a client certificate, \
+                 put NAME.cert and NAME.key in --cert-dir)",
+            );
+        }
+        Cause::Registry(message)
     }
 }
 
