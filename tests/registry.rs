@@ -306,6 +306,8 @@ struct TokenServer {
     issuer: String,
     user: String,
     password: String,
+    /// The identity token (OAuth2 refresh token) the server accepts.
+    refresh_token: String,
 }
 
 impl TokenServer {
@@ -317,40 +319,64 @@ impl TokenServer {
         });
     }
 
+    /// `GET realm?service=&scope=` with basic credentials (distribution's token spec), or
+    /// `POST realm` with an OAuth2 `refresh_token` grant (its OAuth2 variant).
     fn answer(&self, mut stream: TcpStream) -> std::io::Result<()> {
         let mut reader = BufReader::new(stream.try_clone()?);
         let mut request_line = String::new();
         reader.read_line(&mut request_line)?;
         let mut authorization = None;
+        let mut content_length = 0;
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
                 break;
             }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("authorization")
-            {
-                authorization = Some(value.trim().to_string());
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("authorization") {
+                    authorization = Some(value.trim().to_string());
+                } else if name.eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().unwrap_or(0);
+                }
             }
         }
+        let mut form = vec![0u8; content_length];
+        std::io::Read::read_exact(&mut reader, &mut form)?;
         let target = request_line.split_whitespace().nth(1).unwrap_or("");
-        let query = target.split_once('?').map_or("", |(_, q)| q);
-        let params: Vec<(String, String)> = query
-            .split('&')
-            .filter_map(|p| p.split_once('='))
-            .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-            .collect();
-        let expected = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.user, self.password))
-        );
-        let (status, body) = if authorization.as_deref() == Some(expected.as_str()) {
-            let service = params.iter().find(|(k, _)| k == "service").map_or("", |(_, v)| v.as_str());
-            let scopes = params.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.as_str());
-            let token = self.token(service, scopes);
-            ("200 OK", format!(r#"{{"token":"{token}","expires_in":300}}"#))
+        let pairs = |text: &str| -> Vec<(String, String)> {
+            text.split('&')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+                .collect()
+        };
+        let param = |params: &[(String, String)], key: &str| {
+            params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        let (status, body) = if request_line.starts_with("POST ") {
+            let params = pairs(&String::from_utf8_lossy(&form));
+            if param(&params, "grant_type") == "refresh_token"
+                && param(&params, "refresh_token") == self.refresh_token
+            {
+                let scope = param(&params, "scope");
+                let token = self.token(&param(&params, "service"), scope.split(' '));
+                ("200 OK", format!(r#"{{"access_token":"{token}","expires_in":300}}"#))
+            } else {
+                ("401 Unauthorized", r#"{"error":"invalid_grant"}"#.to_string())
+            }
         } else {
-            ("401 Unauthorized", r#"{"details":"wrong credentials"}"#.to_string())
+            let params = pairs(target.split_once('?').map_or("", |(_, q)| q));
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.user, self.password))
+            );
+            if authorization.as_deref() == Some(expected.as_str()) {
+                let scopes: Vec<String> =
+                    params.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
+                let token = self.token(&param(&params, "service"), scopes.iter().map(String::as_str));
+                ("200 OK", format!(r#"{{"token":"{token}","expires_in":300}}"#))
+            } else {
+                ("401 Unauthorized", r#"{"details":"wrong credentials"}"#.to_string())
+            }
         };
         write!(
             stream,
@@ -466,6 +492,7 @@ fn bearer_token_auth_through_a_token_server() {
         issuer: "stowage-test-issuer".into(),
         user: "stowage".into(),
         password: "s3cret".into(),
+        refresh_token: "stowage-refresh-token".into(),
     }
     .serve(listener);
     let auth = format!(
@@ -488,6 +515,18 @@ fn bearer_token_auth_through_a_token_server() {
     };
     let remote = image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(remote.view, local("oci").view);
+
+    // An auth file's identity token, exchanged through the OAuth2 refresh_token grant.
+    let identity = tmp.path().join("identity.json");
+    let with_token = |token: &str| {
+        format!(r#"{{"auths":{{"{}":{{"auth":"PHRva2VuPjo=","identitytoken":"{token}"}}}}}}"#, registry.host)
+    };
+    std::fs::write(&identity, with_token("stowage-refresh-token")).unwrap();
+    let opts = ImageOptions { creds: None, auth_file: Some(identity.clone()), use_cache: false, ..opts };
+    assert_eq!(image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}")).view, remote.view);
+    std::fs::write(&identity, with_token("revoked")).unwrap();
+    let err = image::open(&spec, &opts).unwrap_err().to_string();
+    assert!(err.contains("authentication failed") && err.contains("identity token"), "{err}");
 
     let err = fails(&["--tls-verify=false", "--creds", "stowage:wrong", "--image", &spec], &[]);
     assert!(err.contains(&spec) && err.contains("authentication failed"), "{err}");
