@@ -1,14 +1,17 @@
 //! `docker://` against a real registry (the CNCF distribution `docker-registry`) on
-//! 127.0.0.1 with htpasswd auth; the image is pushed by skopeo. `.ci/run` installs the tools;
-//! elsewhere the test prints SKIP.
+//! 127.0.0.1; images are pushed by skopeo. Each test starts its own registry: htpasswd auth,
+//! mutual TLS with certificates made by `openssl`, distribution's token auth with a token
+//! server written here (JWTs signed with ring), and a plain one serving zstd:chunked layers.
+//! `.ci/run` installs the tools; elsewhere the tests print SKIP.
 
 use assert_cmd::Command;
 use base64::Engine;
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-use stowage::image::{self, ImageOptions};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use stowage::image::{self, ImageOptions, OpenedImage};
 
 fn have(tool: &str) -> bool {
     std::process::Command::new("sh")
@@ -18,69 +21,124 @@ fn have(tool: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-struct Registry(Child);
+/// Whether the tools are there; outside CI a missing tool skips the test.
+fn tools(names: &[&str]) -> bool {
+    let missing: Vec<&str> = names.iter().copied().filter(|t| !have(t)).collect();
+    if missing.is_empty() {
+        return true;
+    }
+    // CI installs them (.ci/run): there, a skip would hide a broken install step.
+    assert!(std::env::var_os("CI").is_none(), "CI must run the registry tests; missing {missing:?}");
+    eprintln!("SKIP: registry test needs {} (.ci/run installs them)", missing.join(", "));
+    false
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `docker-registry serve`, stopped on drop.
+struct Registry {
+    child: Child,
+    host: String,
+}
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
-fn auth_file(dir: &Path, name: &str, host: &str, user: &str, password: &str) -> std::path::PathBuf {
+/// Start a registry storing into `dir/data`; `http` is appended under `http:` (indented by
+/// two spaces), `top` at the top level of the configuration (an `auth:` section).
+fn start_registry(dir: &Path, http: &str, top: &str) -> Registry {
+    let host = format!("127.0.0.1:{}", free_port());
+    let config = format!(
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\n\
+         http:\n  addr: {host}\n{http}{top}",
+        data = dir.join("data").display(),
+    );
+    let path = dir.join("config.yml");
+    std::fs::write(&path, config).unwrap();
+    let child = std::process::Command::new("docker-registry")
+        .arg("serve")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let registry = Registry { child, host };
+    let start = Instant::now();
+    while TcpStream::connect(&registry.host).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "the registry did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    registry
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images").join(name)
+}
+
+fn push(from: &str, to: &str, args: &[&str]) {
+    let out = std::process::Command::new("skopeo")
+        .args(["copy", "-q"])
+        .args(args)
+        .args([from, to])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo copy {from} {to}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+fn local(name: &str) -> OpenedImage {
+    let spec = format!("oci:{}", fixture(name).display());
+    image::open(&spec, &ImageOptions { use_cache: false, ..Default::default() }).unwrap()
+}
+
+fn auth_file(dir: &Path, name: &str, host: &str, user: &str, password: &str) -> PathBuf {
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     let path = dir.join(name);
     std::fs::write(&path, format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
     path
 }
 
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl").current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `stowage ls` exiting 2; its stderr.
+fn fails(args: &[&str], env: &[(&str, &Path)]) -> String {
+    let mut cmd = Command::cargo_bin("stowage").unwrap();
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.args(["ls", "--no-cache"]).args(args).assert().code(2);
+    String::from_utf8_lossy(&out.get_output().stderr).into_owned()
+}
+
 #[test]
 fn reads_an_image_from_a_registry_with_credentials_from_an_auth_file() {
-    let missing: Vec<&str> =
-        ["docker-registry", "skopeo", "htpasswd"].into_iter().filter(|t| !have(t)).collect();
-    if !missing.is_empty() {
-        // CI installs them (.ci/run): there, a skip would hide a broken install step.
-        assert!(std::env::var_os("CI").is_none(), "CI must run the registry test; missing {missing:?}");
-        eprintln!("SKIP: registry test needs {} (.ci/run installs them)", missing.join(", "));
+    if !tools(&["docker-registry", "skopeo", "htpasswd"]) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let host = format!("127.0.0.1:{port}");
     let htpasswd =
         std::process::Command::new("htpasswd").args(["-Bbn", "stowage", "s3cret"]).output().unwrap();
     assert!(htpasswd.status.success());
     std::fs::write(tmp.path().join("htpasswd"), &htpasswd.stdout).unwrap();
-    let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\n\
-         http:\n  addr: {host}\nauth:\n  htpasswd:\n    realm: stowage\n    path: {pw}\n",
-        data = tmp.path().join("data").display(),
-        pw = tmp.path().join("htpasswd").display(),
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: stowage\n    path: {}\n",
+        tmp.path().join("htpasswd").display()
     );
-    std::fs::write(tmp.path().join("config.yml"), config).unwrap();
-    let child = std::process::Command::new("docker-registry")
-        .args(["serve", &tmp.path().join("config.yml").to_string_lossy()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _registry = Registry(child);
-    let start = Instant::now();
-    while TcpStream::connect(&host).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the registry did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images/oci");
-    let pushed = std::process::Command::new("skopeo")
-        .args(["copy", "-q", "--dest-tls-verify=false", "--dest-creds", "stowage:s3cret"])
-        .arg(format!("oci:{}:v1", fixture.display()))
-        .arg(format!("docker://{host}/stowage/fixture:v1"))
-        .status()
-        .unwrap();
-    assert!(pushed.success(), "skopeo push failed");
-
+    let registry = start_registry(tmp.path(), "", &auth);
+    let host = &registry.host;
+    let fixture_spec = format!("oci:{}:v1", fixture("oci").display());
     let spec = format!("docker://{host}/stowage/fixture:v1");
-    let good = auth_file(tmp.path(), "auth.json", &host, "stowage", "s3cret");
+    push(&fixture_spec, &spec, &["--dest-tls-verify=false", "--dest-creds", "stowage:s3cret"]);
+
+    let good = auth_file(tmp.path(), "auth.json", host, "stowage", "s3cret");
     let cache = tmp.path().join("cache");
     let opts = ImageOptions {
         tls_verify: false,
@@ -89,17 +147,23 @@ fn reads_an_image_from_a_registry_with_credentials_from_an_auth_file() {
         ..Default::default()
     };
     let remote = image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
-    let local = image::open(
-        &format!("oci:{}", fixture.display()),
-        &ImageOptions { use_cache: false, ..Default::default() },
-    )
-    .unwrap();
+    let local = local("oci");
     assert_eq!(remote.view, local.view);
     assert_eq!(remote.stats.cached_layers, 0);
     assert_eq!(remote.config.digest, local.config.digest, "the manifest digest is kept");
     // Cached layers are not downloaded again.
     let warm = image::open(&spec, &opts).unwrap();
     assert_eq!((warm.stats.cached_layers, warm.stats.bytes_read), (3, 0));
+
+    // By digest, and a digest the registry does not have.
+    let digest = local.config.digest.clone().unwrap();
+    let pinned = format!("docker://{host}/stowage/fixture@{digest}");
+    assert_eq!(image::open(&pinned, &opts).unwrap().view, local.view);
+    let other = format!("docker://{host}/stowage/fixture@sha256:{}", "0".repeat(64));
+    let err = image::open(&other, &opts).unwrap_err().to_string();
+    assert!(err.contains("not found"), "{err}");
+    let err = image::open(&format!("docker://{host}/stowage/none:v1"), &opts).unwrap_err().to_string();
+    assert!(err.contains("not found"), "{err}");
 
     // Through the CLI, with $REGISTRY_AUTH_FILE.
     Command::cargo_bin("stowage")
@@ -111,13 +175,404 @@ fn reads_an_image_from_a_registry_with_credentials_from_an_auth_file() {
         .success()
         .stdout(predicates::str::contains("/etc/crio/crio.conf 55"));
 
-    let bad = auth_file(tmp.path(), "bad.json", &host, "stowage", "wrong");
-    let out = Command::cargo_bin("stowage")
-        .unwrap()
-        .env("REGISTRY_AUTH_FILE", &bad)
-        .args(["ls", "--no-cache", "--tls-verify=false", "--image", &spec])
-        .assert()
-        .code(2);
-    let err = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let bad = auth_file(tmp.path(), "bad.json", host, "stowage", "wrong");
+    let err = fails(&["--tls-verify=false", "--image", &spec], &[("REGISTRY_AUTH_FILE", &bad)]);
     assert!(err.contains(&spec) && err.contains("authentication failed"), "{err}");
+    let none = tmp.path().join("none.json");
+    std::fs::write(&none, r#"{"auths":{}}"#).unwrap();
+    let err = fails(&["--tls-verify=false", "--image", &spec], &[("REGISTRY_AUTH_FILE", &none)]);
+    assert!(err.contains("authentication failed") && err.contains("requires credentials"), "{err}");
+}
+
+#[test]
+fn mutual_tls_with_a_cert_dir_laid_out_like_skopeos() {
+    if !tools(&["docker-registry", "skopeo", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = tmp.path().join("pki");
+    std::fs::create_dir(&pki).unwrap();
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ca = [
+        "req",
+        "-x509",
+        "-subj",
+        "/CN=stowage-test-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+    ];
+    openssl(&pki, &[&ca[..], &ec].concat());
+    for (name, usage, san) in
+        [("server", "serverAuth", "subjectAltName=IP:127.0.0.1\n"), ("client", "clientAuth", "")]
+    {
+        std::fs::write(pki.join(format!("{name}.ext")), format!("{san}extendedKeyUsage={usage}\n")).unwrap();
+        let subject = format!("/CN=stowage-test-{name}");
+        let key = format!("{name}.key");
+        let csr = format!("{name}.csr");
+        openssl(&pki, &[&["req"][..], &ec, &["-subj", &subject, "-keyout", &key, "-out", &csr]].concat());
+        let cert = if name == "client" { "client.cert".to_string() } else { "server.crt".to_string() };
+        let ext = format!("{name}.ext");
+        openssl(
+            &pki,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                &cert,
+                "-extfile",
+                &ext,
+            ],
+        );
+    }
+    let tls = format!(
+        "  tls:\n    certificate: {p}/server.crt\n    key: {p}/server.key\n    clientcas:\n      - {p}/ca.crt\n",
+        p = pki.display()
+    );
+    let registry = start_registry(tmp.path(), &tls, "");
+    // skopeo's cert-dir layout: ca.crt, client.cert, client.key.
+    let certs = tmp.path().join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    for f in ["ca.crt", "client.cert", "client.key"] {
+        std::fs::copy(pki.join(f), certs.join(f)).unwrap();
+    }
+    let spec = format!("docker://{}/stowage/fixture:v1", registry.host);
+    push(
+        &format!("oci:{}:v1", fixture("oci").display()),
+        &spec,
+        &["--dest-cert-dir", certs.to_str().unwrap()],
+    );
+
+    let opts = ImageOptions {
+        cert_dir: Some(certs.clone()),
+        cache_dir: Some(tmp.path().join("cache")),
+        ..Default::default()
+    };
+    let remote = image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(remote.view, local("oci").view);
+
+    // Without the client certificate the server refuses the handshake.
+    let ca_only = tmp.path().join("ca-only");
+    std::fs::create_dir(&ca_only).unwrap();
+    std::fs::copy(pki.join("ca.crt"), ca_only.join("ca.crt")).unwrap();
+    let err = fails(&["--cert-dir", ca_only.to_str().unwrap(), "--image", &spec], &[]);
+    assert!(
+        err.contains(&spec) && err.contains(&registry.host) && err.contains("client certificate"),
+        "{err}"
+    );
+    // The same under --tls-verify=false, which then also tries plain HTTP.
+    let err = fails(&["--tls-verify=false", "--image", &spec], &[]);
+    assert!(err.contains("client certificate") && err.contains("over plain HTTP"), "{err}");
+    eprintln!("without a client certificate: {err}");
+    // Without our CA the server is not trusted.
+    let err = fails(&["--image", &spec], &[]);
+    assert!(err.contains(&spec) && err.to_lowercase().contains("certificate"), "{err}");
+    // A .cert without its .key, and a garbage .crt: errors naming the file.
+    let unpaired = tmp.path().join("unpaired");
+    std::fs::create_dir(&unpaired).unwrap();
+    std::fs::copy(pki.join("ca.crt"), unpaired.join("ca.crt")).unwrap();
+    std::fs::copy(pki.join("client.cert"), unpaired.join("client.cert")).unwrap();
+    let err = fails(&["--cert-dir", unpaired.to_str().unwrap(), "--image", &spec], &[]);
+    assert!(err.contains("client.cert") && err.contains("client.key"), "{err}");
+    let garbage = tmp.path().join("garbage");
+    std::fs::create_dir(&garbage).unwrap();
+    std::fs::write(garbage.join("bad.crt"), "this is not a certificate\n").unwrap();
+    let err = fails(&["--cert-dir", garbage.to_str().unwrap(), "--image", &spec], &[]);
+    assert!(err.contains("bad.crt"), "{err}");
+}
+
+/// A token server for distribution's `auth: token:`: checks basic credentials and answers
+/// `{"token": JWT}` granting what each `scope` asks, the JWT signed with ES256 by `key` and
+/// carrying `cert` (trusted by the registry's `rootcertbundle`) in `x5c`.
+struct TokenServer {
+    key: ring::signature::EcdsaKeyPair,
+    cert_der: Vec<u8>,
+    issuer: String,
+    user: String,
+    password: String,
+    /// The identity token (OAuth2 refresh token) the server accepts.
+    refresh_token: String,
+}
+
+impl TokenServer {
+    fn serve(self, listener: TcpListener) {
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let _ = self.answer(stream);
+            }
+        });
+    }
+
+    /// `GET realm?service=&scope=` with basic credentials (distribution's token spec), or
+    /// `POST realm` with an OAuth2 `refresh_token` grant (its OAuth2 variant).
+    fn answer(&self, mut stream: TcpStream) -> std::io::Result<()> {
+        let mut reader = BufReader::new(stream.try_clone()?);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line)?;
+        let mut authorization = None;
+        let mut content_length = 0;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("authorization") {
+                    authorization = Some(value.trim().to_string());
+                } else if name.eq_ignore_ascii_case("content-length") {
+                    content_length = value.trim().parse().unwrap_or(0);
+                }
+            }
+        }
+        let mut form = vec![0u8; content_length];
+        std::io::Read::read_exact(&mut reader, &mut form)?;
+        let target = request_line.split_whitespace().nth(1).unwrap_or("");
+        let pairs = |text: &str| -> Vec<(String, String)> {
+            text.split('&')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (percent_decode(k), percent_decode(v)))
+                .collect()
+        };
+        let param = |params: &[(String, String)], key: &str| {
+            params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+        };
+        let (status, body) = if request_line.starts_with("POST ") {
+            let params = pairs(&String::from_utf8_lossy(&form));
+            if param(&params, "grant_type") == "refresh_token"
+                && param(&params, "refresh_token") == self.refresh_token
+            {
+                let scope = param(&params, "scope");
+                let token = self.token(&param(&params, "service"), scope.split(' '));
+                ("200 OK", format!(r#"{{"access_token":"{token}","expires_in":300}}"#))
+            } else {
+                ("401 Unauthorized", r#"{"error":"invalid_grant"}"#.to_string())
+            }
+        } else {
+            let params = pairs(target.split_once('?').map_or("", |(_, q)| q));
+            let expected = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.user, self.password))
+            );
+            if authorization.as_deref() == Some(expected.as_str()) {
+                let scopes: Vec<String> =
+                    params.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
+                let token = self.token(&param(&params, "service"), scopes.iter().map(String::as_str));
+                ("200 OK", format!(r#"{{"token":"{token}","expires_in":300}}"#))
+            } else {
+                ("401 Unauthorized", r#"{"details":"wrong credentials"}"#.to_string())
+            }
+        };
+        write!(
+            stream,
+            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    fn token<'a>(&self, service: &str, scopes: impl Iterator<Item = &'a str>) -> String {
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
+        // `repository:NAME:ACTIONS`, NAME itself free of `:` for repositories.
+        let access: Vec<serde_json::Value> = scopes
+            .filter_map(|s| {
+                let (kind, rest) = s.split_once(':')?;
+                let (name, actions) = rest.rsplit_once(':')?;
+                Some(serde_json::json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+            })
+            .collect();
+        let header = serde_json::json!({
+            "typ": "JWT",
+            "alg": "ES256",
+            "x5c": [base64::engine::general_purpose::STANDARD.encode(&self.cert_der)],
+        });
+        let claims = serde_json::json!({
+            "iss": self.issuer,
+            "sub": self.user,
+            "aud": service,
+            "exp": now + 300,
+            "nbf": now - 10,
+            "iat": now,
+            "jti": format!("stowage-{now}-{}", access.len()),
+            "access": access,
+        });
+        let signing_input =
+            format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
+        let rng = ring::rand::SystemRandom::new();
+        let signature = self.key.sign(&rng, signing_input.as_bytes()).unwrap();
+        format!("{signing_input}.{}", b64(signature.as_ref()))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => out.push(b),
+                    None => out.extend_from_slice(&bytes[i..i + 3]),
+                }
+                i += 3;
+                continue;
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The DER inside a one-object PEM file.
+fn pem_der(path: &Path) -> Vec<u8> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
+}
+
+#[test]
+fn bearer_token_auth_through_a_token_server() {
+    if !tools(&["docker-registry", "skopeo", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    openssl(
+        tmp.path(),
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=stowage-token-issuer",
+            "-keyout",
+            "token.key",
+            "-out",
+            "token.crt",
+            "-days",
+            "2",
+        ],
+    );
+    let rng = ring::rand::SystemRandom::new();
+    let key = ring::signature::EcdsaKeyPair::from_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &pem_der(&tmp.path().join("token.key")),
+        &rng,
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let realm = format!("http://{}/token", listener.local_addr().unwrap());
+    TokenServer {
+        key,
+        cert_der: pem_der(&tmp.path().join("token.crt")),
+        issuer: "stowage-test-issuer".into(),
+        user: "stowage".into(),
+        password: "s3cret".into(),
+        refresh_token: "stowage-refresh-token".into(),
+    }
+    .serve(listener);
+    let auth = format!(
+        "auth:\n  token:\n    realm: {realm}\n    service: stowage-registry\n    issuer: stowage-test-issuer\n    rootcertbundle: {}\n",
+        tmp.path().join("token.crt").display()
+    );
+    let registry = start_registry(tmp.path(), "", &auth);
+    let spec = format!("docker://{}/stowage/fixture:v1", registry.host);
+    push(
+        &format!("oci:{}:v1", fixture("oci").display()),
+        &spec,
+        &["--dest-tls-verify=false", "--dest-creds", "stowage:s3cret"],
+    );
+
+    let opts = ImageOptions {
+        tls_verify: false,
+        creds: Some("stowage:s3cret".into()),
+        cache_dir: Some(tmp.path().join("cache")),
+        ..Default::default()
+    };
+    let remote = image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(remote.view, local("oci").view);
+
+    // An auth file's identity token, exchanged through the OAuth2 refresh_token grant.
+    let identity = tmp.path().join("identity.json");
+    let with_token = |token: &str| {
+        format!(r#"{{"auths":{{"{}":{{"auth":"PHRva2VuPjo=","identitytoken":"{token}"}}}}}}"#, registry.host)
+    };
+    std::fs::write(&identity, with_token("stowage-refresh-token")).unwrap();
+    let opts = ImageOptions { creds: None, auth_file: Some(identity.clone()), use_cache: false, ..opts };
+    assert_eq!(image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}")).view, remote.view);
+    std::fs::write(&identity, with_token("revoked")).unwrap();
+    let err = image::open(&spec, &opts).unwrap_err().to_string();
+    assert!(err.contains("authentication failed") && err.contains("identity token"), "{err}");
+
+    let err = fails(&["--tls-verify=false", "--creds", "stowage:wrong", "--image", &spec], &[]);
+    assert!(err.contains(&spec) && err.contains("authentication failed"), "{err}");
+    eprintln!("wrong password: {err}");
+    let err = fails(&["--tls-verify=false", "--image", &spec], &[("HOME", tmp.path())]);
+    assert!(err.contains(&spec) && err.contains("authentication failed"), "{err}");
+    eprintln!("anonymous: {err}");
+}
+
+#[test]
+fn zstd_chunked_layers_are_listed_through_range_requests() {
+    if !tools(&["docker-registry", "skopeo"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = start_registry(tmp.path(), "", "");
+    let spec = format!("docker://{}/stowage/chunked:v1", registry.host);
+    push(
+        &format!("oci:{}:v1", fixture("oci-chunked").display()),
+        &spec,
+        &["--dest-tls-verify=false", "--preserve-digests"],
+    );
+    let local = local("oci-chunked");
+    let layer_bytes: u64 = {
+        let manifest_digest = local.config.digest.clone().unwrap();
+        let path =
+            fixture("oci-chunked").join("blobs/sha256").join(manifest_digest.trim_start_matches("sha256:"));
+        let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        manifest["layers"].as_array().unwrap().iter().map(|l| l["size"].as_u64().unwrap()).sum()
+    };
+    let opts = ImageOptions { tls_verify: false, use_cache: false, ..Default::default() };
+    let remote = image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(remote.view, local.view);
+    assert_eq!(remote.config.digest, local.config.digest, "skopeo kept the manifest and its annotations");
+    // Every layer listed from its table of contents, through a few small range reads.
+    assert_eq!(remote.stats.toc_layers, 3, "{:?}", remote.stats);
+    assert!(
+        remote.stats.bytes_read * 4 < layer_bytes,
+        "{} bytes read of {layer_bytes}: range requests were not used",
+        remote.stats.bytes_read
+    );
+    eprintln!("zstd:chunked over docker://: {} of {layer_bytes} bytes read", remote.stats.bytes_read);
+
+    // --verify streams every blob in full, verified against its digest: the same view.
+    let verified =
+        image::open(&spec, &ImageOptions { verify: true, ..opts }).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(verified.view, local.view);
+    assert_eq!((verified.stats.toc_layers, verified.stats.bytes_read), (0, layer_bytes));
 }

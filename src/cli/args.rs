@@ -169,7 +169,7 @@ pub struct ImageArgs {
     /// Require HTTPS and verify certificates when talking to a registry.
     #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
     pub tls_verify: bool,
-    /// Directory of *.crt CA certificates for the registry.
+    /// Registry certificates: *.crt CA certificates, NAME.cert + NAME.key client certificates.
     #[arg(long, value_name = "DIR")]
     pub cert_dir: Option<PathBuf>,
     /// Registry credentials USERNAME[:PASSWORD] (default: the containers/docker auth files).

@@ -43,7 +43,8 @@ pub struct ImageOptions {
     pub verify: bool,
     /// `--tls-verify=false` allows plain HTTP and unverified certificates for a registry.
     pub tls_verify: bool,
-    /// `--cert-dir`: `*.crt` CA certificates trusted for the registry.
+    /// `--cert-dir`: `*.crt` CA certificates trusted for the registry, `NAME.cert` +
+    /// `NAME.key` client certificates (skopeo's layout).
     pub cert_dir: Option<PathBuf>,
     /// `--creds USER[:PASSWORD]` for the registry, instead of the auth files.
     pub creds: Option<String>,

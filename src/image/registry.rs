@@ -1,73 +1,102 @@
-//! `docker://REF`: read an image from a registry with oci-client. The tokio runtime lives
-//! only here; layers stream through a bounded channel into the same synchronous layer reader
-//! as every other transport, and cached layers are never downloaded.
+//! `docker://REF`: read an image from a registry through the distribution API (our own small
+//! client on reqwest, [`client`]). The tokio runtime lives only here; layers stream through a
+//! bounded channel into the same synchronous layer reader as every other transport, cached
+//! layers are never downloaded, and zstd:chunked layers are listed through range requests.
 
-use super::blobs::{BlobReader, BlobRef, BlobSource, verify_small};
+mod challenge;
+mod client;
+mod tls;
+
+use super::blobs::{BlobReader, BlobRef, BlobSource, blob_path, verify_small};
 use super::manifest::{Manifest, select_platform};
 use super::view::FileView;
 use super::{Cause, ImageConfig, ImageOptions, ImageStats, Plan, archive, read_plan};
-use futures_util::StreamExt;
-use oci_client::client::{BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
-use oci_client::secrets::RegistryAuth;
-use oci_client::{Client, Reference};
+use crate::resolve::imageref::ImageRef;
+use client::{Client, Credentials, RangeAnswer};
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-const ACCEPT: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
+const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.oci.image.index.v1+json, \
+    application/vnd.docker.distribution.manifest.v2+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// The host that serves Docker Hub's API (`docker.io` names the registry, not the server).
+fn api_host(registry: &str) -> &str {
+    match registry {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io",
+        other => other,
+    }
+}
 
 pub fn open(reference: &str, opts: &ImageOptions) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
     // Several providers may be compiled in; ours is ring. A second install is harmless.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let image: Reference = reference
-        .parse()
+    let image = ImageRef::parse(reference)
         .map_err(|e| Cause::Spec(format!("`{reference}` is not a registry reference: {e}")))?;
-    let auth = credentials(&image, opts)?;
+    // A digest pins the manifest: `name:tag@digest` is fetched by its digest, like skopeo.
+    let wanted = match (image.digest(), image.effective_tag()) {
+        (Some(digest), _) => {
+            blob_path(digest)?;
+            digest.to_string()
+        }
+        (None, Some(tag)) => tag.to_string(),
+        (None, None) => return Err(Cause::Spec(format!("`{reference}` names no tag or digest"))),
+    };
+    let credentials = credentials(&image, opts)?;
+    let certs = tls::CertDir::read(opts.cert_dir.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Cause::Registry(format!("cannot start the network runtime: {e}")))?;
-    let certs = ca_certificates(opts.cert_dir.as_deref())?;
-    let mut protocols = vec![ClientProtocol::Https];
-    if !opts.tls_verify {
-        // Like skopeo --tls-verify=false: HTTPS without verification, then plain HTTP.
-        protocols.push(ClientProtocol::Http);
-    }
-    let mut last_error = None;
-    for protocol in protocols {
-        let config = ClientConfig {
-            protocol,
-            accept_invalid_certificates: !opts.tls_verify,
-            extra_root_certificates: certs.clone(),
-            user_agent: concat!("stowage/", env!("CARGO_PKG_VERSION")),
-            platform_resolver: None,
-            ..Default::default()
-        };
-        let client = Client::new(config);
-        match runtime.block_on(client.pull_manifest_raw(&image, &auth, ACCEPT)) {
-            Ok((bytes, digest)) => {
-                let source =
-                    RegistryBlobs { runtime: &runtime, client, image: image.clone(), auth: auth.clone() };
+    let host = api_host(image.registry());
+    // Like skopeo --tls-verify=false: HTTPS without verification, then plain HTTP.
+    let schemes: &[&str] = if opts.tls_verify { &["https"] } else { &["https", "http"] };
+    let mut https_error: Option<Cause> = None;
+    for scheme in schemes {
+        let client = Client::new(
+            format!("{scheme}://{host}"),
+            image.registry(),
+            image.repository(),
+            credentials.clone(),
+            &certs,
+            !opts.tls_verify,
+        )?;
+        match runtime.block_on(client.manifest(&wanted, ACCEPT)) {
+            Ok(bytes) => {
+                let digest = match image.digest() {
+                    Some(pinned) => {
+                        verify_small(&bytes, pinned)?;
+                        pinned.to_string()
+                    }
+                    None => sha256_digest(&bytes),
+                };
+                let source = RegistryBlobs { runtime: &runtime, client };
                 let plan = plan(&source, &bytes, digest, opts)?;
                 return read_plan(&source, plan, opts);
             }
-            Err(e) => {
-                let cause = registry_error(e);
-                if matches!(cause, Cause::Auth(_) | Cause::NotFound(_)) {
-                    return Err(cause);
-                }
-                last_error = Some(cause);
+            // Only a registry that never answered over HTTPS is tried again over plain HTTP.
+            Err(cause) if *scheme == "https" && !client.answered() => https_error = Some(cause),
+            // Plain HTTP failing too: both reasons, the HTTPS one first (a TLS-only registry
+            // answers plain HTTP with a puzzling 400).
+            Err(Cause::Registry(http)) if let Some(Cause::Registry(https)) = &https_error => {
+                return Err(Cause::Registry(format!("{https}; over plain HTTP: {http}")));
             }
+            Err(cause) => return Err(cause),
         }
     }
-    Err(last_error.unwrap_or_else(|| Cause::Registry("no protocol to try".into())))
+    Err(https_error.unwrap_or_else(|| Cause::Registry("no protocol to try".into())))
 }
 
+/// The registry's `Docker-Content-Digest` is not trusted: the digest is the body's.
+fn sha256_digest(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+/// `bytes` was verified against `digest`; an index leads to the platform's manifest, fetched
+/// by digest and verified in turn.
 fn plan(
     source: &RegistryBlobs<'_>,
     bytes: &[u8],
@@ -76,50 +105,52 @@ fn plan(
 ) -> Result<Plan, Cause> {
     let manifest = Manifest::parse(bytes, &digest)?;
     if !manifest.is_index() {
-        verify_small(bytes, &digest)?;
         return archive::single_manifest_plan(source, &manifest, digest);
     }
     let chosen = select_platform(&manifest, &opts.platform)?;
-    let by_digest = source.image.clone_with_digest(chosen.digest.clone());
-    let (bytes, digest) = source
-        .runtime
-        .block_on(source.client.pull_manifest_raw(&by_digest, &source.auth, ACCEPT))
-        .map_err(registry_error)?;
-    let manifest = Manifest::parse(&bytes, &digest)?;
+    blob_path(&chosen.digest)?;
+    let bytes = source.runtime.block_on(source.client.manifest(&chosen.digest, ACCEPT))?;
+    verify_small(&bytes, &chosen.digest)?;
+    let manifest = Manifest::parse(&bytes, &chosen.digest)?;
     if manifest.is_index() {
-        return Err(Cause::Corrupt(format!("{digest}: an index inside an index")));
+        return Err(Cause::Corrupt(format!("{}: an index inside an index", chosen.digest)));
     }
-    plan(source, &bytes, digest, opts)
+    archive::single_manifest_plan(source, &manifest, chosen.digest.clone())
 }
 
 struct RegistryBlobs<'a> {
     runtime: &'a tokio::runtime::Runtime,
     client: Client,
-    image: Reference,
-    auth: RegistryAuth,
+}
+
+impl RegistryBlobs<'_> {
+    fn digest<'b>(&self, blob: &'b BlobRef) -> Result<&'b str, Cause> {
+        match blob {
+            BlobRef::Digest(digest) => {
+                blob_path(digest)?;
+                Ok(digest)
+            }
+            BlobRef::Member(_) => Err(Cause::NotFound(format!("{blob} is not a registry blob"))),
+        }
+    }
 }
 
 impl BlobSource for RegistryBlobs<'_> {
     fn open(&self, blob: &BlobRef) -> Result<BlobReader<'_>, Cause> {
-        let BlobRef::Digest(digest) = blob else {
-            return Err(Cause::NotFound(format!("{blob} is not a registry blob")));
-        };
+        let digest = self.digest(blob)?;
+        let mut response = self.runtime.block_on(self.client.blob(digest, None))?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(16);
-        let client = self.client.clone();
-        let image = self.image.clone();
-        let digest = digest.clone();
         self.runtime.spawn(async move {
-            match client.pull_blob_stream(&image, digest.as_str()).await {
-                Ok(mut stream) => {
-                    while let Some(chunk) = stream.next().await {
-                        let stop = chunk.is_err();
-                        if tx.send(chunk).await.is_err() || stop {
-                            break;
-                        }
-                    }
-                }
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(registry_error(e).to_string()))).await;
+            loop {
+                let chunk = match response.chunk().await {
+                    Ok(Some(chunk)) => Ok(chunk),
+                    Ok(None) => break,
+                    Err(e) => Err(std::io::Error::other(client::describe(&e))),
+                };
+                let stop = chunk.is_err();
+                // A closed channel: the reader stopped (an error elsewhere); so do we.
+                if tx.send(chunk).await.is_err() || stop {
+                    break;
                 }
             }
         });
@@ -129,31 +160,20 @@ impl BlobSource for RegistryBlobs<'_> {
     /// An HTTP range request; a registry that answers with the whole blob (200 instead of
     /// 206) has no random access, and the layer is streamed instead.
     fn read_range(&self, blob: &BlobRef, offset: u64, length: u64) -> Result<Option<Vec<u8>>, Cause> {
-        let BlobRef::Digest(digest) = blob else {
-            return Err(Cause::NotFound(format!("{blob} is not a registry blob")));
-        };
+        let digest = self.digest(blob)?;
         if length == 0 {
             return Ok(Some(Vec::new()));
         }
         self.runtime.block_on(async {
-            let response = self
-                .client
-                .pull_blob_stream_partial(&self.image, digest.as_str(), offset, Some(length))
-                .await
-                .map_err(registry_error)?;
-            let mut stream = match response {
-                BlobResponse::Partial(s) => s.stream,
-                BlobResponse::Full(_) => return Ok(None),
-            };
-            let mut buf = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| Cause::Registry(format!("{digest}: {e}")))?;
-                buf.extend_from_slice(&chunk);
-                if buf.len() as u64 > length {
-                    return Err(Cause::Registry(format!("{digest}: more bytes than the range asked")));
-                }
+            let response = self.client.blob(digest, Some((offset, length))).await?;
+            let content_range =
+                response.headers().get(reqwest::header::CONTENT_RANGE).and_then(|v| v.to_str().ok());
+            let what = |e: String| Cause::Registry(format!("{digest} bytes {offset}+{length}: {e}"));
+            match client::range_answer(response.status(), content_range, offset).map_err(what)? {
+                // Dropping the response abandons the whole-blob download.
+                RangeAnswer::Whole => Ok(None),
+                RangeAnswer::Partial => client::read_limited(response, length).await.map(Some).map_err(what),
             }
-            Ok(Some(buf))
         })
     }
 }
@@ -179,27 +199,13 @@ impl Read for ChannelReader {
     }
 }
 
-fn registry_error(e: oci_client::errors::OciDistributionError) -> Cause {
-    use oci_client::errors::OciDistributionError as E;
-    let text = e.to_string();
-    match &e {
-        E::AuthenticationFailure(_) | E::UnauthorizedError { .. } => Cause::Auth(text),
-        E::ImageManifestNotFoundError(_) => Cause::NotFound(text),
-        _ if text.contains("401") || text.contains("UNAUTHORIZED") || text.contains("Unauthorized") => {
-            Cause::Auth(text)
-        }
-        _ if text.contains("MANIFEST_UNKNOWN") || text.contains("NAME_UNKNOWN") => Cause::NotFound(text),
-        _ => Cause::Registry(text),
-    }
-}
-
 /// `--creds`, else the first auth file that has an entry for the registry, in skopeo's order:
 /// `--authfile` / `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
 /// `~/.config/containers/auth.json`, `~/.docker/config.json` (with credential helpers).
-fn credentials(image: &Reference, opts: &ImageOptions) -> Result<RegistryAuth, Cause> {
+fn credentials(image: &ImageRef, opts: &ImageOptions) -> Result<Credentials, Cause> {
     if let Some(creds) = &opts.creds {
         let (user, password) = creds.split_once(':').unwrap_or((creds.as_str(), ""));
-        return Ok(RegistryAuth::Basic(user.to_string(), password.to_string()));
+        return Ok(Credentials::Basic { user: user.to_string(), password: password.to_string() });
     }
     let mut files: Vec<PathBuf> = Vec::new();
     if let Some(f) = &opts.auth_file {
@@ -231,8 +237,8 @@ fn credentials(image: &Reference, opts: &ImageOptions) -> Result<RegistryAuth, C
         for key in &keys {
             use docker_credential::{CredentialRetrievalError as R, DockerCredential as C};
             match docker_credential::get_credential_from_reader(&text[..], key) {
-                Ok(C::UsernamePassword(u, p)) => return Ok(RegistryAuth::Basic(u, p)),
-                Ok(C::IdentityToken(t)) => return Ok(RegistryAuth::Bearer(t)),
+                Ok(C::UsernamePassword(user, password)) => return Ok(Credentials::Basic { user, password }),
+                Ok(C::IdentityToken(t)) => return Ok(Credentials::IdentityToken(t)),
                 Err(R::NoCredentialConfigured) => {}
                 Err(R::ConfigReadError) => {
                     return Err(Cause::Auth(format!("{} is not a valid auth file", file.display())));
@@ -241,11 +247,11 @@ fn credentials(image: &Reference, opts: &ImageOptions) -> Result<RegistryAuth, C
             }
         }
     }
-    Ok(RegistryAuth::Anonymous)
+    Ok(Credentials::Anonymous)
 }
 
 /// Auth-file keys for an image, most specific first (`host/ns/repo`, `host/ns`, `host`).
-fn auth_keys(image: &Reference) -> Vec<String> {
+fn auth_keys(image: &ImageRef) -> Vec<String> {
     let host = image.registry();
     let mut keys = Vec::new();
     let parts: Vec<&str> = image.repository().split('/').collect();
@@ -262,31 +268,19 @@ fn auth_keys(image: &Reference) -> Vec<String> {
     keys
 }
 
-/// `*.crt` files of `--cert-dir`, trusted as certificate authorities.
-fn ca_certificates(dir: Option<&Path>) -> Result<Vec<Certificate>, Cause> {
-    let Some(dir) = dir else { return Ok(Vec::new()) };
-    let mut certs = Vec::new();
-    let entries = std::fs::read_dir(dir).map_err(|e| Cause::io(dir, e))?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().is_some_and(|e| e == "crt") {
-            let data = std::fs::read(&path).map_err(|e| Cause::io(&path, e))?;
-            certs.push(Certificate { encoding: CertificateEncoding::Pem, data });
-        }
-    }
-    Ok(certs)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn auth_keys_most_specific_first() {
-        let r: Reference = "127.0.0.1:5000/ns/app:1".parse().unwrap();
+        let r = ImageRef::parse("127.0.0.1:5000/ns/app:1").unwrap();
         assert_eq!(
             auth_keys(&r),
             ["127.0.0.1:5000/ns/app", "127.0.0.1:5000/ns", "127.0.0.1:5000", "https://127.0.0.1:5000"]
         );
+        let hub = ImageRef::parse("nginx").unwrap();
+        assert_eq!(auth_keys(&hub)[..3], ["docker.io/library/nginx", "docker.io/library", "docker.io"]);
+        assert_eq!(api_host(hub.registry()), "registry-1.docker.io");
     }
 }
