@@ -83,7 +83,7 @@ pub fn read_layer(raw: impl Read, expect: &Expect, read: &AtomicU64) -> Result<L
     };
     let (changes, uncompressed_digest) = match kind {
         Compression::Gzip => {
-            let d = flate2::bufread::MultiGzDecoder::new(&mut src);
+            let d = super::gzip::GzReader::new(&mut src);
             scan(guard(d, &compressed, want_uncompressed.is_some()), "gzip")?
         }
         Compression::Zstd => {

@@ -9,6 +9,7 @@
 mod archive;
 mod blobs;
 pub mod cache;
+mod gzip;
 pub mod layer;
 pub mod manifest;
 pub mod progress;
