@@ -336,15 +336,21 @@ fn rewrite_manifest(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
 const POSITION: &str = "io.containers.zstd-chunked.manifest-position";
 const CHECKSUM: &str = "io.containers.zstd-chunked.manifest-checksum";
 
-/// The largest layer (the one with the watched files) of a zstd:chunked layout: its index in
-/// the manifest, blob path, and TOC position.
-fn big_chunked_layer(dir: &Path) -> (usize, PathBuf, (u64, u64)) {
+/// The largest layer (the one with the watched files) of a layout: its index in the
+/// manifest, blob path, and descriptor.
+fn big_layer(dir: &Path) -> (usize, PathBuf, serde_json::Value) {
     let (manifest, _) = manifest_of(dir);
     let layers = manifest["layers"].as_array().unwrap();
     let (i, layer) = layers.iter().enumerate().max_by_key(|(_, l)| l["size"].as_u64().unwrap()).unwrap();
+    let blob = dir.join("blobs/sha256").join(&layer["digest"].as_str().unwrap()[7..]);
+    (i, blob, layer.clone())
+}
+
+/// The big layer of a zstd:chunked layout, with its TOC position.
+fn big_chunked_layer(dir: &Path) -> (usize, PathBuf, (u64, u64)) {
+    let (i, blob, layer) = big_layer(dir);
     let pos: Vec<u64> =
         layer["annotations"][POSITION].as_str().unwrap().split(':').map(|p| p.parse().unwrap()).collect();
-    let blob = dir.join("blobs/sha256").join(&layer["digest"].as_str().unwrap()[7..]);
     (i, blob, (pos[0], pos[1]))
 }
 
@@ -444,15 +450,6 @@ fn estargz_layers_are_listed_from_their_table_of_contents() {
     }
 }
 
-/// The eStargz layer holding /etc/crio/crio.conf in layer 1 (the largest): index, blob path.
-fn big_estargz_layer(dir: &Path) -> (usize, PathBuf) {
-    let (manifest, _) = manifest_of(dir);
-    let layers = manifest["layers"].as_array().unwrap();
-    let (i, layer) = layers.iter().enumerate().max_by_key(|(_, l)| l["size"].as_u64().unwrap()).unwrap();
-    assert!(layer["annotations"][TOC_DIGEST].is_string());
-    (i, dir.join("blobs/sha256").join(&layer["digest"].as_str().unwrap()[7..]))
-}
-
 /// An eStargz footer: an empty gzip member whose extra field locates the TOC.
 fn estargz_footer(toc_offset: usize) -> Vec<u8> {
     let mut f = vec![0x1f, 0x8b, 0x08, 0x04, 0, 0, 0, 0, 0, 0xff, 26, 0, b'S', b'G', 22, 0];
@@ -467,7 +464,8 @@ fn a_corrupt_estargz_layer_is_an_error() {
     let dir = tmp.path().join("oci");
     copy_dir(&fixtures().join("oci-estargz-chunks"), &dir);
     let spec = format!("oci:{}", dir.display());
-    let (i, blob) = big_estargz_layer(&dir);
+    let (i, blob, layer) = big_layer(&dir);
+    assert!(layer["annotations"][TOC_DIGEST].is_string(), "an eStargz layer");
     let original = std::fs::read(&blob).unwrap();
 
     // The manifest pins another TOC: an error, not a fallback.
