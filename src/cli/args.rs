@@ -266,6 +266,11 @@ impl SourceArgs {
             target_platform: target,
             build_platform: Platform::default(),
             image_fields: config.image_fields.clone(),
+            build_contexts: config
+                .build_contexts
+                .iter()
+                .map(|b| (b.containerfile.clone(), b.context.clone()))
+                .collect(),
         })
     }
 }

@@ -54,6 +54,16 @@ pub struct Registries {
     pub location: Option<Location>,
 }
 
+/// The build context of a Containerfile that is not its own directory (`podman build -f
+/// images/bootc/Containerfile .`): where its `COPY` sources are read from.
+#[derive(Clone, Debug)]
+pub struct BuildContext {
+    /// Both as found from the working directory (the configuration's directory joined).
+    pub containerfile: PathBuf,
+    pub context: PathBuf,
+    pub location: Location,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct Config {
     /// The file it was read from; `None` for the built-in defaults.
@@ -65,6 +75,7 @@ pub struct Config {
     pub image: Option<String>,
     pub arch: Option<String>,
     pub build_args: Vec<(String, String)>,
+    pub build_contexts: Vec<BuildContext>,
     pub image_fields: Vec<FieldPath>,
     pub release_files: Vec<String>,
     pub registries: Registries,
@@ -188,6 +199,11 @@ rules:
 # build-args:
 #   BOOTC_BASE: registry.redhat.io/rhel9/rhel-bootc:9.6
 # arch: amd64
+# The build context of a Containerfile built from another directory than its own, as in
+# `podman build -f images/bootc/Containerfile .` (both paths relative to this file); its
+# COPY sources are then found there.
+# build-contexts:
+#   images/bootc/Containerfile: .
 
 # Registries images may come from (globs over registry/repository, or {{regex: ...}}),
 # checked by the registry-not-allowed rule.

@@ -6,7 +6,7 @@ use super::custom::{CustomRule, FLAG_FIELDS, Matcher, TEXT_FIELDS};
 use super::date::Date;
 use super::fieldpath::FieldPath;
 use super::pattern::Pattern;
-use super::{Config, ConfigError, Ignore, Level, Registries, RuleSetting};
+use super::{BuildContext, Config, ConfigError, Ignore, Level, Registries, RuleSetting};
 use crate::finding::Severity;
 use crate::location::Location;
 use crate::rules::catalog;
@@ -23,6 +23,7 @@ const KEYS: &[&str] = &[
     "image",
     "arch",
     "build-args",
+    "build-contexts",
     "image-fields",
     "release-files",
     "registries",
@@ -97,6 +98,7 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
                     }
                 }
             }
+            "build-contexts" => config.build_contexts = p.build_contexts(value),
             "release-files" => {
                 config.release_files = p.strings(value, "release-files").into_iter().map(|(s, _)| s).collect()
             }
@@ -402,6 +404,28 @@ impl Parser<'_> {
                 node,
                 format!("`build-args` must be a mapping NAME: VALUE, found a {}", other.type_name()),
             ),
+        }
+        out
+    }
+
+    /// `build-contexts: {CONTAINERFILE: DIR}`, both relative to the configuration file's
+    /// directory; each must exist.
+    fn build_contexts(&mut self, node: &Node) -> Vec<BuildContext> {
+        let Some(entries) = self.map(node, "`build-contexts`") else { return Vec::new() };
+        let base = self.src.path.parent().unwrap_or(std::path::Path::new("")).to_path_buf();
+        let mut out = Vec::new();
+        for (k, v) in entries {
+            let Some(file) = self.key(k) else { continue };
+            let Some(dir) = self.string(v, &format!("build-contexts.{file}")) else { continue };
+            let containerfile = base.join(file);
+            let context = base.join(&dir);
+            if !containerfile.is_file() {
+                self.error_at(k, format!("build context of `{file}`: no such Containerfile"));
+            } else if !context.is_dir() {
+                self.error_at(v, format!("build context `{dir}` of `{file}` is not a directory"));
+            } else {
+                out.push(BuildContext { containerfile, context, location: self.location(k) });
+            }
         }
         out
     }

@@ -17,7 +17,8 @@
 //!   ([`Containerfile::image_copies`]); `COPY --from` is not followed.
 //!
 //! Assumptions: the build context is the directory holding the Containerfile (what
-//! `podman build -f DIR/Containerfile DIR` and `podman build DIR` use); `--build-context`,
+//! `podman build -f DIR/Containerfile DIR` and `podman build DIR` use) unless the
+//! configuration's `build-contexts` names another; `--build-context`,
 //! other context directories and `.containerignore` / `.dockerignore` are not taken into
 //! account; the base image's filesystem is not known, so a destination without a trailing `/`
 //! that receives one file is taken as a file name (as when it does not exist yet); `ADD`
@@ -31,22 +32,37 @@ use std::path::{Component, Path, PathBuf};
 /// The copies of one Containerfile that reach its final image, with its build context.
 #[derive(Clone, Debug)]
 pub struct ImageCopies {
-    /// The build context (the Containerfile's directory), normalised.
+    /// The build context (the configured one, else the Containerfile's directory), absolute
+    /// and normalised.
     pub context: PathBuf,
     pub copies: Vec<FileCopy>,
 }
 
+/// `path` made absolute from the working directory, and normalised.
+pub fn absolute(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        return normalize(path);
+    }
+    match std::env::current_dir() {
+        Ok(cwd) => normalize(&cwd.join(path)),
+        Err(_) => normalize(path),
+    }
+}
+
 impl ImageCopies {
-    /// The copies of the Containerfile at `path` (as walked), its directory the context.
+    /// The copies of the Containerfile at `path` (as walked).
     pub fn new(path: &Path, containerfile: &Containerfile) -> Self {
-        let context = normalize(path.parent().unwrap_or(Path::new("")));
+        let context = match &containerfile.context {
+            Some(dir) => absolute(dir),
+            None => absolute(path.parent().unwrap_or(Path::new(""))),
+        };
         ImageCopies { context, copies: containerfile.image_copies().cloned().collect() }
     }
 
     /// Every in-image path the file at `file` (a path as walked, like the Containerfile's) is
     /// copied to, sorted and without duplicates.
     pub fn in_image(&self, file: &Path) -> Vec<String> {
-        let Some(rel) = relative_to(&normalize(file), &self.context) else { return Vec::new() };
+        let Some(rel) = relative_to(&absolute(file), &self.context) else { return Vec::new() };
         let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
         let mut out: Vec<String> = self.copies.iter().flat_map(|c| map_copy(c, &rel)).collect();
         out.sort();
@@ -57,11 +73,7 @@ impl ImageCopies {
 
 /// The components of `file` below `context`, when it is inside it.
 fn relative_to(file: &Path, context: &Path) -> Option<Vec<String>> {
-    let rest = if context == Path::new(".") && file.is_relative() {
-        file
-    } else {
-        file.strip_prefix(context).ok()?
-    };
+    let rest = file.strip_prefix(context).ok()?;
     let parts: Vec<String> = rest
         .components()
         .map(|c| match c {

@@ -37,6 +37,9 @@ pub struct Containerfile {
     pub escape: char,
     /// Every `COPY` and `ADD`, in file order (see [`Containerfile::image_copies`]).
     pub copies: Vec<FileCopy>,
+    /// The build context when the configuration names one (`build-contexts`); else the
+    /// Containerfile's directory is.
+    pub context: Option<std::path::PathBuf>,
 }
 
 /// One `COPY` or `ADD`: what it puts into its stage's filesystem.
@@ -203,7 +206,8 @@ pub fn parse(src: &SourceText, opts: &BuildOptions) -> Containerfile {
     let text = src.text.as_str();
     let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
     let body = &text[bom..];
-    let mut out = Containerfile { escape: '\\', ..Containerfile::default() };
+    let mut out =
+        Containerfile { escape: '\\', context: opts.context_of(&src.path), ..Containerfile::default() };
 
     let mut work = mask_templates(body);
     let mut heredocs: HashMap<usize, Vec<HereBody>> = HashMap::new();
