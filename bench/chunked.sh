@@ -22,19 +22,34 @@ cargo build --release --quiet
 [ -f "$src/lay/index.json" ] || python3 bench/gen_image.py "$src/lay" --mib 1024 --layers 62 --images 20
 mkdir -p "$work"
 # skopeo 1.9 converts to zstd:chunked at ~6 MB/s on 2 cores: by default only layers
-# FIRST..LAST (1-based; the top eight, which hold the embedded copies) are converted.
-FIRST=${FIRST:-55}
-LAST=${LAST:-62}
+# LAYERS layers are converted: by default the ones holding watched files (the embedded copies
+# and the configuration, found by listing each layer's tar), topped up with the highest others
+# to eight; LAYERS="55 56 ..." (1-based) chooses them.
+LAYERS=${LAYERS:-auto}
 if [ ! -f "$work/lay/index.json" ]; then
     rm -rf "$work/sub"
-    python3 - "$src/lay" "$work/sub" "$FIRST" "$LAST" <<'PY'
-import hashlib, json, os, sys
-src, dst, first, last = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    python3 - "$src/lay" "$work/sub" "$LAYERS" <<'PY'
+import hashlib, json, os, sys, tarfile
+src, dst, wanted = sys.argv[1], sys.argv[2], sys.argv[3]
 blob = lambda d: f"{src}/blobs/sha256/{d[7:]}"
 index = json.load(open(f"{src}/index.json"))
 manifest = json.load(open(blob(index["manifests"][0]["digest"])))
 config = json.load(open(blob(manifest["config"]["digest"])))
-chosen = range(first - 1, min(last, len(manifest["layers"])))
+WATCHED = ("usr/lib/containers/", "etc/", "usr/share/containers/", "usr/lib/microshift/", "usr/share/microshift/")
+def watched(layer):
+    with tarfile.open(blob(layer["digest"])) as t:
+        return any(m.name.lstrip("./").startswith(WATCHED) for m in t)
+if wanted == "auto":
+    n = len(manifest["layers"])
+    chosen = {i for i, l in enumerate(manifest["layers"]) if watched(l)}
+    for i in reversed(range(n)):
+        if len(chosen) >= 8:
+            break
+        chosen.add(i)
+    chosen = sorted(chosen)
+else:
+    chosen = [int(x) - 1 for x in wanted.split()]
+print("layers", " ".join(str(i + 1) for i in chosen), file=sys.stderr)
 layers = [manifest["layers"][i] for i in chosen]
 config["rootfs"]["diff_ids"] = [config["rootfs"]["diff_ids"][i] for i in chosen]
 config.pop("history", None)
@@ -52,7 +67,7 @@ index = {"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.im
 json.dump(index, open(f"{dst}/index.json", "w"))
 open(f"{dst}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 PY
-    echo "converting layers $FIRST..$LAST of $src/lay to $FORMAT in $work/lay ..." >&2
+    echo "converting those layers of $src/lay to $FORMAT in $work/lay ..." >&2
     if [ "$FORMAT" = zstd-chunked ]; then
         skopeo copy -q --dest-compress-format zstd:chunked "oci:$work/sub" "oci:$work/lay:latest"
     else

@@ -545,7 +545,7 @@ fn toc_layers_are_listed_through_range_requests() {
     let registry = start_registry(tmp.path(), "", "");
     // zstd:chunked by skopeo, eStargz by ctr-remote with 32-byte chunks (several range-read
     // gzip members per watched file).
-    for (name, max_share) in [("oci-chunked", 4), ("oci-estargz-chunks", 2)] {
+    for (name, max_requests) in [("oci-chunked", 6), ("oci-estargz-chunks", 9)] {
         let spec = format!("docker://{}/stowage/{name}:v1", registry.host);
         push(
             &format!("oci:{}:v1", fixture(name).display()),
@@ -566,14 +566,15 @@ fn toc_layers_are_listed_through_range_requests() {
             remote.config.digest, local.config.digest,
             "{name}: skopeo kept the manifest and its annotations"
         );
-        // Every layer listed from its table of contents, through a few small range reads.
+        // Every layer listed from its table of contents, through a few range requests: the
+        // TOC (and the eStargz footer), then one for the watched files, which lie within
+        // 64 KiB of each other in these small layers.
         assert_eq!(remote.stats.toc_layers, 3, "{name}: {:?}", remote.stats);
-        assert!(
-            remote.stats.bytes_read * max_share < layer_bytes,
-            "{name}: {} bytes read of {layer_bytes}: range requests were not used",
-            remote.stats.bytes_read
+        assert!(remote.stats.range_reads <= max_requests, "{name}: {:?}", remote.stats);
+        eprintln!(
+            "{name} over docker://: {} of {layer_bytes} bytes read in {} requests",
+            remote.stats.bytes_read, remote.stats.range_reads
         );
-        eprintln!("{name} over docker://: {} of {layer_bytes} bytes read", remote.stats.bytes_read);
 
         // --verify streams every blob in full, verified against its digest: the same view.
         let verified = image::open(&spec, &ImageOptions { verify: true, ..opts })

@@ -39,6 +39,12 @@ pub trait BlobSource: Sync {
         Ok(None)
     }
 
+    /// What one more range read costs, in bytes: ranges closer than this are read as one
+    /// (0 for local files; a network round trip for a registry).
+    fn range_gap(&self) -> u64 {
+        0
+    }
+
     /// A small document (manifest, config, index.json), at most 16 MiB.
     fn read_small(&self, blob: &BlobRef) -> Result<Vec<u8>, Cause> {
         let mut buf = Vec::new();

@@ -96,6 +96,8 @@ pub struct ImageStats {
     /// full: their watched contents were checked against the TOC's digests, but their blob
     /// digests were not verified (`--verify` reads them in full).
     pub toc_layers: usize,
+    /// Range reads made for those layers (HTTP requests over a registry).
+    pub range_reads: u64,
 }
 
 /// An image, read.
@@ -237,6 +239,7 @@ pub(crate) fn read_plan(
     todo.sort_by_key(|i| std::cmp::Reverse(plan.layers[*i].size));
     let total: u64 = todo.iter().map(|i| plan.layers[*i].size).sum();
     let bytes = AtomicU64::new(0);
+    let requests = AtomicU64::new(0);
     let next = AtomicUsize::new(0);
     let done = Mutex::new(Vec::<(usize, Result<(LayerChanges, bool), Cause>)>::new());
     let progress = progress::Progress::start(opts.progress, todo.len(), total);
@@ -247,7 +250,11 @@ pub(crate) fn read_plan(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = todo.get(k) else { break };
                     let layer = &plan.layers[i];
-                    let toc = if opts.verify { Ok(None) } else { toc::read_layer(source, layer, &bytes) };
+                    let toc = if opts.verify {
+                        Ok(None)
+                    } else {
+                        toc::read_layer(source, layer, &bytes, &requests)
+                    };
                     let result = match toc {
                         Ok(Some(changes)) => Ok((changes, true)),
                         Ok(None) => source
@@ -301,6 +308,7 @@ pub(crate) fn read_plan(
         cached_layers: cached,
         unsafe_entries: 0,
         toc_layers,
+        range_reads: requests.load(Ordering::Relaxed),
     };
     for (i, changes) in results.iter().enumerate() {
         let changes = changes.as_ref().ok_or_else(|| Cause::Corrupt(format!("layer {i} was not read")))?;

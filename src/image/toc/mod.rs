@@ -24,6 +24,7 @@ use super::blobs::BlobSource;
 use super::layer::{Item, LayerChanges, escapes_root};
 use super::view::{Capture, Entry, capture, normalize_path};
 use super::{Cause, LayerDesc};
+use rayon::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -168,11 +169,12 @@ pub fn read_layer(
     source: &dyn BlobSource,
     layer: &LayerDesc,
     read: &AtomicU64,
+    requests: &AtomicU64,
 ) -> Result<Option<LayerChanges>, Cause> {
     let Some(hint) = &layer.toc else { return Ok(None) };
     let Some(checksum) = &hint.checksum else { return Ok(None) };
     let format = hint.format;
-    let ranges = Ranges { source, layer, read, format };
+    let ranges = Ranges { source, layer, read, requests, format };
     let loaded = match format {
         TocFormat::ZstdChunked => zstd_chunked::load(&ranges, hint, checksum)?,
         TocFormat::Estargz => estargz::load(&ranges, checksum)?,
@@ -180,14 +182,71 @@ pub fn read_layer(
     let Some(loaded) = loaded else { return Ok(None) };
     let (mut changes, mut jobs) = list(&loaded.entries, format)?;
     set_piece_ends(&mut jobs, &loaded.entries, loaded.toc_offset);
-    for job in jobs {
-        let path = changes.items[job.item].0.clone();
-        let content = read_content(&ranges, &job, &path)?;
-        if let (_, Item::Entry(Entry::File { content: c, .. })) = &mut changes.items[job.item] {
+    // Files close together in the blob are fetched by one range read (one HTTP request over
+    // a registry); the groups are fetched in parallel.
+    let spans: Vec<Option<(u64, u64)>> =
+        jobs.iter().map(|job| span(job, &changes.items[job.item].0, format)).collect::<Result<_, _>>()?;
+    let groups = group_spans(&spans, source.range_gap());
+    let contents: Vec<Vec<(usize, Vec<u8>)>> = groups
+        .par_iter()
+        .map(|group| {
+            let bytes = match group.end > group.start {
+                true => ranges
+                    .get(group.start, group.end - group.start, "file content")?
+                    .ok_or_else(|| Cause::Corrupt("the blob stopped allowing random access".to_string()))?,
+                false => Vec::new(),
+            };
+            group
+                .jobs
+                .iter()
+                .map(|&j| {
+                    let job = &jobs[j];
+                    let content = decode(&bytes, group.start, job, &changes.items[job.item].0, format)?;
+                    Ok((job.item, content))
+                })
+                .collect()
+        })
+        .collect::<Result<_, Cause>>()?;
+    for (item, content) in contents.into_iter().flatten() {
+        if let (_, Item::Entry(Entry::File { content: c, .. })) = &mut changes.items[item] {
             *c = Some(Arc::from(content));
         }
     }
     Ok(Some(changes))
+}
+
+/// The largest range read made of several files.
+const GROUP_MAX: u64 = 4 << 20;
+
+/// Some jobs (indices) and the blob range holding all their data.
+#[derive(Debug, PartialEq, Eq)]
+struct Group {
+    start: u64,
+    end: u64,
+    jobs: Vec<usize>,
+}
+
+/// Jobs grouped by nearness in the blob: ranges at most `gap` bytes apart share a read (a job
+/// without data is a group of its own).
+fn group_spans(spans: &[Option<(u64, u64)>], gap: u64) -> Vec<Group> {
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_by_key(|&j| spans[j].map_or((0, 0), |s| s));
+    let mut groups: Vec<Group> = Vec::new();
+    for j in order {
+        let Some((start, end)) = spans[j] else {
+            groups.push(Group { start: 0, end: 0, jobs: vec![j] });
+            continue;
+        };
+        if let Some(g) = groups.last_mut().filter(|g| {
+            g.end > g.start && start <= g.end.saturating_add(gap) && end.max(g.end) - g.start <= GROUP_MAX
+        }) {
+            g.end = g.end.max(end);
+            g.jobs.push(j);
+        } else {
+            groups.push(Group { start, end, jobs: vec![j] });
+        }
+    }
+    groups
 }
 
 /// What a format's loader found: the entries, and where the TOC begins (the end of the file
@@ -202,6 +261,8 @@ struct Ranges<'a> {
     source: &'a dyn BlobSource,
     layer: &'a LayerDesc,
     read: &'a AtomicU64,
+    /// Range reads made (HTTP requests over a registry).
+    requests: &'a AtomicU64,
     format: TocFormat,
 }
 
@@ -219,6 +280,7 @@ impl Ranges<'_> {
         if size != 0 && end > size {
             return Err(outside());
         }
+        self.requests.fetch_add(1, Ordering::Relaxed);
         let got = self.source.read_range(&self.layer.blob, offset, length)?;
         if let Some(b) = &got {
             self.read.fetch_add(b.len() as u64, Ordering::Relaxed);
@@ -230,33 +292,44 @@ impl Ranges<'_> {
     }
 }
 
-/// One range read for all the pieces of a file (they are contiguous in both formats), then
-/// each piece decompressed and checked.
-fn read_content(ranges: &Ranges<'_>, job: &ContentJob, path: &str) -> Result<Vec<u8>, Cause> {
-    let name = ranges.format.name();
+/// The blob range holding a file's data (its pieces are contiguous in both formats); `None`
+/// when there is nothing to read (an empty file, only holes).
+fn span(job: &ContentJob, path: &str, format: TocFormat) -> Result<Option<(u64, u64)>, Cause> {
+    let data_pieces = || job.pieces.iter().filter(|p| !p.zeros);
+    if job.size == 0 {
+        return Ok(None);
+    }
+    if data_pieces().any(|p| p.end <= p.start) {
+        return Err(Cause::Corrupt(format!(
+            "{} entry `{path}` has an empty compressed range",
+            format.name()
+        )));
+    }
+    let start = data_pieces().map(|p| p.start).min();
+    let end = data_pieces().map(|p| p.end).max();
+    Ok(start.zip(end))
+}
+
+/// A file's content from `bytes` (the blob from offset `base`): each piece decompressed and
+/// checked against its chunk digest, the whole against the file's size and digest.
+fn decode(
+    bytes: &[u8],
+    base: u64,
+    job: &ContentJob,
+    path: &str,
+    format: TocFormat,
+) -> Result<Vec<u8>, Cause> {
+    let name = format.name();
     if job.size == 0 {
         return Ok(Vec::new());
     }
-    let data_pieces = || job.pieces.iter().filter(|p| !p.zeros);
-    if data_pieces().any(|p| p.end <= p.start) {
-        return Err(Cause::Corrupt(format!("{name} entry `{path}` has an empty compressed range")));
-    }
-    let start = data_pieces().map(|p| p.start).min().unwrap_or(0);
-    let end = data_pieces().map(|p| p.end).max().unwrap_or(0);
-    let bytes = if end > start {
-        ranges
-            .get(start, end - start, "file content")?
-            .ok_or_else(|| Cause::Corrupt("the blob stopped allowing random access".to_string()))?
-    } else {
-        Vec::new()
-    };
     let mut content = Vec::with_capacity(job.size.min(1 << 20) as usize);
     for piece in &job.pieces {
         let data = if piece.zeros {
             Ok(vec![0; piece.take.min(job.size) as usize])
         } else {
-            let compressed = &bytes[(piece.start - start) as usize..(piece.end - start) as usize];
-            match ranges.format {
+            let compressed = &bytes[(piece.start - base) as usize..(piece.end - base) as usize];
+            match format {
                 TocFormat::ZstdChunked => zstd_chunked::decompress_piece(compressed, piece.skip, piece.take),
                 TocFormat::Estargz => estargz::decompress(compressed, piece.skip, piece.take),
             }
@@ -433,6 +506,35 @@ mod tests {
         );
         // endOffset kept; the hole reads nothing.
         assert_eq!(pieces(&jobs[3]), [(500, 600, 0, 4, false), (0, 0, 0, 4, true)]);
+    }
+
+    #[test]
+    fn near_files_share_a_range_read() {
+        const GROUP_GAP: u64 = 64 << 10;
+        let far = 10 << 20;
+        let spans = [
+            Some((100, 200)),
+            None,
+            Some((far, far + 50)),
+            Some((200 + GROUP_GAP, 200 + GROUP_GAP + 10)),
+            Some((150, 180)),
+            Some((300 + GROUP_GAP + 10, 300 + GROUP_GAP + GROUP_MAX)),
+        ];
+        let got: Vec<(u64, u64, Vec<usize>)> =
+            group_spans(&spans, GROUP_GAP).into_iter().map(|g| (g.start, g.end, g.jobs)).collect();
+        assert_eq!(
+            got,
+            [
+                (0, 0, vec![1]),
+                (100, 200 + GROUP_GAP + 10, vec![0, 4, 3]),
+                // Near, but the group would pass GROUP_MAX.
+                (300 + GROUP_GAP + 10, 300 + GROUP_GAP + GROUP_MAX, vec![5]),
+                (far, far + 50, vec![2]),
+            ]
+        );
+        // Without a gap only touching or overlapping ranges share a read.
+        let got: Vec<Vec<usize>> = group_spans(&spans, 0).into_iter().map(|g| g.jobs).collect();
+        assert_eq!(got, [vec![1], vec![0, 4], vec![3], vec![5], vec![2]]);
     }
 
     #[test]
