@@ -583,3 +583,82 @@ fn toc_layers_are_listed_through_range_requests() {
         assert_eq!((verified.stats.toc_layers, verified.stats.bytes_read), (0, layer_bytes), "{name}");
     }
 }
+
+/// A running `tinyproxy` on 127.0.0.1 logging every request, stopped on drop.
+struct Proxy {
+    child: Child,
+    url: String,
+    log: PathBuf,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_proxy(dir: &Path) -> Proxy {
+    let port = free_port();
+    let log = dir.join("proxy.log");
+    let config = dir.join("tinyproxy.conf");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListen 127.0.0.1\nTimeout 60\nLogFile \"{}\"\nLogLevel Info\nAllow 127.0.0.1\n\
+             ConnectPort 443\nConnectPort 0\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    // -d: stay in the foreground, so that the test owns the process.
+    let child = std::process::Command::new("tinyproxy")
+        .args(["-d", "-c"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(20), "tinyproxy did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Proxy { child, url: format!("http://127.0.0.1:{port}"), log }
+}
+
+#[test]
+fn the_proxy_environment_is_honoured_like_skopeo() {
+    if !tools(&["docker-registry", "skopeo", "tinyproxy"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let registry = start_registry(tmp.path(), "", "");
+    let spec = format!("docker://{}/stowage/proxied:v1", registry.host);
+    push(&format!("oci:{}:v1", fixture("oci").display()), &spec, &["--dest-tls-verify=false"]);
+    let proxy = start_proxy(tmp.path());
+    let proxied = |log: &str| {
+        log.lines().filter(|l| l.contains(&format!("{}/v2/stowage/proxied", registry.host))).count()
+    };
+    let ls = |env: &[(&str, &str)]| {
+        let mut cmd = Command::cargo_bin("stowage").unwrap();
+        for var in
+            ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy", "ALL_PROXY"]
+        {
+            cmd.env_remove(var);
+        }
+        cmd.envs(env.iter().copied())
+            .args(["ls", "--no-cache", "--tls-verify=false", "--image", &spec, "/etc/crio"])
+            .assert()
+            .success()
+            .stdout(predicates::str::contains("/etc/crio/crio.conf 55"));
+        std::fs::read_to_string(&proxy.log).unwrap_or_default()
+    };
+    // Through the proxy: the manifest and the blobs are asked of it.
+    let log = ls(&[("HTTP_PROXY", &proxy.url), ("HTTPS_PROXY", &proxy.url)]);
+    let through = proxied(&log);
+    assert!(through >= 4, "manifest, config and layers through the proxy: {log}");
+    // NO_PROXY names the registry: it is reached directly.
+    let log = ls(&[("HTTP_PROXY", &proxy.url), ("HTTPS_PROXY", &proxy.url), ("NO_PROXY", "127.0.0.1")]);
+    assert_eq!(proxied(&log), through, "nothing more through the proxy: {log}");
+}
