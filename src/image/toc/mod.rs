@@ -305,10 +305,25 @@ fn span(job: &ContentJob, path: &str, format: TocFormat) -> Result<Option<(u64, 
             format.name()
         )));
     }
-    let start = data_pieces().map(|p| p.start).min();
-    let end = data_pieces().map(|p| p.end).max();
-    Ok(start.zip(end))
+    let (Some(start), Some(end)) = (data_pieces().map(|p| p.start).min(), data_pieces().map(|p| p.end).max())
+    else {
+        return Ok(None);
+    };
+    // A member may hold the tar headers that follow the file (eStargz), but a range far larger
+    // than its content is a corrupt TOC, which must not make us hold the blob in memory.
+    if end - start > MAX_SPAN_SLACK.saturating_add(job.size.saturating_mul(2)) {
+        return Err(Cause::Corrupt(format!(
+            "{} entry `{path}`: {} compressed bytes for {} bytes of content",
+            format.name(),
+            end - start,
+            job.size
+        )));
+    }
+    Ok(Some((start, end)))
 }
+
+/// How much larger than twice its content a file's compressed range may be.
+const MAX_SPAN_SLACK: u64 = 64 << 20;
 
 /// A file's content from `bytes` (the blob from offset `base`): each piece decompressed and
 /// checked against its chunk digest, the whole against the file's size and digest.
@@ -535,6 +550,20 @@ mod tests {
         // Without a gap only touching or overlapping ranges share a read.
         let got: Vec<Vec<usize>> = group_spans(&spans, 0).into_iter().map(|g| g.jobs).collect();
         assert_eq!(got, [vec![1], vec![0, 4], vec![3], vec![5], vec![2]]);
+    }
+
+    #[test]
+    fn a_range_far_larger_than_its_file_is_corrupt() {
+        // A lone watched file whose range runs to a TOC 1 GiB away.
+        let e = entries(r#"{"type":"reg","name":"etc/crio/a.conf","size":10,"offset":100}"#);
+        let (changes, mut jobs) = list(&e, TocFormat::Estargz).unwrap();
+        set_piece_ends(&mut jobs, &e, 1 << 30);
+        let err = span(&jobs[0], &changes.items[0].0, TocFormat::Estargz).unwrap_err().to_string();
+        assert!(err.contains("1073741724 compressed bytes for 10 bytes"), "{err}");
+        // The same file 1 MiB before its TOC is fine.
+        jobs[0].pieces[0].end = 0;
+        set_piece_ends(&mut jobs, &e, 1 << 20);
+        assert_eq!(span(&jobs[0], "", TocFormat::Estargz).unwrap(), Some((100, 1 << 20)));
     }
 
     #[test]
