@@ -81,6 +81,19 @@ pub fn resolve_parsed(
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
 ) -> Resolution {
+    resolve_with(fs, kustomization_files, always_roots, known, parsed, true)
+}
+
+/// [`resolve_parsed`]; `parallel` false builds every entry one after the other (the
+/// reference the parallel build must equal).
+fn resolve_with(
+    fs: &dyn Fs,
+    kustomization_files: &[PathBuf],
+    always_roots: &BTreeSet<PathBuf>,
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    parallel: bool,
+) -> Resolution {
     let mut dirs: Vec<PathBuf> = kustomization_files
         .iter()
         .filter_map(|f| f.parent())
@@ -91,17 +104,19 @@ pub fn resolve_parsed(
     dirs.sort();
     let mut builder = Builder::new(fs, known);
     builder.parsed = Some(parsed);
+    builder.parallel = parallel;
     let used = used_dirs(fs, &dirs, known);
     let mut out = Resolution::default();
     let mut roots: Vec<PathBuf> =
         dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
     // A directory built once (a root nothing uses, or used by one entry only) is not kept for
     // reuse: its resources are big, and a copy of them would only be dropped at the end.
-    builder.built_once = dirs
-        .iter()
-        .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
-        .cloned()
-        .collect();
+    builder.built_once = Arc::new(
+        dirs.iter()
+            .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
+            .cloned()
+            .collect(),
+    );
     let mut done = BTreeSet::new();
     loop {
         for root in &roots {
@@ -259,4 +274,78 @@ fn container_reference(
 /// Whether `dir` holds one of the kustomization file names.
 pub fn has_kustomization(fs: &dyn Fs, dir: &Path) -> bool {
     fs::KUSTOMIZATION_FILES.iter().any(|n| fs.is_file(&dir.join(n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fs::MemFs;
+    use super::*;
+
+    /// Overlays built in parallel that share bases (built by several forks); `broken` adds a
+    /// file with invalid YAML named by several of them, a missing file, and a cycle seen from
+    /// two siblings.
+    fn tree(broken: bool) -> MemFs {
+        let mut fs = MemFs::default();
+        let mut add = |path: &str, text: String| {
+            fs.files.insert(PathBuf::from(path), text);
+        };
+        let mut root = String::from("resources:\n");
+        for i in 0..24 {
+            root.push_str(&format!("  - o{i}\n"));
+            let base = i % 5;
+            let mut overlay = format!("namePrefix: o{i}-\nresources:\n  - ../b{base}\n");
+            if broken && i % 7 == 0 {
+                overlay.push_str("  - ../shared/broken.yaml\n  - ../shared/missing.yaml\n");
+            }
+            overlay.push_str(&format!("images:\n  - name: app\n    newTag: \"{i}\"\n"));
+            add(&format!("r/o{i}/kustomization.yaml"), overlay);
+        }
+        for b in 0..5 {
+            add(&format!("r/b{b}/kustomization.yaml"), "resources:\n  - d.yaml\n".into());
+            add(
+                &format!("r/b{b}/d.yaml"),
+                format!(
+                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{b}\nspec:\n  containers:\n    - name: c\n      image: app:{b}\n"
+                ),
+            );
+        }
+        add("r/shared/broken.yaml", "kind: [\n".into());
+        if broken {
+            root.push_str("  - a\n  - b\n");
+            add("r/a/kustomization.yaml", "resources:\n  - ../c\n".into());
+            add("r/b/kustomization.yaml", "resources:\n  - ../c\n".into());
+            add("r/c/kustomization.yaml", "resources:\n  - ../b\n  - ../b1/d.yaml\n".into());
+        }
+        add("r/kustomization.yaml", root);
+        fs
+    }
+
+    fn summary(fs: &MemFs, parallel: bool) -> String {
+        let files: Vec<PathBuf> =
+            fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
+        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), parallel);
+        let sources: Vec<&str> = r.sources.iter().map(|s| s.display.as_str()).collect();
+        format!(
+            "{}\n{:?}\n{:?}\n{:?}\n{:?}",
+            serde_json::to_string_pretty(&r.references).unwrap_or_default(),
+            r.issues,
+            r.reached,
+            r.roots,
+            sources
+        )
+    }
+
+    #[test]
+    fn sibling_entries_built_in_parallel_give_the_serial_build() {
+        for broken in [false, true] {
+            let fs = tree(broken);
+            let serial = summary(&fs, false);
+            assert!(serial.contains("o23-p3"), "{serial}");
+            assert_eq!(serial.contains("kustomization cycle"), broken, "{serial}");
+            assert_eq!(serial.contains("not valid YAML"), broken, "{serial}");
+            for _ in 0..4 {
+                assert_eq!(summary(&fs, true), serial);
+            }
+        }
+    }
 }
