@@ -23,8 +23,9 @@ use crate::source::manifest::pod_spec_path;
 use build::Builder;
 pub use build::is_remote;
 use fs::{Fs, normalize};
+use rayon::prelude::*;
 use resource::Resource;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tree::Val;
@@ -187,16 +188,21 @@ fn used_dirs(
 
 /// Exact duplicates (a base reached from two roots with the same result) are reported once.
 fn dedup(references: &mut Vec<Reference>) {
-    let mut seen = BTreeSet::new();
-    references.retain(|r| {
-        seen.insert((
-            r.location.clone(),
-            r.text().to_string(),
-            r.pull_policy.as_ref().map(|p| p.value.clone()),
-            r.object.clone(),
-            r.within.clone(),
-        ))
-    });
+    let mut seen = HashSet::with_capacity(references.len());
+    let first: Vec<bool> = references
+        .iter()
+        .map(|r| {
+            seen.insert((
+                &r.location,
+                r.text(),
+                r.pull_policy.as_ref().map(|p| p.value.as_str()),
+                &r.object,
+                &r.within,
+            ))
+        })
+        .collect();
+    let mut first = first.into_iter();
+    references.retain(|_| first.next().unwrap_or(true));
 }
 
 const CONTAINER_FIELDS: [(&str, Origin); 3] = [
@@ -205,32 +211,40 @@ const CONTAINER_FIELDS: [(&str, Origin); 3] = [
     ("ephemeralContainers", Origin::KubernetesEphemeralContainer),
 ];
 
-/// The images of built resources, as references that keep where they were written.
+/// The images of built resources, as references that keep where they were written (in
+/// resource order; resolving them is most of the work, done in parallel).
 fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Reference>) {
-    for r in resources {
-        let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
-            continue;
-        };
-        let Some(path) = pod_spec_path(api, kind) else { continue };
-        let object = ObjectRef {
-            kind: kind.to_string(),
-            name: r.name().to_string(),
-            namespace: r.namespaces.last().cloned().flatten(),
-        };
-        let mut spec = Some(&r.obj);
-        for key in path.split('.') {
-            spec = spec.and_then(|s| s.get(key));
-        }
-        let Some(spec) = spec.and_then(Val::as_map) else { continue };
-        for (field, list) in spec {
-            let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
-            for container in list.as_seq().unwrap_or(&[]) {
-                if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
-                    out.push(reference);
-                }
+    let found: Vec<Reference> =
+        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization)).collect();
+    out.extend(found);
+}
+
+/// The images of one built resource.
+fn extract_one(r: &Resource, kustomization: &Location) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
+        return out;
+    };
+    let Some(path) = pod_spec_path(api, kind) else { return out };
+    let object = ObjectRef {
+        kind: kind.to_string(),
+        name: r.name().to_string(),
+        namespace: r.namespaces.last().cloned().flatten(),
+    };
+    let mut spec = Some(&r.obj);
+    for key in path.split('.') {
+        spec = spec.and_then(|s| s.get(key));
+    }
+    let Some(spec) = spec.and_then(Val::as_map) else { return out };
+    for (field, list) in spec {
+        let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
+        for container in list.as_seq().unwrap_or(&[]) {
+            if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
+                out.push(reference);
             }
         }
     }
+    out
 }
 
 fn container_reference(
