@@ -241,7 +241,8 @@ pub fn parse_source_keeping(
             (m.references, m.problems, Details::Manifest(m.objects))
         }
         FileKind::Kustomization => {
-            let problems = super::kustomization::check(&source);
+            let (docs, problems) = super::kustomization::parse(&source);
+            documents = docs.map(Arc::new);
             (Vec::new(), problems, Details::None)
         }
         FileKind::Quadlet => {

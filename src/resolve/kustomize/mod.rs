@@ -106,7 +106,7 @@ fn resolve_with(
     let mut builder = Builder::new(fs, known);
     builder.parsed = Some(parsed);
     builder.parallel = parallel;
-    let used = used_dirs(fs, &dirs, known);
+    let used = used_dirs(fs, &dirs, known, parsed);
     let mut out = Resolution::default();
     let mut roots: Vec<PathBuf> =
         dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
@@ -151,26 +151,22 @@ fn resolve_with(
 }
 
 /// The directories some kustomization names in `resources`, `bases` or `components`, with
-/// the number of entries naming each.
+/// the number of entries naming each. Kustomizations the walk parsed (`parsed`) are not
+/// parsed again.
 fn used_dirs(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     known: &HashMap<PathBuf, Arc<SourceText>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
 ) -> BTreeMap<PathBuf, usize> {
     let mut used = BTreeMap::new();
     let scratch = Builder::new(fs, known);
     for dir in dirs {
         for file in scratch.kustomization_file(dir) {
-            let Ok(bytes) = fs.read(&file) else { continue };
-            let Ok(src) = crate::source::discover::source_from_bytes(&file, "", bytes) else { continue };
-            let src = Arc::new(src);
-            let mut first = None;
-            crate::source::yaml::for_each_document(&src, |d| {
-                if first.is_none() {
-                    first = Some(Val::from_node(&d.root, &src));
-                }
-            });
-            let Some(k) = first else { continue };
+            let Some(k) = parsed.get(&file).map_or_else(|| first_document(fs, &file), |d| d.first().cloned())
+            else {
+                continue;
+            };
             for field in ["resources", "bases", "components"] {
                 for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
                     if let Some(text) = entry.as_str() {
@@ -184,6 +180,19 @@ fn used_dirs(
         }
     }
     used
+}
+
+/// The first document of a file, read from `fs` (without the cache of the walk's sources).
+fn first_document(fs: &dyn Fs, file: &Path) -> Option<Val> {
+    let bytes = fs.read(file).ok()?;
+    let src = Arc::new(crate::source::discover::source_from_bytes(file, "", bytes).ok()?);
+    let mut first = None;
+    crate::source::yaml::for_each_document(&src, |d| {
+        if first.is_none() {
+            first = Some(Val::from_node(&d.root, &src));
+        }
+    });
+    first
 }
 
 /// Exact duplicates (a base reached from two roots with the same result) are reported once.
