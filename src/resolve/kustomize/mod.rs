@@ -131,6 +131,9 @@ fn resolve_with(
             );
             let resources = builder.build_dir(root, &at);
             extract(&resources, &at, &mut out.references);
+            if resources.len() >= crate::source::LARGE_TREE {
+                crate::source::drop_in_background(resources);
+            }
             out.roots.push(root.clone());
         }
         // Directories only used by each other (a cycle) have no root: build one of them.
@@ -201,8 +204,9 @@ fn dedup(references: &mut Vec<Reference>) {
     let first: Vec<bool> = references
         .iter()
         .map(|r| {
+            // The location as ordered and shown (its byte span aside).
             seen.insert((
-                &r.location,
+                (&r.location.file, r.location.line, r.location.column, r.location.in_image),
                 r.text(),
                 r.pull_policy.as_ref().map(|p| p.value.as_str()),
                 &r.object,
