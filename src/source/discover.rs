@@ -13,7 +13,7 @@ use crate::resolve::kustomize::{
 };
 use crate::source::microshift::KustomizePath;
 use rayon::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -241,7 +241,8 @@ pub fn parse_source_keeping(
             (m.references, m.problems, Details::Manifest(m.objects))
         }
         FileKind::Kustomization => {
-            let problems = super::kustomization::check(&source);
+            let (docs, problems) = super::kustomization::parse(&source);
+            documents = docs.map(Arc::new);
             (Vec::new(), problems, Details::None)
         }
         FileKind::Quadlet => {
@@ -361,6 +362,11 @@ fn into_facts_with(
     let placement = place(&parsed, kustomize_paths);
     let always_roots: BTreeSet<PathBuf> = placement.applied.keys().cloned().collect();
     let kustomize = resolve_kustomizations(&parsed, fs, &always_roots);
+    // The build is done with the documents the walk kept for it.
+    let documents: Vec<_> = parsed.iter_mut().filter_map(|f| f.documents.take()).collect();
+    if documents.len() >= super::LARGE_TREE {
+        super::drop_in_background(documents);
+    }
     let mut facts = Facts {
         manifests_not_applied: manifests_not_applied(&parsed, &placement, &kustomize.reached),
         applied_kustomizations: placement
@@ -373,6 +379,9 @@ fn into_facts_with(
     facts.problems.extend(walk_problems);
     let mut containerfiles = Vec::new();
     let mut releases = Vec::new();
+    let reached: HashSet<&Path> = kustomize.reached.iter().map(PathBuf::as_path).collect();
+    // The raw references of manifests a kustomization resolves, replaced by its own.
+    let mut superseded = Vec::new();
     for file in parsed {
         let display = file.source.as_ref().map(|s| s.display.clone());
         match file.details {
@@ -386,15 +395,19 @@ fn into_facts_with(
             _ => {}
         }
         if let Some(source) = file.source {
-            let reached = kustomize.reached.contains(&normalize(&source.path));
+            let reached = reached.contains(normalize(&source.path).as_path());
             facts.sources.insert(source.display.clone(), source);
             if reached && file.kind == FileKind::Manifest {
                 facts.problems.extend(file.problems);
+                superseded.push(file.references);
                 continue;
             }
         }
         facts.references.extend(file.references);
         facts.problems.extend(file.problems);
+    }
+    if superseded.len() >= super::LARGE_TREE {
+        super::drop_in_background(superseded);
     }
     for source in kustomize.sources {
         facts.sources.entry(source.display.clone()).or_insert(source);

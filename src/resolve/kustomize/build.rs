@@ -19,27 +19,64 @@ use crate::location::Location;
 use crate::source::SourceText;
 use crate::source::discover::display_path;
 use crate::source::yaml;
+use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// Sibling directory entries of one kustomization are built in parallel, each by a fork of
+/// the builder that reads its parent's caches and writes its own; the forks are merged back in
+/// entry order, so the result is the serial build's. Two forks that both did the same work
+/// (parsed one file, built one shared directory) would not have done it one after the other:
+/// when that happened and some fork reported an issue (whose text or count could depend on
+/// which of them did the work, e.g. a cycle seen from each side), the entries are built again
+/// serially.
 pub struct Builder<'a> {
     fs: &'a dyn Fs,
     /// Sources already read by the walk, by path, so each file is read once.
     known: &'a HashMap<PathBuf, Arc<SourceText>>,
     /// Documents of known files parsed by the walk already, by path.
     pub parsed: Option<&'a HashMap<PathBuf, Arc<Vec<Val>>>>,
+    /// The builder this one was forked from: its caches are read, never written.
+    parent: Option<&'a Builder<'a>>,
+    /// Whether sibling directory entries may be built in parallel.
+    pub parallel: bool,
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     docs: HashMap<PathBuf, Arc<Vec<Val>>>,
     built: HashMap<PathBuf, Arc<Vec<Resource>>>,
     /// Directories requested once only: their builds are not kept in `built`.
-    pub built_once: BTreeSet<PathBuf>,
+    pub built_once: Arc<BTreeSet<PathBuf>>,
     stack: Vec<PathBuf>,
     pub issues: Vec<Issue>,
     /// Every file a build read (resources, patches, kustomization files).
     pub reached: BTreeSet<PathBuf>,
     /// Every kustomization directory built, as a root or for another one.
     pub visited: BTreeSet<PathBuf>,
+    /// Files this builder parsed and directories it built for reuse itself (not found in a
+    /// cache): what two parallel forks must not both have done for their merge to equal the
+    /// serial build when issues were reported.
+    fresh: BTreeSet<PathBuf>,
+}
+
+/// What a fork built and learnt, without its borrow of the parent.
+struct Forked {
+    resources: Vec<Resource>,
+    sources: HashMap<PathBuf, Arc<SourceText>>,
+    docs: HashMap<PathBuf, Arc<Vec<Val>>>,
+    built: HashMap<PathBuf, Arc<Vec<Resource>>>,
+    issues: Vec<Issue>,
+    reached: BTreeSet<PathBuf>,
+    visited: BTreeSet<PathBuf>,
+    fresh: BTreeSet<PathBuf>,
+}
+
+/// One `resources` or `bases` entry, located.
+struct Entry<'k> {
+    field: &'static str,
+    text: &'k str,
+    at: Location,
+    path: PathBuf,
+    is_dir: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -48,15 +85,83 @@ impl<'a> Builder<'a> {
             fs,
             known,
             parsed: None,
+            parent: None,
+            parallel: true,
             sources: HashMap::new(),
             docs: HashMap::new(),
             built: HashMap::new(),
-            built_once: BTreeSet::new(),
+            built_once: Arc::new(BTreeSet::new()),
             stack: Vec::new(),
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
+            fresh: BTreeSet::new(),
         }
+    }
+
+    /// A builder for one sibling entry, on top of this one's caches and stack.
+    fn fork(&self) -> Builder<'_> {
+        Builder {
+            fs: self.fs,
+            known: self.known,
+            parsed: self.parsed,
+            parent: Some(self),
+            parallel: self.parallel,
+            sources: HashMap::new(),
+            docs: HashMap::new(),
+            built: HashMap::new(),
+            built_once: Arc::clone(&self.built_once),
+            stack: self.stack.clone(),
+            issues: Vec::new(),
+            reached: BTreeSet::new(),
+            visited: BTreeSet::new(),
+            fresh: BTreeSet::new(),
+        }
+    }
+
+    fn into_forked(self, resources: Vec<Resource>) -> Forked {
+        Forked {
+            resources,
+            sources: self.sources,
+            docs: self.docs,
+            built: self.built,
+            issues: self.issues,
+            reached: self.reached,
+            visited: self.visited,
+            fresh: self.fresh,
+        }
+    }
+
+    fn absorb(&mut self, fork: Forked, resources: &mut Vec<Resource>) {
+        resources.extend(fork.resources);
+        for (path, source) in fork.sources {
+            self.sources.entry(path).or_insert(source);
+        }
+        for (path, docs) in fork.docs {
+            self.docs.entry(path).or_insert(docs);
+        }
+        for (dir, built) in fork.built {
+            self.built.entry(dir).or_insert(built);
+        }
+        self.issues.extend(fork.issues);
+        self.reached.extend(fork.reached);
+        self.visited.extend(fork.visited);
+        self.fresh.extend(fork.fresh);
+    }
+
+    fn cached_source(&self, path: &Path) -> Option<&Arc<SourceText>> {
+        self.sources
+            .get(path)
+            .or_else(|| self.known.get(path))
+            .or_else(|| self.parent.and_then(|p| p.cached_source(path)))
+    }
+
+    fn cached_documents(&self, path: &Path) -> Option<&Arc<Vec<Val>>> {
+        self.docs.get(path).or_else(|| self.parent.and_then(|p| p.cached_documents(path)))
+    }
+
+    fn cached_build(&self, dir: &Path) -> Option<&Arc<Vec<Resource>>> {
+        self.built.get(dir).or_else(|| self.parent.and_then(|p| p.cached_build(dir)))
     }
 
     fn issue(&mut self, kind: IssueKind, message: String, location: Location) {
@@ -69,7 +174,7 @@ impl<'a> Builder<'a> {
     }
 
     fn source(&mut self, path: &Path) -> Result<Arc<SourceText>, String> {
-        if let Some(s) = self.sources.get(path).or_else(|| self.known.get(path)) {
+        if let Some(s) = self.cached_source(path) {
             return Ok(Arc::clone(s));
         }
         let bytes = self.fs.read(path).map_err(|e| e.to_string())?;
@@ -83,7 +188,7 @@ impl<'a> Builder<'a> {
 
     /// The YAML documents of a file, parsed once.
     fn documents(&mut self, path: &Path, at: &Location) -> Option<Arc<Vec<Val>>> {
-        if let Some(d) = self.docs.get(path) {
+        if let Some(d) = self.cached_documents(path) {
             return Some(Arc::clone(d));
         }
         self.reached.insert(path.to_path_buf());
@@ -110,13 +215,14 @@ impl<'a> Builder<'a> {
         }
         let docs = Arc::new(docs);
         self.docs.insert(path.to_path_buf(), Arc::clone(&docs));
+        self.fresh.insert(path.to_path_buf());
         Some(docs)
     }
 
     /// Build the kustomization in `dir`. `from` is the entry that named it (for errors).
     pub fn build_dir(&mut self, dir: &Path, from: &Location) -> Vec<Resource> {
         let dir = normalize(dir);
-        if let Some(done) = self.built.get(&dir) {
+        if let Some(done) = self.cached_build(&dir) {
             return done.as_ref().clone();
         }
         let Some((k, kfile)) = self.load_kustomization(&dir, from, "Kustomization") else {
@@ -128,6 +234,7 @@ impl<'a> Builder<'a> {
         self.run(&k, &dir, &kfile, &mut resources);
         self.stack.pop();
         if !self.built_once.contains(&dir) {
+            self.fresh.insert(dir.clone());
             self.built.insert(dir, Arc::new(resources.clone()));
         }
         resources
@@ -184,14 +291,17 @@ impl<'a> Builder<'a> {
 
     fn run(&mut self, k: &Val, dir: &Path, kfile: &Arc<SourceText>, resources: &mut Vec<Resource>) {
         let file_loc = kfile.location(0..0);
+        let mut entries = Vec::new();
         for field in ["resources", "bases"] {
             for entry in list(k, field) {
                 let Some(text) = entry.as_str() else { continue };
                 let at = entry.location().unwrap_or_else(|| file_loc.clone());
-                let loaded = self.load_entry(dir, text, &at, field);
-                resources.extend(loaded);
+                let path = normalize(&dir.join(text));
+                let is_dir = self.fs.is_dir(&path);
+                entries.push(Entry { field, text, at, path, is_dir });
             }
         }
+        self.load_entries(&entries, resources);
         for entry in list(k, "components") {
             let Some(text) = entry.as_str() else { continue };
             let at = entry.location().unwrap_or_else(|| file_loc.clone());
@@ -233,23 +343,56 @@ impl<'a> Builder<'a> {
         self.issue(IssueKind::Remote, msg, at);
     }
 
-    fn load_entry(&mut self, dir: &Path, entry: &str, at: &Location, field: &str) -> Vec<Resource> {
-        let path = normalize(&dir.join(entry));
-        if self.fs.is_dir(&path) {
-            return self.build_dir(&path, at);
+    /// Load the entries in order; with several directories among them, in parallel forks
+    /// (see [`Builder`]).
+    fn load_entries(&mut self, entries: &[Entry], resources: &mut Vec<Resource>) {
+        if !self.parallel || entries.iter().filter(|e| e.is_dir).count() < 2 {
+            for entry in entries {
+                let loaded = self.load_entry(entry);
+                resources.extend(loaded);
+            }
+            return;
         }
-        if self.fs.is_file(&path) {
-            let Some(docs) = self.documents(&path, at) else { return Vec::new() };
+        let this = &*self;
+        let forks: Vec<Forked> = entries
+            .par_iter()
+            .map(|entry| {
+                let mut fork = this.fork();
+                let loaded = fork.load_entry(entry);
+                fork.into_forked(loaded)
+            })
+            .collect();
+        let mut seen = BTreeSet::new();
+        let overlap = forks.iter().any(|f| f.fresh.iter().any(|p| !seen.insert(p)));
+        if overlap && forks.iter().any(|f| !f.issues.is_empty()) {
+            for entry in entries {
+                let loaded = self.load_entry(entry);
+                resources.extend(loaded);
+            }
+            return;
+        }
+        for fork in forks {
+            self.absorb(fork, resources);
+        }
+    }
+
+    fn load_entry(&mut self, entry: &Entry) -> Vec<Resource> {
+        let Entry { field, text, ref at, ref path, is_dir } = *entry;
+        if is_dir {
+            return self.build_dir(path, at);
+        }
+        if self.fs.is_file(path) {
+            let Some(docs) = self.documents(path, at) else { return Vec::new() };
             let mut out = Vec::new();
             for doc in docs.iter() {
                 push_objects(doc, &mut out);
             }
             return out;
         }
-        if is_remote(entry) {
-            self.remote(entry, if field == "bases" { "base" } else { "resource" }, at.clone());
+        if is_remote(text) {
+            self.remote(text, if field == "bases" { "base" } else { "resource" }, at.clone());
         } else {
-            let msg = format!("`{}` does not exist", display_path(&path));
+            let msg = format!("`{}` does not exist", display_path(path));
             self.issue(IssueKind::Unbuildable, msg, at.clone());
         }
         Vec::new()

@@ -23,8 +23,9 @@ use crate::source::manifest::pod_spec_path;
 use build::Builder;
 pub use build::is_remote;
 use fs::{Fs, normalize};
+use rayon::prelude::*;
 use resource::Resource;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tree::Val;
@@ -81,6 +82,19 @@ pub fn resolve_parsed(
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
 ) -> Resolution {
+    resolve_with(fs, kustomization_files, always_roots, known, parsed, true)
+}
+
+/// [`resolve_parsed`]; `parallel` false builds every entry one after the other (the
+/// reference the parallel build must equal).
+fn resolve_with(
+    fs: &dyn Fs,
+    kustomization_files: &[PathBuf],
+    always_roots: &BTreeSet<PathBuf>,
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    parallel: bool,
+) -> Resolution {
     let mut dirs: Vec<PathBuf> = kustomization_files
         .iter()
         .filter_map(|f| f.parent())
@@ -91,17 +105,19 @@ pub fn resolve_parsed(
     dirs.sort();
     let mut builder = Builder::new(fs, known);
     builder.parsed = Some(parsed);
-    let used = used_dirs(fs, &dirs, known);
+    builder.parallel = parallel;
+    let used = used_dirs(fs, &dirs, known, parsed);
     let mut out = Resolution::default();
     let mut roots: Vec<PathBuf> =
         dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
     // A directory built once (a root nothing uses, or used by one entry only) is not kept for
     // reuse: its resources are big, and a copy of them would only be dropped at the end.
-    builder.built_once = dirs
-        .iter()
-        .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
-        .cloned()
-        .collect();
+    builder.built_once = Arc::new(
+        dirs.iter()
+            .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
+            .cloned()
+            .collect(),
+    );
     let mut done = BTreeSet::new();
     loop {
         for root in &roots {
@@ -115,6 +131,9 @@ pub fn resolve_parsed(
             );
             let resources = builder.build_dir(root, &at);
             extract(&resources, &at, &mut out.references);
+            if resources.len() >= crate::source::LARGE_TREE {
+                crate::source::drop_in_background(resources);
+            }
             out.roots.push(root.clone());
         }
         // Directories only used by each other (a cycle) have no root: build one of them.
@@ -135,26 +154,22 @@ pub fn resolve_parsed(
 }
 
 /// The directories some kustomization names in `resources`, `bases` or `components`, with
-/// the number of entries naming each.
+/// the number of entries naming each. Kustomizations the walk parsed (`parsed`) are not
+/// parsed again.
 fn used_dirs(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     known: &HashMap<PathBuf, Arc<SourceText>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
 ) -> BTreeMap<PathBuf, usize> {
     let mut used = BTreeMap::new();
     let scratch = Builder::new(fs, known);
     for dir in dirs {
         for file in scratch.kustomization_file(dir) {
-            let Ok(bytes) = fs.read(&file) else { continue };
-            let Ok(src) = crate::source::discover::source_from_bytes(&file, "", bytes) else { continue };
-            let src = Arc::new(src);
-            let mut first = None;
-            crate::source::yaml::for_each_document(&src, |d| {
-                if first.is_none() {
-                    first = Some(Val::from_node(&d.root, &src));
-                }
-            });
-            let Some(k) = first else { continue };
+            let Some(k) = parsed.get(&file).map_or_else(|| first_document(fs, &file), |d| d.first().cloned())
+            else {
+                continue;
+            };
             for field in ["resources", "bases", "components"] {
                 for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
                     if let Some(text) = entry.as_str() {
@@ -170,18 +185,37 @@ fn used_dirs(
     used
 }
 
+/// The first document of a file, read from `fs` (without the cache of the walk's sources).
+fn first_document(fs: &dyn Fs, file: &Path) -> Option<Val> {
+    let bytes = fs.read(file).ok()?;
+    let src = Arc::new(crate::source::discover::source_from_bytes(file, "", bytes).ok()?);
+    let mut first = None;
+    crate::source::yaml::for_each_document(&src, |d| {
+        if first.is_none() {
+            first = Some(Val::from_node(&d.root, &src));
+        }
+    });
+    first
+}
+
 /// Exact duplicates (a base reached from two roots with the same result) are reported once.
 fn dedup(references: &mut Vec<Reference>) {
-    let mut seen = BTreeSet::new();
-    references.retain(|r| {
-        seen.insert((
-            r.location.clone(),
-            r.text().to_string(),
-            r.pull_policy.as_ref().map(|p| p.value.clone()),
-            r.object.clone(),
-            r.within.clone(),
-        ))
-    });
+    let mut seen = HashSet::with_capacity(references.len());
+    let first: Vec<bool> = references
+        .iter()
+        .map(|r| {
+            // The location as ordered and shown (its byte span aside).
+            seen.insert((
+                (&r.location.file, r.location.line, r.location.column, r.location.in_image),
+                r.text(),
+                r.pull_policy.as_ref().map(|p| p.value.as_str()),
+                &r.object,
+                &r.within,
+            ))
+        })
+        .collect();
+    let mut first = first.into_iter();
+    references.retain(|_| first.next().unwrap_or(true));
 }
 
 const CONTAINER_FIELDS: [(&str, Origin); 3] = [
@@ -190,32 +224,40 @@ const CONTAINER_FIELDS: [(&str, Origin); 3] = [
     ("ephemeralContainers", Origin::KubernetesEphemeralContainer),
 ];
 
-/// The images of built resources, as references that keep where they were written.
+/// The images of built resources, as references that keep where they were written (in
+/// resource order; resolving them is most of the work, done in parallel).
 fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Reference>) {
-    for r in resources {
-        let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
-            continue;
-        };
-        let Some(path) = pod_spec_path(api, kind) else { continue };
-        let object = ObjectRef {
-            kind: kind.to_string(),
-            name: r.name().to_string(),
-            namespace: r.namespaces.last().cloned().flatten(),
-        };
-        let mut spec = Some(&r.obj);
-        for key in path.split('.') {
-            spec = spec.and_then(|s| s.get(key));
-        }
-        let Some(spec) = spec.and_then(Val::as_map) else { continue };
-        for (field, list) in spec {
-            let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
-            for container in list.as_seq().unwrap_or(&[]) {
-                if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
-                    out.push(reference);
-                }
+    let found: Vec<Reference> =
+        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization)).collect();
+    out.extend(found);
+}
+
+/// The images of one built resource.
+fn extract_one(r: &Resource, kustomization: &Location) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
+        return out;
+    };
+    let Some(path) = pod_spec_path(api, kind) else { return out };
+    let object = ObjectRef {
+        kind: kind.to_string(),
+        name: r.name().to_string(),
+        namespace: r.namespaces.last().cloned().flatten(),
+    };
+    let mut spec = Some(&r.obj);
+    for key in path.split('.') {
+        spec = spec.and_then(|s| s.get(key));
+    }
+    let Some(spec) = spec.and_then(Val::as_map) else { return out };
+    for (field, list) in spec {
+        let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
+        for container in list.as_seq().unwrap_or(&[]) {
+            if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
+                out.push(reference);
             }
         }
     }
+    out
 }
 
 fn container_reference(
@@ -259,4 +301,78 @@ fn container_reference(
 /// Whether `dir` holds one of the kustomization file names.
 pub fn has_kustomization(fs: &dyn Fs, dir: &Path) -> bool {
     fs::KUSTOMIZATION_FILES.iter().any(|n| fs.is_file(&dir.join(n)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fs::MemFs;
+    use super::*;
+
+    /// Overlays built in parallel that share bases (built by several forks); `broken` adds a
+    /// file with invalid YAML named by several of them, a missing file, and a cycle seen from
+    /// two siblings.
+    fn tree(broken: bool) -> MemFs {
+        let mut fs = MemFs::default();
+        let mut add = |path: &str, text: String| {
+            fs.files.insert(PathBuf::from(path), text);
+        };
+        let mut root = String::from("resources:\n");
+        for i in 0..24 {
+            root.push_str(&format!("  - o{i}\n"));
+            let base = i % 5;
+            let mut overlay = format!("namePrefix: o{i}-\nresources:\n  - ../b{base}\n");
+            if broken && i % 7 == 0 {
+                overlay.push_str("  - ../shared/broken.yaml\n  - ../shared/missing.yaml\n");
+            }
+            overlay.push_str(&format!("images:\n  - name: app\n    newTag: \"{i}\"\n"));
+            add(&format!("r/o{i}/kustomization.yaml"), overlay);
+        }
+        for b in 0..5 {
+            add(&format!("r/b{b}/kustomization.yaml"), "resources:\n  - d.yaml\n".into());
+            add(
+                &format!("r/b{b}/d.yaml"),
+                format!(
+                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{b}\nspec:\n  containers:\n    - name: c\n      image: app:{b}\n"
+                ),
+            );
+        }
+        add("r/shared/broken.yaml", "kind: [\n".into());
+        if broken {
+            root.push_str("  - a\n  - b\n");
+            add("r/a/kustomization.yaml", "resources:\n  - ../c\n".into());
+            add("r/b/kustomization.yaml", "resources:\n  - ../c\n".into());
+            add("r/c/kustomization.yaml", "resources:\n  - ../b\n  - ../b1/d.yaml\n".into());
+        }
+        add("r/kustomization.yaml", root);
+        fs
+    }
+
+    fn summary(fs: &MemFs, parallel: bool) -> String {
+        let files: Vec<PathBuf> =
+            fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
+        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), parallel);
+        let sources: Vec<&str> = r.sources.iter().map(|s| s.display.as_str()).collect();
+        format!(
+            "{}\n{:?}\n{:?}\n{:?}\n{:?}",
+            serde_json::to_string_pretty(&r.references).unwrap_or_default(),
+            r.issues,
+            r.reached,
+            r.roots,
+            sources
+        )
+    }
+
+    #[test]
+    fn sibling_entries_built_in_parallel_give_the_serial_build() {
+        for broken in [false, true] {
+            let fs = tree(broken);
+            let serial = summary(&fs, false);
+            assert!(serial.contains("o23-p3"), "{serial}");
+            assert_eq!(serial.contains("kustomization cycle"), broken, "{serial}");
+            assert_eq!(serial.contains("not valid YAML"), broken, "{serial}");
+            for _ in 0..4 {
+                assert_eq!(summary(&fs, true), serial);
+            }
+        }
+    }
 }
