@@ -458,12 +458,33 @@ fn estargz_footer(toc_offset: usize) -> Vec<u8> {
     f
 }
 
-#[test]
-fn a_corrupt_estargz_layer_is_an_error() {
+/// Put `blob` in place of layer `i` of a layout's manifest, with these annotations set.
+fn replace_layer(dir: &Path, i: usize, blob: &[u8], annotations: &[(&str, String)]) {
+    let digest = sha(blob);
+    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), blob).unwrap();
+    rewrite_manifest(dir, |m| {
+        let l = &mut m["layers"][i];
+        l["digest"] = digest.clone().into();
+        l["size"] = blob.len().into();
+        for (key, value) in annotations {
+            l["annotations"][*key] = value.clone().into();
+        }
+    });
+}
+
+/// A scratch copy of a fixture layout to corrupt: the temporary directory, the layout in it,
+/// and its `oci:` spec.
+fn scratch_layout(name: &str) -> (tempfile::TempDir, PathBuf, String) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("oci");
-    copy_dir(&fixtures().join("oci-estargz-chunks"), &dir);
+    copy_dir(&fixtures().join(name), &dir);
     let spec = format!("oci:{}", dir.display());
+    (tmp, dir, spec)
+}
+
+#[test]
+fn a_corrupt_estargz_layer_is_an_error() {
+    let (tmp, dir, spec) = scratch_layout("oci-estargz-chunks");
     let (i, blob, layer) = big_layer(&dir);
     assert!(layer["annotations"][TOC_DIGEST].is_string(), "an eStargz layer");
     let original = std::fs::read(&blob).unwrap();
@@ -479,11 +500,9 @@ fn a_corrupt_estargz_layer_is_an_error() {
     for (what, tail) in [("outside", estargz_footer(original.len() * 2)), ("footer", vec![0u8; 51])] {
         let mut bad = original[..original.len() - 51].to_vec();
         bad.extend_from_slice(&tail);
-        let digest = sha(&bad);
         let dir3 = tmp.path().join(format!("bad-{what}"));
         copy_dir(&dir, &dir3);
-        std::fs::write(dir3.join("blobs/sha256").join(&digest[7..]), &bad).unwrap();
-        rewrite_manifest(&dir3, |m| m["layers"][i]["digest"] = digest.clone().into());
+        replace_layer(&dir3, i, &bad, &[]);
         let err = image::open(&format!("oci:{}", dir3.display()), &no_cache()).unwrap_err().to_string();
         let want = if what == "outside" { "lies outside the blob" } else { "without a valid footer" };
         assert!(err.contains(want), "{what}: {err}");
@@ -519,14 +538,7 @@ fn a_corrupt_estargz_layer_is_an_error() {
     let mut blob2 = original[..toc_offset].to_vec();
     blob2.extend_from_slice(&enc.finish().unwrap());
     blob2.extend_from_slice(&estargz_footer(toc_offset));
-    let digest = sha(&blob2);
-    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &blob2).unwrap();
-    rewrite_manifest(&dir, |m| {
-        let l = &mut m["layers"][i];
-        l["digest"] = digest.clone().into();
-        l["size"] = blob2.len().into();
-        l["annotations"][TOC_DIGEST] = sha(&json).into();
-    });
+    replace_layer(&dir, i, &blob2, &[(TOC_DIGEST, sha(&json))]);
     let err = image::open(&spec, &no_cache()).unwrap_err().to_string();
     assert!(err.contains("etc/crio/crio.conf") && err.contains("chunk at"), "{err}");
     // --verify streams the blob instead: the blob is a valid gzip tar, so the full read works.
@@ -536,10 +548,7 @@ fn a_corrupt_estargz_layer_is_an_error() {
 
 #[test]
 fn a_corrupt_zstd_chunked_table_of_contents_is_an_error() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("oci");
-    copy_dir(&fixtures().join("oci-chunked"), &dir);
-    let spec = format!("oci:{}", dir.display());
+    let (tmp, dir, spec) = scratch_layout("oci-chunked");
     let (i, blob, (offset, length)) = big_chunked_layer(&dir);
     let original = std::fs::read(&blob).unwrap();
     // One byte of the TOC changed: its checksum (pinned by the manifest) no longer matches.
@@ -572,15 +581,8 @@ fn a_corrupt_zstd_chunked_table_of_contents_is_an_error() {
     let mut blob2 = original.clone();
     let new_offset = blob2.len();
     blob2.extend_from_slice(&toc);
-    let digest = sha(&blob2);
-    std::fs::write(dir.join("blobs/sha256").join(&digest[7..]), &blob2).unwrap();
-    rewrite_manifest(&dir, |m| {
-        let l = &mut m["layers"][i];
-        l["digest"] = digest.clone().into();
-        l["size"] = blob2.len().into();
-        l["annotations"][POSITION] = format!("{new_offset}:{}:{}:1", toc.len(), lying.len()).into();
-        l["annotations"][CHECKSUM] = sha(&toc).into();
-    });
+    let position = format!("{new_offset}:{}:{}:1", toc.len(), lying.len());
+    replace_layer(&dir, i, &blob2, &[(POSITION, position), (CHECKSUM, sha(&toc))]);
     let err = image::open(&spec, &no_cache()).unwrap_err().to_string();
     assert!(err.contains("etc/crio/crio.conf") && err.contains("the table of contents says"), "{err}");
 }

@@ -37,17 +37,20 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A running `docker-registry serve`, stopped on drop.
-struct Registry {
-    child: Child,
-    host: String,
+/// A server process of a test, stopped on drop.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A running `docker-registry serve`.
+struct Registry {
+    _daemon: Daemon,
+    host: String,
 }
 
 /// Start a registry storing into `dir/data`; `http` is appended under `http:` (indented by
@@ -68,7 +71,7 @@ fn start_registry(dir: &Path, http: &str, top: &str) -> Registry {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let registry = Registry { child, host };
+    let registry = Registry { _daemon: Daemon(child), host };
     let start = Instant::now();
     while TcpStream::connect(&registry.host).is_err() {
         assert!(start.elapsed() < Duration::from_secs(20), "the registry did not start");
@@ -584,18 +587,11 @@ fn toc_layers_are_listed_through_range_requests() {
     }
 }
 
-/// A running `tinyproxy` on 127.0.0.1 logging every request, stopped on drop.
+/// A running `tinyproxy` on 127.0.0.1 logging every request.
 struct Proxy {
-    child: Child,
+    _daemon: Daemon,
     url: String,
     log: PathBuf,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start_proxy(dir: &Path) -> Proxy {
@@ -624,7 +620,7 @@ fn start_proxy(dir: &Path) -> Proxy {
         assert!(start.elapsed() < Duration::from_secs(20), "tinyproxy did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    Proxy { child, url: format!("http://127.0.0.1:{port}"), log }
+    Proxy { _daemon: Daemon(child), url: format!("http://127.0.0.1:{port}"), log }
 }
 
 #[test]
