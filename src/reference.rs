@@ -121,8 +121,10 @@ pub struct Reference {
     /// Container name, Containerfile stage name, release image key or Quadlet unit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub within: Option<String>,
+    // Boxed, like `kustomization`: most references have neither, and a program holds one
+    // Reference per image text it finds.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pull_policy: Option<PullPolicy>,
+    pub pull_policy: Option<Box<PullPolicy>>,
     /// `FROM --platform=...` as written, after substitution.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<String>,
@@ -133,7 +135,7 @@ pub struct Reference {
     /// The kustomization whose build deploys this reference (for manifests reached through
     /// one).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub kustomization: Option<Location>,
+    pub kustomization: Option<Box<Location>>,
 }
 
 /// One change a kustomization made to a reference, and where it is written.
@@ -270,5 +272,19 @@ pub fn unresolved_reason(text: &str) -> Option<String> {
         Some("contains an unexpanded variable".into())
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_stays_small() {
+        // One is kept per image text found (200,000 for a 59 MB manifest stream): the rare
+        // fields are boxed and the ImageRef spans are u32. Growing it is a choice to make
+        // knowingly.
+        assert!(std::mem::size_of::<Reference>() <= 432, "{}", std::mem::size_of::<Reference>());
+        assert!(std::mem::size_of::<ImageRef>() <= 120, "{}", std::mem::size_of::<ImageRef>());
     }
 }

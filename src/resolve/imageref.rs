@@ -87,10 +87,29 @@ pub struct ImageRef {
     raw: String,
     registry: String,
     repository: String,
-    registry_span: Option<Range<usize>>,
-    repository_span: Range<usize>,
-    tag_span: Option<Range<usize>>,
-    digest_span: Option<Range<usize>>,
+    // Byte ranges into `raw`, kept small: a program holds one ImageRef per reference.
+    registry_span: Option<Span32>,
+    repository_span: Span32,
+    tag_span: Option<Span32>,
+    digest_span: Option<Span32>,
+}
+
+/// A byte range of a reference's text (at most 4 GiB: parse refuses longer text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span32 {
+    start: u32,
+    end: u32,
+}
+
+impl Span32 {
+    fn new(r: Range<usize>) -> Span32 {
+        // parse() refuses text longer than u32::MAX first.
+        Span32 { start: r.start as u32, end: r.end as u32 }
+    }
+
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
 }
 
 impl ImageRef {
@@ -101,6 +120,9 @@ impl ImageRef {
         let err = ParseError::new;
         if text.is_empty() {
             return Err(err(Empty, 0));
+        }
+        if u32::try_from(text.len()).is_err() {
+            return Err(err(NameTooLong, 0));
         }
         if text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
             return Err(err(HexIdentifier, 0));
@@ -153,10 +175,10 @@ impl ImageRef {
             raw: text.to_string(),
             registry: registry.to_string(),
             repository,
-            registry_span,
-            repository_span,
-            tag_span,
-            digest_span,
+            registry_span: registry_span.map(Span32::new),
+            repository_span: Span32::new(repository_span),
+            tag_span: tag_span.map(Span32::new),
+            digest_span: digest_span.map(Span32::new),
         })
     }
 
@@ -182,12 +204,12 @@ impl ImageRef {
 
     /// The tag as written; `None` when it is only implied (see [`ImageRef::effective_tag`]).
     pub fn tag(&self) -> Option<&str> {
-        self.tag_span.clone().map(|s| &self.raw[s])
+        self.tag_span.map(|s| &self.raw[s.range()])
     }
 
     /// The digest as written, `algorithm:hex`.
     pub fn digest(&self) -> Option<&str> {
-        self.digest_span.clone().map(|s| &self.raw[s])
+        self.digest_span.map(|s| &self.raw[s.range()])
     }
 
     /// Whether a registry was written; short names go through `unqualified-search-registries`.
@@ -233,22 +255,22 @@ impl ImageRef {
 
     /// Byte range of the registry as written, if one was.
     pub fn registry_span(&self) -> Option<Range<usize>> {
-        self.registry_span.clone()
+        self.registry_span.map(Span32::range)
     }
 
     /// Byte range of the repository path as written (without an implied `library/`).
     pub fn repository_span(&self) -> Range<usize> {
-        self.repository_span.clone()
+        self.repository_span.range()
     }
 
     /// Byte range of the tag, without the `:`.
     pub fn tag_span(&self) -> Option<Range<usize>> {
-        self.tag_span.clone()
+        self.tag_span.map(Span32::range)
     }
 
     /// Byte range of the digest, without the `@`.
     pub fn digest_span(&self) -> Option<Range<usize>> {
-        self.digest_span.clone()
+        self.digest_span.map(Span32::range)
     }
 
     /// The normalised identity that equality and hashing compare.

@@ -338,6 +338,16 @@ fn resource_files(files: &[Discovered]) -> BTreeSet<PathBuf> {
         .collect()
 }
 
+/// `dest` followed by `src`; taken over whole when `dest` is empty, so that one large file's
+/// references are moved, not copied into a second vector as large.
+fn append<T>(dest: &mut Vec<T>, src: Vec<T>) {
+    if dest.is_empty() {
+        *dest = src;
+    } else {
+        dest.extend(src);
+    }
+}
+
 /// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), the
 /// kustomize builds, then every reference and problem in file order. A manifest some
 /// kustomization reads is reported through that kustomization only, as it resolves it.
@@ -385,7 +395,7 @@ fn into_facts_with(
     for file in parsed {
         let display = file.source.as_ref().map(|s| s.display.clone());
         match file.details {
-            Details::Manifest(objects) => facts.objects.extend(objects),
+            Details::Manifest(objects) => append(&mut facts.objects, objects),
             Details::Containerfile(c) => containerfiles.push(*c),
             // The release references were handed to the file; the plan needs them back.
             Details::Release(mut r) => {
@@ -403,7 +413,7 @@ fn into_facts_with(
                 continue;
             }
         }
-        facts.references.extend(file.references);
+        append(&mut facts.references, file.references);
         facts.problems.extend(file.problems);
     }
     if superseded.len() >= super::LARGE_TREE {

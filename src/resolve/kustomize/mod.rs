@@ -292,9 +292,9 @@ fn container_reference(
     reference.pull_policy = container.get("imagePullPolicy").and_then(|p| {
         let value = p.as_str()?.to_string();
         let at = p.changes.last().map(|c| c.pos.location()).or_else(|| p.location()).unwrap_or_else(fallback);
-        Some(PullPolicy { value, location: at })
+        Some(Box::new(PullPolicy { value, location: at }))
     });
-    reference.kustomization = Some(kustomization.clone());
+    reference.kustomization = Some(Box::new(kustomization.clone()));
     Some(reference.resolve())
 }
 
