@@ -1,7 +1,7 @@
 //! `embedded-arch-mismatch`: an image carried inside the OS image is built for other
 //! architectures than the OS image's (from its config; `--arch` overrides).
 
-use super::{Context, Rule, image_finding};
+use super::{Context, Rule, carried_image_findings};
 use crate::audit::explain::image_name;
 use crate::audit::matching::arch_fits;
 use crate::facts::Facts;
@@ -13,25 +13,16 @@ pub static RULE: Rule = Rule { id: "embedded-arch-mismatch", check };
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };
     let target = &image.target_arch;
-    image
-        .inventory
-        .images
-        .iter()
-        .filter(|i| i.method != Method::Bound && !arch_fits(i, target))
-        .map(|i| {
-            image_finding(
-                RULE.id,
-                format!(
-                    "`{}` is built for {}, but the OS image is {target} ({}): it cannot run on the device",
-                    image_name(i),
-                    i.architectures.join(", "),
-                    image.arch_source
-                ),
-                facts,
-                i,
+    carried_image_findings(RULE.id, facts, |i| {
+        (i.method != Method::Bound && !arch_fits(i, target)).then(|| {
+            format!(
+                "`{}` is built for {}, but the OS image is {target} ({}): it cannot run on the device",
+                image_name(i),
+                i.architectures.join(", "),
+                image.arch_source
             )
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! (`/var/lib/containers/storage`). bootc copies /var only at install, never on upgrade, and
 //! CRI-O wipes that store after an unclean shutdown.
 
-use super::{Context, Rule, image_finding};
+use super::{Context, Rule, carried_image_findings};
 use crate::audit::explain::image_name;
 use crate::facts::Facts;
 use crate::finding::Finding;
@@ -11,21 +11,16 @@ use crate::inventory::Method;
 pub static RULE: Rule = Rule { id: "embedded-in-var", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    let Some(image) = &facts.image else { return Vec::new() };
-    image
-        .inventory
-        .images
-        .iter()
-        .filter(|i| i.method == Method::DefaultStore)
-        .map(|i| {
-            image_finding(RULE.id, format!(
-                    "`{}` is in the default store {}: bootc copies /var only at install (never on upgrade) and \
-                     CRI-O wipes it after an unclean shutdown",
-                    image_name(i),
-                    i.store
-                ), facts, i)
+    carried_image_findings(RULE.id, facts, |i| {
+        (i.method == Method::DefaultStore).then(|| {
+            format!(
+                "`{}` is in the default store {}: bootc copies /var only at install (never on upgrade) and \
+                 CRI-O wipes it after an unclean shutdown",
+                image_name(i),
+                i.store
+            )
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]

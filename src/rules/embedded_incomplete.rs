@@ -2,7 +2,7 @@
 //! blob, a layer, its manifest, its `dir:` directory). CRI-O cannot run it; the copy service
 //! fails on it.
 
-use super::{Context, Rule, image_finding};
+use super::{Context, Rule, carried_image_findings};
 use crate::audit::explain::image_name;
 use crate::facts::Facts;
 use crate::finding::Finding;
@@ -11,26 +11,16 @@ use crate::inventory::Method;
 pub static RULE: Rule = Rule { id: "embedded-incomplete", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    let Some(image) = &facts.image else { return Vec::new() };
-    image
-        .inventory
-        .images
-        .iter()
-        .filter(|i| i.method != Method::Bound && !i.complete)
-        .map(|i| {
-            image_finding(
-                RULE.id,
-                format!(
-                    "the {} copy `{}` is incomplete: {}",
-                    i.method.as_str(),
-                    image_name(i),
-                    i.problems.join("; ")
-                ),
-                facts,
-                i,
+    carried_image_findings(RULE.id, facts, |i| {
+        (i.method != Method::Bound && !i.complete).then(|| {
+            format!(
+                "the {} copy `{}` is incomplete: {}",
+                i.method.as_str(),
+                image_name(i),
+                i.problems.join("; ")
             )
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]

@@ -124,16 +124,49 @@ pub fn finding(rule: &'static str, message: impl Into<String>, location: Locatio
     f
 }
 
-/// A finding about an image the built image carries, at its image-list line (a `dir:` copy)
-/// or its in-image path.
-pub fn image_finding(
+/// The findings of a rule over the images the built image carries (none without `--image`):
+/// one for each image `message` has something to say about, at its image-list line (a `dir:`
+/// copy) or its in-image path.
+pub fn carried_image_findings(
     rule: &'static str,
-    message: impl Into<String>,
     facts: &Facts,
-    image: &crate::inventory::EmbeddedImage,
-) -> Finding {
-    finding(rule, message, crate::audit::explain::image_location(facts, image))
-        .with_image(crate::audit::explain::image_name(image))
+    mut message: impl FnMut(&crate::inventory::EmbeddedImage) -> Option<String>,
+) -> Vec<Finding> {
+    let Some(image) = &facts.image else { return Vec::new() };
+    image
+        .inventory
+        .images
+        .iter()
+        .filter_map(|i| {
+            let text = message(i)?;
+            Some(
+                finding(rule, text, crate::audit::explain::image_location(facts, i))
+                    .with_image(crate::audit::explain::image_name(i)),
+            )
+        })
+        .collect()
+}
+
+/// The findings of a "not carried" rule: for each reference `which` selects that neither the
+/// image nor (without `--image`) the embed plan carries, a finding at the reference, its
+/// message `describe(reference, why)`, with the explanation's related locations.
+pub fn missing_findings(
+    rule: &'static str,
+    facts: &Facts,
+    which: impl Fn(&crate::reference::Reference) -> bool,
+    describe: impl Fn(&crate::reference::Reference, &str) -> String,
+) -> Vec<Finding> {
+    facts
+        .references
+        .iter()
+        .filter(|r| which(r))
+        .filter_map(|r| {
+            let (why, related) = crate::audit::explain::missing(facts, r)?;
+            let mut f = finding(rule, describe(r, &why), r.location.clone()).about(r);
+            f.related = related;
+            Some(f)
+        })
+        .collect()
 }
 
 fn first_sentence(text: &str) -> String {

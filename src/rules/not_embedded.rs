@@ -3,8 +3,7 @@
 //! Without `--image` the static embed plan of the Containerfiles stands in for the image.
 //! Release and pause images have their own rules; bound images are pulled by bootc.
 
-use super::{Context, Rule, finding};
-use crate::audit::explain;
+use super::{Context, Rule, missing_findings};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::{Origin, RefKind};
@@ -12,19 +11,12 @@ use crate::reference::{Origin, RefKind};
 pub static RULE: Rule = Rule { id: "not-embedded", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    let runtime =
-        |r: &&crate::reference::Reference| r.kind == RefKind::Runtime && r.origin != Origin::CrioPauseImage;
-    facts
-        .references
-        .iter()
-        .filter(runtime)
-        .filter_map(|r| {
-            let (why, related) = explain::missing(facts, r)?;
-            let mut f = finding(RULE.id, format!("`{}` {why}", r.text()), r.location.clone()).about(r);
-            f.related = related;
-            Some(f)
-        })
-        .collect()
+    missing_findings(
+        RULE.id,
+        facts,
+        |r| r.kind == RefKind::Runtime && r.origin != Origin::CrioPauseImage,
+        |r, why| format!("`{}` {why}", r.text()),
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! Kubelet's image garbage collection may delete it under disk pressure, and offline it cannot
 //! come back. Images in read-only additional stores are never collected.
 
-use super::{Context, Rule, image_finding};
+use super::{Context, Rule, carried_image_findings};
 use crate::audit::explain::image_name;
 use crate::facts::Facts;
 use crate::finding::Finding;
@@ -20,28 +20,19 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
         // The pause image is pinned implicitly.
         pause.is_some_and(|p| p == name) || crio.pinned_images.iter().any(|p| p.matches(&name.to_string()))
     };
-    image
-        .inventory
-        .images
-        .iter()
-        .filter(|i| matches!(i.method, Method::Dir | Method::DefaultStore) && i.visible_to_crio)
-        .filter(|i| {
-            let names: Vec<ImageRef> = i.names.iter().filter_map(|n| ImageRef::parse(n).ok()).collect();
-            !names.is_empty() && !names.iter().any(pinned)
-        })
-        .map(|i| {
-            image_finding(
-                RULE.id,
-                format!(
-                    "`{}` is copied into CRI-O's store but matches no pinned_images pattern: kubelet's image \
-                     garbage collection may delete it, and offline it cannot come back",
-                    image_name(i)
-                ),
-                facts,
-                i,
+    carried_image_findings(RULE.id, facts, |i| {
+        if !matches!(i.method, Method::Dir | Method::DefaultStore) || !i.visible_to_crio {
+            return None;
+        }
+        let names: Vec<ImageRef> = i.names.iter().filter_map(|n| ImageRef::parse(n).ok()).collect();
+        (!names.is_empty() && !names.iter().any(pinned)).then(|| {
+            format!(
+                "`{}` is copied into CRI-O's store but matches no pinned_images pattern: kubelet's image \
+                 garbage collection may delete it, and offline it cannot come back",
+                image_name(i)
             )
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! `pause-image-not-embedded`: CRI-O's effective `pause_image` is not carried. Every pod
 //! sandbox needs it, so no pod starts offline.
 
-use super::{Context, Rule, finding};
-use crate::audit::explain;
+use super::{Context, Rule, missing_findings};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::Origin;
@@ -10,19 +9,12 @@ use crate::reference::Origin;
 pub static RULE: Rule = Rule { id: "pause-image-not-embedded", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    facts
-        .references
-        .iter()
-        .filter(|r| r.origin == Origin::CrioPauseImage)
-        .filter_map(|r| {
-            let (why, related) = explain::missing(facts, r)?;
-            let mut f =
-                finding(RULE.id, format!("CRI-O's pause image `{}` {why}", r.text()), r.location.clone())
-                    .about(r);
-            f.related = related;
-            Some(f)
-        })
-        .collect()
+    missing_findings(
+        RULE.id,
+        facts,
+        |r| r.origin == Origin::CrioPauseImage,
+        |r, why| format!("CRI-O's pause image `{}` {why}", r.text()),
+    )
 }
 
 #[cfg(test)]

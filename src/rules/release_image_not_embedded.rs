@@ -1,8 +1,7 @@
 //! `release-image-not-embedded`: a MicroShift release image (for the image's architecture)
 //! that is not carried: the core component that runs it cannot start offline.
 
-use super::{Context, Rule, finding};
-use crate::audit::explain;
+use super::{Context, Rule, missing_findings};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::reference::RefKind;
@@ -10,18 +9,15 @@ use crate::reference::RefKind;
 pub static RULE: Rule = Rule { id: "release-image-not-embedded", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    facts
-        .references
-        .iter()
-        .filter(|r| r.kind == RefKind::Release)
-        .filter_map(|r| {
-            let (why, related) = explain::missing(facts, r)?;
+    missing_findings(
+        RULE.id,
+        facts,
+        |r| r.kind == RefKind::Release,
+        |r, why| {
             let key = r.within.as_deref().map(|k| format!(" (release image `{k}`)")).unwrap_or_default();
-            let mut f = finding(RULE.id, format!("`{}`{key} {why}", r.text()), r.location.clone()).about(r);
-            f.related = related;
-            Some(f)
-        })
-        .collect()
+            format!("`{}`{key} {why}", r.text())
+        },
+    )
 }
 
 #[cfg(test)]
