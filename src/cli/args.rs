@@ -269,7 +269,7 @@ impl SourceArgs {
             build_contexts: config
                 .build_contexts
                 .iter()
-                .map(|b| (b.containerfile.clone(), b.context.clone()))
+                .map(|b| (crate::resolve::copies::absolute(&b.containerfile), b.context.clone()))
                 .collect(),
         })
     }

@@ -36,33 +36,36 @@ pub struct ImageCopies {
     /// and normalised.
     pub context: PathBuf,
     pub copies: Vec<FileCopy>,
+    /// The working directory, read once: every source file is placed against the context.
+    cwd: Option<PathBuf>,
 }
 
 /// `path` made absolute from the working directory, and normalised.
 pub fn absolute(path: &Path) -> PathBuf {
-    if path.is_absolute() {
-        return normalize(path);
-    }
-    match std::env::current_dir() {
-        Ok(cwd) => normalize(&cwd.join(path)),
-        Err(_) => normalize(path),
+    absolute_from(std::env::current_dir().ok().as_deref(), path)
+}
+
+fn absolute_from(cwd: Option<&Path>, path: &Path) -> PathBuf {
+    match cwd {
+        Some(cwd) if path.is_relative() => normalize(&cwd.join(path)),
+        _ => normalize(path),
     }
 }
 
 impl ImageCopies {
     /// The copies of the Containerfile at `path` (as walked).
     pub fn new(path: &Path, containerfile: &Containerfile) -> Self {
-        let context = match &containerfile.context {
-            Some(dir) => absolute(dir),
-            None => absolute(path.parent().unwrap_or(Path::new(""))),
-        };
-        ImageCopies { context, copies: containerfile.image_copies().cloned().collect() }
+        let cwd = std::env::current_dir().ok();
+        let dir = containerfile.context.as_deref().unwrap_or(path.parent().unwrap_or(Path::new("")));
+        let context = absolute_from(cwd.as_deref(), dir);
+        ImageCopies { context, copies: containerfile.image_copies().cloned().collect(), cwd }
     }
 
     /// Every in-image path the file at `file` (a path as walked, like the Containerfile's) is
     /// copied to, sorted and without duplicates.
     pub fn in_image(&self, file: &Path) -> Vec<String> {
-        let Some(rel) = relative_to(&absolute(file), &self.context) else { return Vec::new() };
+        let file = absolute_from(self.cwd.as_deref(), file);
+        let Some(rel) = relative_to(&file, &self.context) else { return Vec::new() };
         let rel: Vec<&str> = rel.iter().map(String::as_str).collect();
         let mut out: Vec<String> = self.copies.iter().flat_map(|c| map_copy(c, &rel)).collect();
         out.sort();

@@ -80,7 +80,8 @@ pub struct BuildOptions {
     pub build_platform: Platform,
     /// Extra Kubernetes field paths that hold images (`image-fields` in the configuration).
     pub image_fields: Vec<crate::config::fieldpath::FieldPath>,
-    /// `(Containerfile, build context)` pairs (`build-contexts` in the configuration).
+    /// `(Containerfile, build context)` pairs (`build-contexts` in the configuration), the
+    /// Containerfile's path absolute and normalised.
     pub build_contexts: Vec<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
@@ -88,10 +89,7 @@ impl BuildOptions {
     /// The configured build context of the Containerfile at `path`, if any.
     pub fn context_of(&self, path: &std::path::Path) -> Option<std::path::PathBuf> {
         let path = crate::resolve::copies::absolute(path);
-        self.build_contexts
-            .iter()
-            .find(|(file, _)| crate::resolve::copies::absolute(file) == path)
-            .map(|(_, context)| context.clone())
+        self.build_contexts.iter().find(|(file, _)| *file == path).map(|(_, context)| context.clone())
     }
 }
 
