@@ -134,8 +134,13 @@ pub(super) fn load(ranges: &Ranges<'_>, hint: &TocHint, checksum: &str) -> Resul
             "zstd:chunked table of contents checksum mismatch: the manifest says {checksum}, the blob has {actual}"
         )));
     }
-    let json = decompress(&compressed, MAX_TOC_BYTES)
+    let json = decompress_piece(&compressed, 0, MAX_TOC_BYTES + 1)
         .map_err(|e| Cause::Corrupt(format!("zstd:chunked table of contents: {e}")))?;
+    if json.len() as u64 > MAX_TOC_BYTES {
+        return Err(Cause::Corrupt(format!(
+            "zstd:chunked table of contents: more than {MAX_TOC_BYTES} bytes"
+        )));
+    }
     let entries = parse_toc(&json, TocFormat::ZstdChunked)?;
     Ok(Some(Loaded { entries, toc_offset: position.offset }))
 }
@@ -146,16 +151,6 @@ pub(super) fn decompress_piece(compressed: &[u8], skip: u64, take: u64) -> std::
     std::io::copy(&mut z.by_ref().take(skip), &mut std::io::sink())?;
     let mut out = Vec::new();
     z.take(take).read_to_end(&mut out)?;
-    Ok(out)
-}
-
-/// Decompress a run of zstd frames, refusing more than `limit` bytes.
-pub(super) fn decompress(frames: &[u8], limit: u64) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    zstd::stream::read::Decoder::new(frames)?.take(limit.saturating_add(1)).read_to_end(&mut out)?;
-    if out.len() as u64 > limit {
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("more than {limit} bytes")));
-    }
     Ok(out)
 }
 
