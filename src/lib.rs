@@ -9,6 +9,7 @@ pub mod finding;
 pub mod image;
 pub mod inventory;
 pub mod location;
+pub mod paths;
 pub mod reference;
 pub mod report;
 pub mod resolve;

@@ -87,22 +87,6 @@ fn relative_to(file: &Path, context: &Path) -> Option<Vec<String>> {
     (!parts.is_empty()).then_some(parts)
 }
 
-/// A source as a list of components inside the context (`.`, `..` and a leading `/` removed;
-/// `..` never leaves the context). Empty means the whole context.
-fn source_components(source: &str) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for part in source.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                out.pop();
-            }
-            p => out.push(p),
-        }
-    }
-    out
-}
-
 fn is_pattern(component: &str) -> bool {
     component.contains(['*', '?', '['])
 }
@@ -129,7 +113,9 @@ pub fn map_copy(copy: &FileCopy, rel: &[&str]) -> Vec<String> {
         if !source.resolved || (copy.add && is_remote_source(&source.value)) {
             continue;
         }
-        let pattern = source_components(&source.value);
+        // Inside the context: `.`, `..` and a leading `/` removed, `..` never leaving it;
+        // empty means the whole context.
+        let pattern = crate::paths::lexical_parts(&source.value);
         if pattern.len() > rel.len() || !pattern.iter().zip(rel).all(|(p, r)| component_matches(p, r)) {
             continue;
         }

@@ -716,17 +716,7 @@ fn split_words(s: &str, escape: char) -> Vec<String> {
 /// resolved lexically, without a trailing `/` (except for `/` itself).
 pub fn absolute_path(base: &str, path: &str) -> String {
     let joined = if path.starts_with('/') { path.to_string() } else { format!("{base}/{path}") };
-    let mut parts: Vec<&str> = Vec::new();
-    for part in joined.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    format!("/{}", parts.join("/"))
+    format!("/{}", crate::paths::lexical_parts(&joined).join("/"))
 }
 
 fn undefined_reason(names: &[String]) -> String {
