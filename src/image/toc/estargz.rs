@@ -122,11 +122,7 @@ fn toc_json(compressed: &[u8]) -> std::io::Result<Vec<u8>> {
 
 /// The `take` bytes after `skip` in the gzip member at the start of `compressed`.
 pub(super) fn decompress(compressed: &[u8], skip: u64, take: u64) -> std::io::Result<Vec<u8>> {
-    let mut gz = flate2::read::GzDecoder::new(compressed);
-    std::io::copy(&mut gz.by_ref().take(skip), &mut std::io::sink())?;
-    let mut out = Vec::new();
-    gz.take(take).read_to_end(&mut out)?;
-    Ok(out)
+    super::skip_take(flate2::read::GzDecoder::new(compressed), skip, take)
 }
 
 #[cfg(test)]

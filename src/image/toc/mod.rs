@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -369,6 +370,14 @@ fn decode(
         check_digest(&content, &job.digest, || format!("{name} `{path}`"))?;
     }
     Ok(content)
+}
+
+/// The `take` bytes after the first `skip` of a decompressing reader (fewer when it ends).
+fn skip_take(mut data: impl Read, skip: u64, take: u64) -> std::io::Result<Vec<u8>> {
+    std::io::copy(&mut data.by_ref().take(skip), &mut std::io::sink())?;
+    let mut out = Vec::new();
+    data.take(take).read_to_end(&mut out)?;
+    Ok(out)
 }
 
 fn check_digest(data: &[u8], want: &str, what: impl Fn() -> String) -> Result<(), Cause> {

@@ -17,7 +17,6 @@ use super::{Loaded, MAX_TOC_BYTES, MAX_TOC_COMPRESSED, Ranges, TocFormat, TocHin
 use crate::image::Cause;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::Read;
 
 /// Magic of the 64-byte footer (containers/storage ≥ 1.5x).
 pub const MAGIC: &[u8; 8] = b"GNUlInUx";
@@ -147,11 +146,7 @@ pub(super) fn load(ranges: &Ranges<'_>, hint: &TocHint, checksum: &str) -> Resul
 
 /// The `take` bytes after `skip` in the zstd frames at the start of `compressed`.
 pub(super) fn decompress_piece(compressed: &[u8], skip: u64, take: u64) -> std::io::Result<Vec<u8>> {
-    let mut z = zstd::stream::read::Decoder::new(compressed)?;
-    std::io::copy(&mut z.by_ref().take(skip), &mut std::io::sink())?;
-    let mut out = Vec::new();
-    z.take(take).read_to_end(&mut out)?;
-    Ok(out)
+    super::skip_take(zstd::stream::read::Decoder::new(compressed)?, skip, take)
 }
 
 #[cfg(test)]
