@@ -5,7 +5,7 @@
 //! A rule of its own rather than `unparsable-file`: the files may all parse; it is the
 //! build that fails, at an entry of the kustomization, and it can be suppressed on its own.
 
-use super::{Context, Rule, finding};
+use super::{Context, Rule, kustomize_issue_findings};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::resolve::kustomize::IssueKind;
@@ -13,12 +13,7 @@ use crate::resolve::kustomize::IssueKind;
 pub static RULE: Rule = Rule { id: "kustomization-unbuildable", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    facts
-        .kustomize_issues
-        .iter()
-        .filter(|i| i.kind == IssueKind::Unbuildable)
-        .map(|i| finding(RULE.id, i.message.clone(), i.location.clone()))
-        .collect()
+    kustomize_issue_findings(RULE.id, facts, IssueKind::Unbuildable)
 }
 
 #[cfg(test)]

@@ -147,6 +147,21 @@ pub fn carried_image_findings(
         .collect()
 }
 
+/// The findings of a rule that reports the kustomize build's issues of one kind, at the entry
+/// of the kustomization each is about.
+pub fn kustomize_issue_findings(
+    rule: &'static str,
+    facts: &Facts,
+    kind: crate::resolve::kustomize::IssueKind,
+) -> Vec<Finding> {
+    facts
+        .kustomize_issues
+        .iter()
+        .filter(|i| i.kind == kind)
+        .map(|i| finding(rule, i.message.clone(), i.location.clone()))
+        .collect()
+}
+
 /// The findings of a "not carried" rule: for each reference `which` selects that neither the
 /// image nor (without `--image`) the embed plan carries, a finding at the reference, its
 /// message `describe(reference, why)`, with the explanation's related locations.

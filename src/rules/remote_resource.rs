@@ -2,7 +2,7 @@
 //! (`https://...`, `git@...`, `github.com/...`). Offline it cannot be fetched, so what it
 //! deploys is unknown and MicroShift cannot apply the kustomization.
 
-use super::{Context, Rule, finding};
+use super::{Context, Rule, kustomize_issue_findings};
 use crate::facts::Facts;
 use crate::finding::Finding;
 use crate::resolve::kustomize::IssueKind;
@@ -10,12 +10,7 @@ use crate::resolve::kustomize::IssueKind;
 pub static RULE: Rule = Rule { id: "remote-resource", check };
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    facts
-        .kustomize_issues
-        .iter()
-        .filter(|i| i.kind == IssueKind::Remote)
-        .map(|i| finding(RULE.id, i.message.clone(), i.location.clone()))
-        .collect()
+    kustomize_issue_findings(RULE.id, facts, IssueKind::Remote)
 }
 
 #[cfg(test)]
