@@ -151,32 +151,13 @@ fn open(view: &FileView, config: &EffectiveConfig, root: &str, driver: &'static 
         malformed_lines: Vec::new(),
     };
 
-    let images_json = join(&images_dir, "images.json");
-    let images: Vec<ImageRecord> = match view.read(&images_json) {
-        Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
-            info.problems
-                .push(format!("{images_json} is not readable as containers/storage image records: {e}"));
-            Vec::new()
-        }),
-        None => {
-            info.problems.push(format!("no {images_json}"));
-            Vec::new()
-        }
-    };
-    let layers_json = join(&layers_dir, "layers.json");
-    let layers: HashMap<String, LayerRecord> = match view.read(&layers_json) {
-        Some(bytes) => serde_json::from_slice::<Vec<LayerRecord>>(bytes)
-            .map(|v| v.into_iter().map(|l| (l.id.clone(), l)).collect())
-            .unwrap_or_else(|e| {
-                info.problems
-                    .push(format!("{layers_json} is not readable as containers/storage layer records: {e}"));
-                HashMap::new()
-            }),
-        None => {
-            info.problems.push(format!("no {layers_json}"));
-            HashMap::new()
-        }
-    };
+    let images: Vec<ImageRecord> =
+        read_records(view, &join(&images_dir, "images.json"), "image", &mut info.problems);
+    let layers: HashMap<String, LayerRecord> =
+        read_records::<LayerRecord>(view, &join(&layers_dir, "layers.json"), "layer", &mut info.problems)
+            .into_iter()
+            .map(|l| (l.id.clone(), l))
+            .collect();
 
     let missing_locks: Vec<String> = [join(&images_dir, "images.lock"), join(&layers_dir, "layers.lock")]
         .into_iter()
@@ -318,6 +299,26 @@ fn image(view: &FileView, stores: &[Store], index: usize, record: &ImageRecord) 
 
 fn short(id: &str) -> &str {
     id.get(..12).unwrap_or(id)
+}
+
+/// The records of a store's `images.json` or `layers.json`; a missing or unreadable file is a
+/// problem of the store (none read), not an error.
+fn read_records<T: serde::de::DeserializeOwned>(
+    view: &FileView,
+    file: &str,
+    what: &str,
+    problems: &mut Vec<String>,
+) -> Vec<T> {
+    match view.read(file) {
+        Some(bytes) => serde_json::from_slice(bytes).unwrap_or_else(|e| {
+            problems.push(format!("{file} is not readable as containers/storage {what} records: {e}"));
+            Vec::new()
+        }),
+        None => {
+            problems.push(format!("no {file}"));
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -148,13 +148,16 @@ pub fn read_source(path: &Path, display: &str) -> Result<SourceText, Problem> {
 
 /// Decode bytes as a source text, rejecting binary content.
 pub fn source_from_bytes(path: &Path, display: &str, bytes: Vec<u8>) -> Result<SourceText, Problem> {
+    // Where the text stops being text: the end of the readable prefix.
+    let at = |prefix: &[u8]| {
+        let prefix = String::from_utf8_lossy(prefix);
+        let (line, column) = crate::location::LineIndex::new(&prefix).line_col(&prefix, prefix.len());
+        Location { file: display.into(), line, column, in_image: false, span: None }
+    };
     if let Some(nul) = memchr_nul(&bytes) {
-        let prefix = String::from_utf8_lossy(&bytes[..nul]);
-        let index = crate::location::LineIndex::new(&prefix);
-        let (line, column) = index.line_col(&prefix, prefix.len());
         return Err(Problem {
             message: "is a binary file (it contains a NUL byte), not a text source".into(),
-            location: Location { file: display.into(), line, column, in_image: false, span: None },
+            location: at(&bytes[..nul]),
         });
     }
     let text = match String::from_utf8(bytes) {
@@ -162,13 +165,7 @@ pub fn source_from_bytes(path: &Path, display: &str, bytes: Vec<u8>) -> Result<S
         Err(e) => {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.into_bytes();
-            let prefix = String::from_utf8_lossy(&bytes[..valid]);
-            let index = crate::location::LineIndex::new(&prefix);
-            let (line, column) = index.line_col(&prefix, prefix.len());
-            return Err(Problem {
-                message: "is not valid UTF-8 text".into(),
-                location: Location { file: display.into(), line, column, in_image: false, span: None },
-            });
+            return Err(Problem { message: "is not valid UTF-8 text".into(), location: at(&bytes[..valid]) });
         }
     };
     let text = match text.strip_prefix('\u{feff}') {
