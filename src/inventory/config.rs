@@ -127,18 +127,35 @@ pub fn read(view: &FileView) -> EffectiveConfig {
     out
 }
 
-fn read_crio(view: &FileView, out: &mut EffectiveConfig) {
-    let mut paths = vec![CRIO_CONF.to_string()];
-    paths.extend(files_in(view, CRIO_DROP_INS, ".conf"));
-    let configs: Vec<crio::CrioConfig> = paths
+/// A configuration file and its drop-ins (`DIR/*EXT`, in name order), each parsed; their
+/// problems are the inventory's, prefixed with the file.
+fn read_with_drop_ins<T>(
+    view: &FileView,
+    main: &str,
+    drop_ins: &str,
+    ext: &str,
+    problems: &mut Vec<String>,
+    parse: impl Fn(&SourceText) -> T,
+    problems_of: impl Fn(&T) -> &[crate::source::Problem],
+) -> Vec<T> {
+    let mut paths = vec![main.to_string()];
+    paths.extend(files_in(view, drop_ins, ext));
+    paths
         .iter()
         .filter_map(|p| source(view, p))
         .map(|src| {
-            let c = crio::parse(&src);
-            out.problems.extend(c.problems.iter().map(|p| format!("{}: {}", src.display, p.message)));
-            c
+            let parsed = parse(&src);
+            problems.extend(problems_of(&parsed).iter().map(|p| format!("{}: {}", src.display, p.message)));
+            parsed
         })
-        .collect();
+        .collect()
+}
+
+fn read_crio(view: &FileView, out: &mut EffectiveConfig) {
+    let configs =
+        read_with_drop_ins(view, CRIO_CONF, CRIO_DROP_INS, ".conf", &mut out.problems, crio::parse, |c| {
+            &c.problems
+        });
     let effective = crio::merge(&configs);
     out.crio = CrioSummary {
         files: effective.files.clone(),
@@ -255,17 +272,15 @@ fn read_registries(view: &FileView, out: &mut EffectiveConfig) {
 }
 
 fn read_microshift(view: &FileView, out: &mut EffectiveConfig) {
-    let mut paths = vec![MICROSHIFT_CONF.to_string()];
-    paths.extend(files_in(view, MICROSHIFT_DROP_INS, ".yaml"));
-    let configs: Vec<microshift::MicroshiftConfig> = paths
-        .iter()
-        .filter_map(|p| source(view, p))
-        .map(|src| {
-            let c = microshift::parse(&src);
-            out.problems.extend(c.problems.iter().map(|p| format!("{}: {}", src.display, p.message)));
-            c
-        })
-        .collect();
+    let configs = read_with_drop_ins(
+        view,
+        MICROSHIFT_CONF,
+        MICROSHIFT_DROP_INS,
+        ".yaml",
+        &mut out.problems,
+        microshift::parse,
+        |c| &c.problems,
+    );
     out.microshift = MicroshiftSummary {
         files: configs.iter().map(|c| c.file.clone()).collect(),
         kustomize_paths: microshift::effective_kustomize_paths(&configs)
