@@ -1,6 +1,6 @@
 //! The one result type every rule produces and every renderer consumes.
 
-use crate::location::Location;
+use crate::text::location::Location;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -300,3 +300,19 @@ fn docs_rules_md_is_generated_from_the_catalog() {
         "docs/rules.md is stale: run `cargo run -- rules --format markdown > docs/rules.md`"
     );
 }
+
+#[test]
+fn help_says_what_stowage_is() {
+    let out = stowage().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("is carried inside its OS image"), "{text}");
+    assert!(text.contains("Commands:"), "{text}");
+    let short = stowage().arg("-h").output().unwrap();
+    let short = String::from_utf8(short.stdout).unwrap();
+    assert!(
+        short.lines().next().is_some_and(|l| l.starts_with("Checks that every container image")),
+        "{short}"
+    );
+}

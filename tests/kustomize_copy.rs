@@ -4,8 +4,8 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
+use stowage::gather::discover::{AppliedDir, gather};
 use stowage::source::BuildOptions;
-use stowage::source::discover::{AppliedDir, gather};
 
 fn stowage() -> Command {
     let mut cmd = Command::cargo_bin("stowage").expect("the stowage binary is built");

@@ -4,9 +4,10 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use stowage::resolve::kustomize::fs::{DiskFs, normalize};
+use stowage::resolve::kustomize::fs::DiskFs;
 use stowage::resolve::kustomize::{IssueKind, Resolution, resolve};
-use stowage::source::SourceText;
+use stowage::text::SourceText;
+use stowage::text::paths::normalize;
 
 const CORPUS: &str = "fixtures/kustomize";
 

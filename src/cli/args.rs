@@ -2,10 +2,14 @@
 
 use crate::config::Config;
 use crate::finding::Severity;
+use crate::reference::platform::Platform;
 pub use crate::report::rules::RulesFormat;
-use crate::source::{BuildOptions, Platform};
+use crate::source::BuildOptions;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
+
+/// `0.1.0 (1a2b3c4d5e6f)`: the package version and the commit it was built from.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STOWAGE_COMMIT"), ")");
 
 /// Checks that every container image a bootc / MicroShift device will run is carried inside
 /// its OS image, in a form CRI-O will find — offline, after power loss, after upgrades.
@@ -13,9 +17,6 @@ use std::path::{Path, PathBuf};
 /// stowage reads Containerfiles, Kubernetes manifests, kustomizations, Quadlets, MicroShift
 /// release files and CRI-O configuration, resolves every image reference exactly (build
 /// arguments, normalisation), and reports offline-readiness problems with file:line:column.
-/// `0.1.0 (1a2b3c4d5e6f)`: the package version and the commit it was built from.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("STOWAGE_COMMIT"), ")");
-
 #[derive(Debug, Parser)]
 #[command(name = "stowage", version = VERSION, about, max_term_width = 100)]
 pub struct Cli {
@@ -269,7 +270,7 @@ impl SourceArgs {
             build_contexts: config
                 .build_contexts
                 .iter()
-                .map(|b| (crate::resolve::copies::absolute(&b.containerfile), b.context.clone()))
+                .map(|b| (crate::text::paths::absolute(&b.containerfile), b.context.clone()))
                 .collect(),
         })
     }

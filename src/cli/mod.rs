@@ -10,10 +10,10 @@ use args::{
 };
 
 use crate::config::{self, Config};
-use crate::facts::Facts;
+use crate::gather::discover;
+use crate::gather::facts::Facts;
 use crate::report::{self, ConfigSummary, Report, RunInfo, Summary};
 use crate::rules::{baseline, catalog, engine};
-use crate::source::discover;
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -101,7 +101,7 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
         None => config::discover(Path::new(".")),
     };
     let Some(path) = path else { return Ok(Loaded { config: Config::default(), dir: None }) };
-    match config::load(&path) {
+    match config::load(&path, &catalog::known_rules()) {
         Ok(config) => Ok(Loaded { config, dir: path.parent().map(Path::to_path_buf) }),
         Err(errors) => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -131,7 +131,7 @@ fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
     };
     let mut facts = discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())?;
     if let Some(opened) = opened {
-        crate::audit::attach_image(&mut facts, opened, explicit_arch, &opts)?;
+        crate::gather::image::attach_image(&mut facts, opened, explicit_arch, &opts)?;
     }
     Ok(facts)
 }
@@ -195,7 +195,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
     let summary = Summary::new(facts.sources.len(), facts.references.len(), &outcome.findings, threshold)
         .with_images(&facts.references);
     let mut summary = Summary { waived: outcome.waived.len(), ..summary };
-    summary.readiness = crate::audit::summary::readiness(&facts, &outcome.findings);
+    summary.readiness = crate::report::summary::readiness(&facts, &outcome.findings);
     if let Some(r) = summary.readiness.as_ref().filter(|r| r.mode == "image") {
         summary.embedded = Some(r.embedded);
         summary.missing = Some(r.missing);
@@ -311,7 +311,7 @@ fn init(force: bool) -> Result<u8, String> {
     if path.exists() && !force {
         return Err("stowage.yaml exists already; use --force to overwrite it".into());
     }
-    write_atomically(path, &config::init_template())?;
+    write_atomically(path, &config::init_template(&catalog::known_rules()))?;
     eprintln!("stowage: wrote stowage.yaml");
     Ok(EXIT_OK)
 }

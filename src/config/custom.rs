@@ -14,10 +14,10 @@
 //! A mapping with several keys requires all of them. String fields take a glob or
 //! `{regex: ...}`; `digest` and `embedded` take `true`/`false`.
 
-use super::pattern::Pattern;
 use crate::finding::Severity;
-use crate::location::Location;
 use crate::reference::Reference;
+use crate::text::location::Location;
+use crate::text::pattern::Pattern;
 
 #[derive(Clone, Debug)]
 pub struct CustomRule {

@@ -4,16 +4,14 @@
 
 pub mod custom;
 pub mod date;
-pub mod fieldpath;
 mod parse;
-pub mod pattern;
 
 use crate::finding::Severity;
-use crate::location::Location;
-use crate::source::SourceText;
+use crate::text::SourceText;
+use crate::text::fieldpath::FieldPath;
+use crate::text::location::Location;
+use crate::text::pattern::Pattern;
 use date::Date;
-use fieldpath::FieldPath;
-use pattern::Pattern;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,7 +30,7 @@ pub enum Level {
 pub struct RuleSetting {
     pub level: Option<Level>,
     /// Parameters by name, as YAML nodes (validated against the catalog).
-    pub params: BTreeMap<String, crate::source::yaml::Node>,
+    pub params: BTreeMap<String, crate::text::yaml::Node>,
     pub location: Location,
 }
 
@@ -119,7 +117,7 @@ impl Config {
         self.rules.get(rule).and_then(|s| s.level)
     }
 
-    pub fn param(&self, rule: &str, name: &str) -> Option<&crate::source::yaml::Node> {
+    pub fn param(&self, rule: &str, name: &str) -> Option<&crate::text::yaml::Node> {
         self.rules.get(rule)?.params.get(name)
     }
 
@@ -143,26 +141,52 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
     None
 }
 
+/// The rules a configuration is checked against: the built-in ids with their default severity,
+/// summary and declared parameters. The rules layer provides it (`rules::catalog::known_rules`),
+/// so the configuration does not import the rules.
+#[derive(Clone, Debug, Default)]
+pub struct KnownRules {
+    pub rules: Vec<KnownRule>,
+}
+
+#[derive(Clone, Debug)]
+pub struct KnownRule {
+    pub id: String,
+    pub severity: Severity,
+    pub summary: String,
+    pub parameters: Vec<String>,
+}
+
+impl KnownRules {
+    pub fn get(&self, id: &str) -> Option<&KnownRule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.rules.iter().map(|r| r.id.as_str())
+    }
+}
+
 /// Read and parse a configuration file; every problem is returned, positioned.
-pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+pub fn load(path: &Path, known: &KnownRules) -> Result<Config, ConfigErrors> {
     // Shown relative to the working directory when it is below it, as source files are.
     let shown = std::env::current_dir()
         .ok()
         .and_then(|cwd| path.strip_prefix(&cwd).ok().map(Path::to_path_buf))
         .unwrap_or_else(|| path.to_path_buf());
-    let display = crate::source::discover::display_path(&shown);
-    let source = crate::source::discover::read_source(path, &display).map_err(|p| ConfigErrors {
+    let display = crate::text::source::display_path(&shown);
+    let source = crate::text::source::read_source(path, &display).map_err(|p| ConfigErrors {
         source: None,
         other_sources: Vec::new(),
         errors: vec![ConfigError { message: p.message, location: p.location }],
     })?;
-    parse_text(source)
+    parse_text(source, known)
 }
 
 /// Parse configuration text (the file name is only used in locations).
-pub fn parse_text(source: SourceText) -> Result<Config, ConfigErrors> {
+pub fn parse_text(source: SourceText, known: &KnownRules) -> Result<Config, ConfigErrors> {
     let source = Arc::new(source);
-    let (config, mut errors) = parse::parse(&source);
+    let (config, mut errors) = parse::parse(&source, known);
     errors.sort_by(|a, b| a.location.cmp(&b.location));
     if errors.is_empty() {
         Ok(Config { source: Some(source), ..config })
@@ -172,9 +196,9 @@ pub fn parse_text(source: SourceText) -> Result<Config, ConfigErrors> {
 }
 
 /// The commented configuration `stowage init` writes.
-pub fn init_template() -> String {
+pub fn init_template(known: &KnownRules) -> String {
     let mut rules = String::new();
-    for e in crate::rules::catalog::entries() {
+    for e in &known.rules {
         rules.push_str(&format!("  # {}: {}   # {}\n", e.id, e.severity, e.summary.trim()));
     }
     format!(

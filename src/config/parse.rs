@@ -4,14 +4,13 @@
 
 use super::custom::{CustomRule, FLAG_FIELDS, Matcher, TEXT_FIELDS};
 use super::date::Date;
-use super::fieldpath::FieldPath;
-use super::pattern::Pattern;
-use super::{BuildContext, Config, ConfigError, Ignore, Level, Registries, RuleSetting};
+use super::{BuildContext, Config, ConfigError, Ignore, KnownRules, Level, Registries, RuleSetting};
 use crate::finding::Severity;
-use crate::location::Location;
-use crate::rules::catalog;
-use crate::source::SourceText;
-use crate::source::yaml::{Node, Value, parse_documents};
+use crate::text::SourceText;
+use crate::text::fieldpath::FieldPath;
+use crate::text::location::Location;
+use crate::text::pattern::Pattern;
+use crate::text::yaml::{Node, Value, parse_documents};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -34,8 +33,8 @@ const KEYS: &[&str] = &[
     "rule-files",
 ];
 
-pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
-    let mut p = Parser { src, errors: Vec::new() };
+pub(super) fn parse(src: &SourceText, known: &KnownRules) -> (Config, Vec<ConfigError>) {
+    let mut p = Parser { src, known, errors: Vec::new() };
     let mut config = Config::default();
     let (docs, problems) = parse_documents(src);
     for problem in problems {
@@ -83,7 +82,7 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
             "image" => config.image = p.string(value, "image"),
             "arch" => {
                 if let Some(arch) = p.string(value, "arch") {
-                    match crate::source::Platform::parse(&arch) {
+                    match crate::reference::platform::Platform::parse(&arch) {
                         Ok(_) => config.arch = Some(arch),
                         Err(e) => p.error_at(value, e),
                     }
@@ -122,19 +121,19 @@ pub(super) fn parse(src: &SourceText) -> (Config, Vec<ConfigError>) {
 fn rule_file(p: &mut Parser, config: &mut Config, path: &str, path_node: &Node) {
     let dir = p.src.path.parent().unwrap_or(std::path::Path::new(""));
     let full = dir.join(path);
-    let display = crate::source::discover::display_path(&if p.src.display.contains('/') {
+    let display = crate::text::source::display_path(&if p.src.display.contains('/') {
         std::path::Path::new(&p.src.display).parent().unwrap_or(std::path::Path::new("")).join(path)
     } else {
         std::path::PathBuf::from(path)
     });
-    let src = match crate::source::discover::read_source(&full, &display) {
+    let src = match crate::text::source::read_source(&full, &display) {
         Ok(src) => std::sync::Arc::new(src),
         Err(problem) => {
             p.error_at(path_node, format!("rule file `{path}` {}", problem.message));
             return;
         }
     };
-    let mut inner = Parser { src: &src, errors: Vec::new() };
+    let mut inner = Parser { src: &src, known: p.known, errors: Vec::new() };
     let (docs, problems) = parse_documents(&src);
     for problem in problems {
         inner.errors.push(ConfigError { message: problem.message, location: problem.location });
@@ -179,6 +178,7 @@ fn rule_file(p: &mut Parser, config: &mut Config, path: &str, path_node: &Node) 
 
 struct Parser<'a> {
     src: &'a SourceText,
+    known: &'a KnownRules,
     errors: Vec<ConfigError>,
 }
 
@@ -322,10 +322,10 @@ impl Parser<'_> {
     }
 
     fn check_rule_id(&mut self, node: &Node, id: &str, custom: &[CustomRule]) -> bool {
-        if catalog::entry(id).is_some() || custom.iter().any(|c| c.id == id) {
+        if self.known.get(id).is_some() || custom.iter().any(|c| c.id == id) {
             return true;
         }
-        let mut ids: Vec<&str> = catalog::entries().iter().map(|e| e.id.as_str()).collect();
+        let mut ids: Vec<&str> = self.known.ids().collect();
         ids.extend(custom.iter().map(|c| c.id.as_str()));
         self.error_at(node, format!("unknown rule `{id}`{}", suggest(id, &ids)));
         false
@@ -343,8 +343,8 @@ impl Parser<'_> {
                 RuleSetting { level: None, params: BTreeMap::new(), location: self.location(key) };
             match &value.value {
                 Value::Map(fields) => {
-                    let declared: Vec<&str> = catalog::entry(id)
-                        .map(|e| e.parameters.iter().map(|p| p.name.as_str()).collect())
+                    let declared: Vec<&str> = (self.known.get(id))
+                        .map(|e| e.parameters.iter().map(String::as_str).collect())
                         .unwrap_or_default();
                     for (k, v) in fields {
                         let Some(name) = self.key(k) else { continue };
@@ -537,7 +537,7 @@ impl Parser<'_> {
                                     "rule id `{text}` must be kebab-case (lowercase words joined by `-`)"
                                 ),
                             );
-                        } else if catalog::entry(&text).is_some() {
+                        } else if self.known.get(&text).is_some() {
                             self.error_at(
                                 v,
                                 format!("`{text}` is a built-in rule; a custom rule needs its own id"),

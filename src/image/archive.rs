@@ -4,7 +4,7 @@ use super::blobs::{BlobRef, BlobSource, verify_small};
 use super::layer::Expect;
 use super::manifest::{Manifest, RawConfig, is_layer_media_type, select_platform};
 use super::{Cause, LayerDesc, Plan};
-use crate::source::Platform;
+use crate::reference::platform::Platform;
 use serde::Deserialize;
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
@@ -126,13 +126,13 @@ pub fn docker_archive_plan(
         .map_err(|e| Cause::Corrupt(format!("manifest.json is not a docker-archive manifest: {e}")))?;
     let item = match reference {
         Some(r) => {
-            let wanted = crate::resolve::imageref::ImageRef::parse(r).map(|x| x.lookup_key()).ok();
+            let wanted = crate::reference::imageref::ImageRef::parse(r).map(|x| x.lookup_key()).ok();
             items
                 .iter()
                 .find(|i| {
                     i.repo_tags.iter().flatten().any(|t| {
                         t == r
-                            || crate::resolve::imageref::ImageRef::parse(t).map(|x| x.lookup_key()).ok()
+                            || crate::reference::imageref::ImageRef::parse(t).map(|x| x.lookup_key()).ok()
                                 == wanted
                     })
                 })

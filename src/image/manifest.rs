@@ -2,7 +2,7 @@
 //! and image configs, and platform selection in an index.
 
 use super::{Cause, ImageConfig};
-use crate::source::Platform;
+use crate::reference::platform::Platform;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

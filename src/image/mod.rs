@@ -13,6 +13,7 @@ mod gzip;
 pub mod layer;
 pub mod manifest;
 pub mod progress;
+pub mod records;
 mod registry;
 mod rootfs;
 pub mod spec;
@@ -20,7 +21,7 @@ mod storage;
 pub mod toc;
 pub mod view;
 
-use crate::source::Platform;
+use crate::reference::platform::Platform;
 use blobs::{BlobRef, BlobSource};
 use cache::Cache;
 use layer::{Expect, LayerChanges};

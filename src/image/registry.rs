@@ -18,7 +18,7 @@ use super::blobs::{BlobReader, BlobRef, BlobSource, blob_path, verify_small};
 use super::manifest::{Manifest, select_platform};
 use super::view::FileView;
 use super::{Cause, ImageConfig, ImageOptions, ImageStats, Plan, archive, read_plan};
-use crate::resolve::imageref::ImageRef;
+use crate::reference::imageref::ImageRef;
 use client::{Client, Credentials, RangeAnswer};
 use std::io::Read;
 use std::path::PathBuf;

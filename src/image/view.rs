@@ -256,7 +256,7 @@ fn components(path: &str) -> Vec<String> {
 /// Normalize a path from a tar entry (`./usr/lib/x`, `usr/lib/x/`) to `/usr/lib/x`, resolving
 /// `.` and `..` lexically without ever climbing above the root. `None` for the root itself.
 pub fn normalize_path(raw: &str) -> Option<String> {
-    let parts = crate::paths::lexical_parts(raw);
+    let parts = crate::text::paths::lexical_parts(raw);
     if parts.is_empty() { None } else { Some(format!("/{}", parts.join("/"))) }
 }
 

@@ -7,8 +7,8 @@
 
 use super::{EmbeddedImage, Method, StoreInfo, join};
 use crate::image::view::{Entry, FileView};
-use crate::source::SourceText;
 use crate::source::quadlet;
+use crate::text::SourceText;
 
 pub const BOUND_IMAGES_DIR: &str = "/usr/lib/bootc/bound-images.d";
 

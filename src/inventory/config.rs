@@ -4,10 +4,10 @@
 //! applies each tool's precedence.
 
 use crate::image::view::{Entry, FileView};
-use crate::source::SourceText;
 use crate::source::crio::{self, EffectiveCrio};
 use crate::source::microshift;
 use crate::source::release::{self, Release};
+use crate::text::SourceText;
 use serde::Serialize;
 
 pub const STORAGE_CONF: &[&str] = &["/etc/containers/storage.conf", "/usr/share/containers/storage.conf"];
@@ -136,7 +136,7 @@ fn read_with_drop_ins<T>(
     ext: &str,
     problems: &mut Vec<String>,
     parse: impl Fn(&SourceText) -> T,
-    problems_of: impl Fn(&T) -> &[crate::source::Problem],
+    problems_of: impl Fn(&T) -> &[crate::text::Problem],
 ) -> Vec<T> {
     let mut paths = vec![main.to_string()];
     paths.extend(files_in(view, drop_ins, ext));

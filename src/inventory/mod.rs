@@ -195,7 +195,7 @@ impl Inventory {
 /// Inventory of an image's file view. `target_arch` is the OS image's architecture (from its
 /// config; any of `amd64`/`x86_64`/`arm64`/`aarch64`), used to flag foreign images.
 pub fn inventory(view: &FileView, target_arch: Option<&str>) -> Inventory {
-    let target_arch = target_arch.map(|a| crate::source::oci_arch(a).to_string());
+    let target_arch = target_arch.map(|a| crate::reference::platform::oci_arch(a).to_string());
     let config = config::read(view);
     let mut images = Vec::new();
     let mut stores = Vec::new();
@@ -222,7 +222,7 @@ pub fn inventory(view: &FileView, target_arch: Option<&str>) -> Inventory {
 
 /// `arm64/v8` matches `arm64`; uname names match their OCI names.
 pub fn same_arch(available: &str, target: &str) -> bool {
-    let base = |a: &str| crate::source::oci_arch(a.split('/').next().unwrap_or(a)).to_string();
+    let base = |a: &str| crate::reference::platform::oci_arch(a.split('/').next().unwrap_or(a)).to_string();
     base(available) == base(target)
 }
 

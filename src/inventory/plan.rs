@@ -5,9 +5,9 @@
 //! else that depends on shell variables stays unknown, with the reason.
 
 use super::Method;
-use crate::location::Location;
 use crate::source::containerfile::{Containerfile, EmbedIntent, EmbedMethod};
 use crate::source::release::Release;
+use crate::text::location::Location;
 use serde::Serialize;
 
 /// One embed the build performs.
@@ -124,7 +124,8 @@ fn registry_image(source: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{BuildOptions, SourceText, containerfile, release};
+    use crate::source::{BuildOptions, containerfile, release};
+    use crate::text::SourceText;
 
     fn plan(containerfile: &str, releases: &[(&str, &str)]) -> Vec<PlannedEmbed> {
         let c = containerfile::parse(

@@ -16,7 +16,7 @@ pub fn render(findings: &[Finding]) -> String {
 mod tests {
     use super::*;
     use crate::finding::Severity;
-    use crate::location::Location;
+    use crate::text::location::Location;
 
     #[test]
     fn one_line_per_finding() {

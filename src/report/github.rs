@@ -57,7 +57,7 @@ fn escape_property(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::location::Location;
+    use crate::text::location::Location;
 
     #[test]
     fn properties_and_messages_are_escaped() {

@@ -145,7 +145,7 @@ pub fn render(report: &Report) -> String {
                 rule: w.finding.rule.clone(),
                 location: w.finding.location.to_string(),
                 message: w.finding.message.clone(),
-                kind: w.waiver.kind,
+                kind: w.waiver.kind.as_str(),
                 reason: w.waiver.reason.clone(),
                 expires: w.waiver.expires.clone(),
                 waiver_location: w.waiver.location.as_ref().map(ToString::to_string),

@@ -1,8 +1,8 @@
 //! The human format: each finding as a miette diagnostic with the source excerpt, a caret at
 //! the column and the help line.
 
-use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
+use crate::gather::facts::Facts;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
 use std::fmt::Write;
 

@@ -19,6 +19,7 @@ pub mod plan;
 pub mod refs;
 pub mod rules;
 pub mod sarif;
+pub mod summary;
 
 use crate::config::{Config, Level};
 use crate::finding::{Finding, Severity};
@@ -159,7 +160,7 @@ pub struct Summary {
     /// Offline readiness (runtime images referenced, embedded, missing, verdict), when there is
     /// an image or an embed plan to compare with.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub readiness: Option<crate::audit::summary::Readiness>,
+    pub readiness: Option<crate::report::summary::Readiness>,
 }
 
 impl Summary {

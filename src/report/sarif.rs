@@ -8,10 +8,10 @@
 
 use super::Report;
 use crate::finding::{Finding, Severity};
-use crate::location::Location;
 use crate::rules::baseline;
 use crate::rules::catalog;
 use crate::rules::engine::Waiver;
+use crate::text::location::Location;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -308,7 +308,7 @@ fn result(
             vec![Suppression {
                 // Comments and annotations live in the analysed files; configuration waivers
                 // and baselines outside them.
-                kind: if matches!(w.kind, "comment" | "annotation") { "inSource" } else { "external" },
+                kind: if w.kind.in_source() { "inSource" } else { "external" },
                 status: "accepted",
                 justification: Some(match &w.reason {
                     Some(reason) => format!("{} ({})", reason, w.kind),

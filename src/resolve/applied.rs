@@ -11,8 +11,8 @@
 //! path. Files read from inside an image already have their absolute path. Files that map
 //! nowhere are not judged (stowage cannot know where they will be installed).
 
-use crate::location::Location;
 use crate::source::microshift::KustomizePath;
+use crate::text::location::Location;
 use globset::GlobBuilder;
 use std::collections::BTreeSet;
 

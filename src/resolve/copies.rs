@@ -25,8 +25,8 @@
 //! sources that are URLs or Git repositories, and paths that use undefined build arguments,
 //! are skipped.
 
-use crate::resolve::kustomize::fs::normalize;
 use crate::source::containerfile::{Containerfile, FileCopy, absolute_path, is_remote_source};
+use crate::text::paths::absolute_from;
 use std::path::{Component, Path, PathBuf};
 
 /// The copies of one Containerfile that reach its final image, with its build context.
@@ -38,18 +38,6 @@ pub struct ImageCopies {
     pub copies: Vec<FileCopy>,
     /// The working directory, read once: every source file is placed against the context.
     cwd: Option<PathBuf>,
-}
-
-/// `path` made absolute from the working directory, and normalised.
-pub fn absolute(path: &Path) -> PathBuf {
-    absolute_from(std::env::current_dir().ok().as_deref(), path)
-}
-
-fn absolute_from(cwd: Option<&Path>, path: &Path) -> PathBuf {
-    match cwd {
-        Some(cwd) if path.is_relative() => normalize(&cwd.join(path)),
-        _ => normalize(path),
-    }
 }
 
 impl ImageCopies {
@@ -115,7 +103,7 @@ pub fn map_copy(copy: &FileCopy, rel: &[&str]) -> Vec<String> {
         }
         // Inside the context: `.`, `..` and a leading `/` removed, `..` never leaving it;
         // empty means the whole context.
-        let pattern = crate::paths::lexical_parts(&source.value);
+        let pattern = crate::text::paths::lexical_parts(&source.value);
         if pattern.len() > rel.len() || !pattern.iter().zip(rel).all(|(p, r)| component_matches(p, r)) {
             continue;
         }
@@ -136,7 +124,8 @@ pub fn map_copy(copy: &FileCopy, rel: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{BuildOptions, SourceText, containerfile};
+    use crate::source::{BuildOptions, containerfile};
+    use crate::text::SourceText;
 
     fn copies(text: &str) -> Containerfile {
         containerfile::parse(&SourceText::from_str("repo/Containerfile", text), &BuildOptions::default())

@@ -1,7 +1,6 @@
-//! Turning text into image references: the reference grammar, ARG expansion.
+//! From parsed sources to what the device gets: kustomize builds, where repository files land
+//! in the image (COPY), which directories MicroShift applies.
 
 pub mod applied;
-pub mod args;
 pub mod copies;
-pub mod imageref;
 pub mod kustomize;

@@ -3,10 +3,10 @@
 //! upgrades (RHEL-75827, layers "not available in the additional image store").
 
 use super::{Context, Rule, finding};
-use crate::audit::explain::{image_path, line_of};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::inventory::Method;
+use crate::rules::explain::{image_path, line_of};
 
 pub static RULE: Rule = Rule { id: "additional-store-upgrade", check };
 

@@ -3,8 +3,8 @@
 //! and untagged bases are left to `latest-tag`.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::Origin;
 
 pub static RULE: Rule = Rule { id: "base-image-unpinned", check };

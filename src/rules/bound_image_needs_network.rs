@@ -3,8 +3,8 @@
 //! registry or mirror the device can reach.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::RefKind;
 
 pub static RULE: Rule = Rule { id: "bound-image-needs-network", check };

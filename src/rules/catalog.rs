@@ -98,6 +98,21 @@ pub fn entry(id: &str) -> Option<&'static CatalogEntry> {
     entries().iter().find(|e| e.id == id)
 }
 
+/// What the configuration is checked against: every catalog entry's id, default severity,
+/// summary and parameter names.
+pub fn known_rules() -> crate::config::KnownRules {
+    let rules = entries()
+        .iter()
+        .map(|e| crate::config::KnownRule {
+            id: e.id.clone(),
+            severity: e.severity,
+            summary: e.summary.clone(),
+            parameters: e.parameters.iter().map(|p| p.name.clone()).collect(),
+        })
+        .collect();
+    crate::config::KnownRules { rules }
+}
+
 /// The default severity of a rule; unknown ids (a defect) count as errors so nothing passes.
 pub fn default_severity(id: &str) -> Severity {
     entry(id).map_or(Severity::Error, |e| e.severity)

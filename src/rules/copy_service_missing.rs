@@ -3,10 +3,10 @@
 //! drop-in that runs it is missing, or the script does not read this list.
 
 use super::{Context, Rule, finding};
-use crate::audit::explain::image_path;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::inventory::dircopy::{COPY_SCRIPT, DROP_IN_DIR};
+use crate::rules::explain::image_path;
 
 pub static RULE: Rule = Rule { id: "copy-service-missing", check };
 

@@ -2,11 +2,11 @@
 //! architectures than the OS image's (from its config; `--arch` overrides).
 
 use super::{Context, Rule, carried_image_findings};
-use crate::audit::explain::image_name;
-use crate::audit::matching::arch_fits;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::inventory::Method;
+use crate::rules::explain::image_name;
+use crate::rules::matching::arch_fits;
 
 pub static RULE: Rule = Rule { id: "embedded-arch-mismatch", check };
 

@@ -4,11 +4,11 @@
 //! not find it).
 
 use super::{Context, Rule, finding};
-use crate::audit::explain::{image_location, image_name};
-use crate::audit::matching;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::RefKind;
+use crate::rules::explain::{image_location, image_name};
+use crate::rules::matching;
 
 pub static RULE: Rule = Rule { id: "embedded-digest-mismatch", check };
 

@@ -3,10 +3,10 @@
 //! CRI-O wipes that store after an unclean shutdown.
 
 use super::{Context, Rule, carried_image_findings};
-use crate::audit::explain::image_name;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::inventory::Method;
+use crate::rules::explain::image_name;
 
 pub static RULE: Rule = Rule { id: "embedded-in-var", check };
 

@@ -7,9 +7,9 @@ use super::{Context, RULES, baseline, catalog};
 use crate::config::custom::{self, Static};
 use crate::config::date::Date;
 use crate::config::{Config, Ignore, Level};
-use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
-use crate::location::Location;
+use crate::gather::facts::Facts;
+use crate::text::location::Location;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -41,11 +41,46 @@ impl Options {
     }
 }
 
+/// What waived a finding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WaiverKind {
+    /// An `ignore` entry of the configuration.
+    Config,
+    /// A `stowage:ignore` comment in the source.
+    Comment,
+    /// A `stowage.io/ignore` annotation on a Kubernetes object.
+    Annotation,
+    /// An accepted finding of `--baseline`.
+    Baseline,
+}
+
+impl WaiverKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaiverKind::Config => "config",
+            WaiverKind::Comment => "comment",
+            WaiverKind::Annotation => "annotation",
+            WaiverKind::Baseline => "baseline",
+        }
+    }
+
+    /// Written in the source itself (SARIF's `inSource` suppressions), not beside it.
+    pub fn in_source(self) -> bool {
+        matches!(self, WaiverKind::Comment | WaiverKind::Annotation)
+    }
+}
+
+impl std::fmt::Display for WaiverKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Why a finding is not reported.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Waiver {
-    /// `config`, `comment`, `annotation` or `baseline`.
-    pub kind: &'static str,
+    pub kind: WaiverKind,
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires: Option<String>,
@@ -67,10 +102,9 @@ pub struct Outcome {
     pub waived: Vec<Waived>,
 }
 
+/// Run every enabled rule, then apply the waivers (inline suppressions, the configuration's
+/// `ignore` entries, the baseline) and add the findings about the waivers themselves.
 pub fn run(facts: &Facts, config: &Config, opts: &Options) -> Outcome {
-    let mut findings = rule_findings(facts, config);
-    let mut waived = Vec::new();
-
     let suppressions: Vec<Suppression> = if opts.inline_ignores {
         let mut s: Vec<Suppression> =
             facts.sources.values().flat_map(|src| suppress::comments(src)).collect();
@@ -79,119 +113,158 @@ pub fn run(facts: &Facts, config: &Config, opts: &Options) -> Outcome {
     } else {
         Vec::new()
     };
-    let mut suppression_used = vec![false; suppressions.len()];
-    let mut ignore_used = vec![false; config.ignore.len()];
-    let expired: Vec<bool> =
-        config.ignore.iter().map(|i| i.expires.is_some_and(|d| d < opts.today)).collect();
+    let mut waivers = Waivers {
+        suppressions: &suppressions,
+        suppression_used: vec![false; suppressions.len()],
+        ignore_used: vec![false; config.ignore.len()],
+        expired: config.ignore.iter().map(|i| i.expires.is_some_and(|d| d < opts.today)).collect(),
+        waived: Vec::new(),
+    };
+    let mut findings = rule_findings(facts, config);
+    findings.retain(|f| !waivers.waive(f, config, opts));
 
-    findings.retain(|f| {
-        if let Some(i) = suppressions.iter().position(|s| s.covers(&f.rule, &f.location)) {
-            suppression_used[i] = true;
-            let s = &suppressions[i];
-            waived.push(Waived {
-                finding: f.clone(),
-                waiver: Waiver {
-                    kind: s.kind,
-                    reason: s.reason.clone(),
-                    expires: None,
-                    location: Some(s.location.clone()),
-                },
-            });
-            return false;
+    let mut meta = waivers.suppression_findings(config, opts);
+    meta.extend(waivers.ignore_findings(config, opts));
+    findings.extend(meta.into_iter().filter_map(|f| apply_level(f, config)));
+    sort(&mut findings);
+
+    let mut waived = waivers.waived;
+    if let Some(accepted) = &opts.baseline {
+        findings = apply_baseline(findings, accepted, &mut waived);
+    }
+    waived.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
+    Outcome { findings, waived }
+}
+
+/// The waivers of one run and which of them were used.
+struct Waivers<'a> {
+    suppressions: &'a [Suppression],
+    suppression_used: Vec<bool>,
+    ignore_used: Vec<bool>,
+    /// Per `ignore` entry: its expiry date is past.
+    expired: Vec<bool>,
+    waived: Vec<Waived>,
+}
+
+impl Waivers<'_> {
+    /// Whether `f` is waived (an inline suppression first, then the first unexpired matching
+    /// `ignore` entry); a waived finding is recorded with what waived it.
+    fn waive(&mut self, f: &Finding, config: &Config, opts: &Options) -> bool {
+        if let Some(i) = self.suppressions.iter().position(|s| s.covers(&f.rule, &f.location)) {
+            self.suppression_used[i] = true;
+            let s = &self.suppressions[i];
+            let waiver = Waiver {
+                kind: s.kind,
+                reason: s.reason.clone(),
+                expires: None,
+                location: Some(s.location.clone()),
+            };
+            self.waived.push(Waived { finding: f.clone(), waiver });
+            return true;
         }
-        let mut keep = true;
         for (i, ignore) in config.ignore.iter().enumerate() {
             if !ignore_matches(ignore, f, opts.config_dir.as_deref()) {
                 continue;
             }
-            ignore_used[i] = true;
-            if expired[i] {
+            self.ignore_used[i] = true;
+            if self.expired[i] {
                 continue;
             }
-            waived.push(Waived {
-                finding: f.clone(),
-                waiver: Waiver {
-                    kind: "config",
-                    reason: ignore.reason.clone(),
-                    expires: ignore.expires.map(|d| d.to_string()),
-                    location: Some(ignore.location.clone()),
-                },
-            });
-            keep = false;
-            break;
-        }
-        keep
-    });
-
-    let mut meta = Vec::new();
-    for (s, used) in suppressions.iter().zip(&suppression_used) {
-        let directive = format!("stowage:ignore {}", s.rules.join(","));
-        let unknown: Vec<&str> = s.rules.iter().map(String::as_str).filter(|r| !is_rule(r, config)).collect();
-        if !unknown.is_empty() {
-            meta.push(meta_finding(
-                UNUSED_IGNORE,
-                format!("`{directive}` names unknown rule `{}`", unknown.join("`, `")),
-                &s.location,
-            ));
-        } else if !used {
-            meta.push(meta_finding(
-                UNUSED_IGNORE,
-                format!("`{directive}` ({}) matched no finding", s.kind),
-                &s.location,
-            ));
-        }
-        if s.reason.is_none() && opts.require_reason {
-            meta.push(meta_finding(
-                IGNORE_WITHOUT_REASON,
-                format!("`{directive}` gives no reason; write it after `--`"),
-                &s.location,
-            ));
-        }
-    }
-    for (i, ignore) in config.ignore.iter().enumerate() {
-        if expired[i] {
-            let date = ignore.expires.map(|d| d.to_string()).unwrap_or_default();
-            let what = if ignore_used[i] {
-                "the findings it covered are reported again"
-            } else {
-                "it matched no finding"
+            let waiver = Waiver {
+                kind: WaiverKind::Config,
+                reason: ignore.reason.clone(),
+                expires: ignore.expires.map(|d| d.to_string()),
+                location: Some(ignore.location.clone()),
             };
-            meta.push(meta_finding(
-                EXPIRED_IGNORE,
-                format!("this waiver expired on {date}; {what}"),
-                &ignore.location,
-            ));
-        } else if !ignore_used[i] {
-            meta.push(meta_finding(UNUSED_IGNORE, "this ignore entry matched no finding", &ignore.location));
+            self.waived.push(Waived { finding: f.clone(), waiver });
+            return true;
         }
-        if ignore.reason.is_none() && opts.require_reason {
-            meta.push(meta_finding(
-                IGNORE_WITHOUT_REASON,
-                "this ignore entry gives no `reason`",
-                &ignore.location,
-            ));
-        }
+        false
     }
-    findings.extend(meta.into_iter().filter_map(|f| apply_level(f, config)));
-    sort(&mut findings);
 
-    if let Some(accepted) = &opts.baseline {
-        let prints = baseline::fingerprints(&findings);
-        let mut kept = Vec::new();
-        for (f, print) in findings.into_iter().zip(prints) {
-            if accepted.contains(&print) {
-                waived.push(Waived {
-                    finding: f,
-                    waiver: Waiver { kind: "baseline", reason: None, expires: None, location: None },
-                });
-            } else {
-                kept.push(f);
+    /// Inline suppressions naming unknown rules, matching nothing, or giving no reason.
+    fn suppression_findings(&self, config: &Config, opts: &Options) -> Vec<Finding> {
+        let mut meta = Vec::new();
+        for (s, used) in self.suppressions.iter().zip(&self.suppression_used) {
+            let directive = format!("stowage:ignore {}", s.rules.join(","));
+            let unknown: Vec<&str> =
+                s.rules.iter().map(String::as_str).filter(|r| !is_rule(r, config)).collect();
+            if !unknown.is_empty() {
+                meta.push(meta_finding(
+                    UNUSED_IGNORE,
+                    format!("`{directive}` names unknown rule `{}`", unknown.join("`, `")),
+                    &s.location,
+                ));
+            } else if !used {
+                meta.push(meta_finding(
+                    UNUSED_IGNORE,
+                    format!("`{directive}` ({}) matched no finding", s.kind),
+                    &s.location,
+                ));
+            }
+            if s.reason.is_none() && opts.require_reason {
+                meta.push(meta_finding(
+                    IGNORE_WITHOUT_REASON,
+                    format!("`{directive}` gives no reason; write it after `--`"),
+                    &s.location,
+                ));
             }
         }
-        findings = kept;
+        meta
     }
-    waived.sort_by(|a, b| a.finding.sort_key().cmp(&b.finding.sort_key()));
-    Outcome { findings, waived }
+
+    /// `ignore` entries that expired, matched nothing, or give no reason.
+    fn ignore_findings(&self, config: &Config, opts: &Options) -> Vec<Finding> {
+        let mut meta = Vec::new();
+        for (i, ignore) in config.ignore.iter().enumerate() {
+            if self.expired[i] {
+                let date = ignore.expires.map(|d| d.to_string()).unwrap_or_default();
+                let what = if self.ignore_used[i] {
+                    "the findings it covered are reported again"
+                } else {
+                    "it matched no finding"
+                };
+                meta.push(meta_finding(
+                    EXPIRED_IGNORE,
+                    format!("this waiver expired on {date}; {what}"),
+                    &ignore.location,
+                ));
+            } else if !self.ignore_used[i] {
+                meta.push(meta_finding(
+                    UNUSED_IGNORE,
+                    "this ignore entry matched no finding",
+                    &ignore.location,
+                ));
+            }
+            if ignore.reason.is_none() && opts.require_reason {
+                meta.push(meta_finding(
+                    IGNORE_WITHOUT_REASON,
+                    "this ignore entry gives no `reason`",
+                    &ignore.location,
+                ));
+            }
+        }
+        meta
+    }
+}
+
+/// The findings whose fingerprint the baseline does not accept; the accepted ones are waived.
+fn apply_baseline(
+    findings: Vec<Finding>,
+    accepted: &BTreeSet<String>,
+    waived: &mut Vec<Waived>,
+) -> Vec<Finding> {
+    let prints = baseline::fingerprints(&findings);
+    let mut kept = Vec::new();
+    for (f, print) in findings.into_iter().zip(prints) {
+        if accepted.contains(&print) {
+            let waiver = Waiver { kind: WaiverKind::Baseline, reason: None, expires: None, location: None };
+            waived.push(Waived { finding: f, waiver });
+        } else {
+            kept.push(f);
+        }
+    }
+    kept
 }
 
 /// The findings of every enabled rule, built-in and custom, at their configured severity.
@@ -312,7 +385,7 @@ mod tests {
             ]
         );
         assert_eq!(out.waived.len(), 2);
-        assert_eq!(out.waived[0].waiver.kind, "comment");
+        assert_eq!(out.waived[0].waiver.kind, WaiverKind::Comment);
         assert_eq!(out.waived[0].waiver.reason.as_deref(), Some("the prod overlay pins a digest"));
     }
 
@@ -328,7 +401,7 @@ mod tests {
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  annotations:\n    stowage.io/ignore: \"latest-tag -- scratch pod\"\nspec:\n  containers:\n  - name: a\n    image: quay.io/x/a:latest\n    imagePullPolicy: IfNotPresent\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: b\nspec:\n  containers:\n  - name: b\n    image: quay.io/x/b:latest\n    imagePullPolicy: IfNotPresent\n";
         let out = run_with(&[("p.yaml", text)], "", "2026-01-01");
         assert_eq!(summary(&out.findings), ["p.yaml:20:24 warning[latest-tag]"]);
-        assert_eq!(out.waived[0].waiver.kind, "annotation");
+        assert_eq!(out.waived[0].waiver.kind, WaiverKind::Annotation);
     }
 
     #[test]
@@ -391,6 +464,6 @@ mod tests {
         opts.baseline = Some(accepted);
         let out = run(&facts(&after), &config, &opts);
         assert_eq!(summary(&out.findings), ["Containerfile:4:18 warning[latest-tag]"]);
-        assert_eq!(out.waived.iter().filter(|w| w.waiver.kind == "baseline").count(), 2);
+        assert_eq!(out.waived.iter().filter(|w| w.waiver.kind == WaiverKind::Baseline).count(), 2);
     }
 }

@@ -3,9 +3,9 @@
 //! script; a wrong `H` means the list and the directories were not written together.
 
 use super::{Context, Rule, finding};
-use crate::audit::explain::{image_path, line_of};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
+use crate::rules::explain::{image_path, line_of};
 
 pub static RULE: Rule = Rule { id: "image-list-corrupt", check };
 

@@ -1,8 +1,8 @@
 //! `invalid-reference`: text used as an image that the runtime would reject.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::Status;
 
 pub static RULE: Rule = Rule { id: "invalid-reference", check };

@@ -6,8 +6,8 @@
 //! build that fails, at an entry of the kustomization, and it can be suppressed on its own.
 
 use super::{Context, Rule, kustomize_issue_findings};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::resolve::kustomize::IssueKind;
 
 pub static RULE: Rule = Rule { id: "kustomization-unbuildable", check };

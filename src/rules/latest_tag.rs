@@ -2,8 +2,8 @@
 //! A reference pinned by digest passes even when it also says `latest`.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 
 pub static RULE: Rule = Rule { id: "latest-tag", check };
 

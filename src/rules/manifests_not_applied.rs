@@ -4,8 +4,8 @@
 //! author expects never starts, and its images are embedded for nothing.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 
 pub static RULE: Rule = Rule { id: "manifests-not-applied", check };
 

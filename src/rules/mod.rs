@@ -13,11 +13,13 @@ mod embedded_digest_mismatch;
 mod embedded_in_var;
 mod embedded_incomplete;
 pub mod engine;
+pub mod explain;
 mod image_list_corrupt;
 mod invalid_reference;
 mod kustomization_unbuildable;
 mod latest_tag;
 mod manifests_not_applied;
+pub mod matching;
 mod mutable_tag;
 mod not_embedded;
 mod not_pinned;
@@ -34,9 +36,9 @@ mod unparsable_file;
 mod unresolved_reference;
 
 use crate::config::Config;
-use crate::facts::Facts;
 use crate::finding::Finding;
-use crate::location::Location;
+use crate::gather::facts::Facts;
+use crate::text::location::Location;
 
 /// What a rule may read besides the facts: its parameters and the configuration.
 pub struct Context<'a> {
@@ -64,8 +66,8 @@ impl Context<'_> {
     }
 }
 
-fn node_to_json(node: &crate::source::yaml::Node) -> serde_json::Value {
-    use crate::source::yaml::Value;
+fn node_to_json(node: &crate::text::yaml::Node) -> serde_json::Value {
+    use crate::text::yaml::Value;
     match &node.value {
         Value::Null => serde_json::Value::Null,
         Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -140,8 +142,8 @@ pub fn carried_image_findings(
         .filter_map(|i| {
             let text = message(i)?;
             Some(
-                finding(rule, text, crate::audit::explain::image_location(facts, i))
-                    .with_image(crate::audit::explain::image_name(i)),
+                finding(rule, text, crate::rules::explain::image_location(facts, i))
+                    .with_image(crate::rules::explain::image_name(i)),
             )
         })
         .collect()
@@ -176,7 +178,7 @@ pub fn missing_findings(
         .iter()
         .filter(|r| which(r))
         .filter_map(|r| {
-            let (why, related) = crate::audit::explain::missing(facts, r)?;
+            let (why, related) = crate::rules::explain::missing(facts, r)?;
             let mut f = finding(rule, describe(r, &why), r.location.clone()).about(r);
             f.related = related;
             Some(f)
@@ -206,10 +208,10 @@ pub fn run(facts: &Facts) -> Vec<Finding> {
 #[cfg(test)]
 pub(crate) mod test_support {
     use crate::config::Config;
-    use crate::facts::Facts;
     use crate::finding::Finding;
+    use crate::gather::discover::gather_in_memory;
+    use crate::gather::facts::Facts;
     use crate::source::BuildOptions;
-    use crate::source::discover::gather_in_memory;
 
     /// Facts from in-memory files, as `stowage check` would gather them from disk.
     pub fn facts(files: &[(&str, &str)]) -> Facts {
@@ -228,7 +230,10 @@ pub(crate) mod test_support {
 
     /// A configuration from YAML text (panics on errors: test input).
     pub fn config(yaml: &str) -> Config {
-        match crate::config::parse_text(crate::source::SourceText::from_str("stowage.yaml", yaml)) {
+        match crate::config::parse_text(
+            crate::text::SourceText::from_str("stowage.yaml", yaml),
+            &crate::rules::catalog::known_rules(),
+        ) {
             Ok(c) => c,
             Err(e) => panic!("config errors: {:?}", e.errors),
         }
@@ -243,7 +248,7 @@ pub(crate) mod test_support {
         let opts = crate::image::ImageOptions { use_cache: false, ..Default::default() };
         let opened = crate::image::open(&spec, &opts).unwrap_or_else(|e| panic!("{e}"));
         if let Err(e) =
-            crate::audit::attach_image(&mut facts, opened, Some("amd64"), &BuildOptions::default())
+            crate::gather::image::attach_image(&mut facts, opened, Some("amd64"), &BuildOptions::default())
         {
             panic!("{e}");
         }

@@ -3,8 +3,8 @@
 //! reference kinds count (build-time bases are left out by default).
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 
 pub static RULE: Rule = Rule { id: "mutable-tag", check };
 

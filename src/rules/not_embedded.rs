@@ -4,8 +4,8 @@
 //! Release and pause images have their own rules; bound images are pulled by bootc.
 
 use super::{Context, Rule, missing_findings};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::{Origin, RefKind};
 
 pub static RULE: Rule = Rule { id: "not-embedded", check };

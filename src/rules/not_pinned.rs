@@ -4,11 +4,11 @@
 //! come back. Images in read-only additional stores are never collected.
 
 use super::{Context, Rule, carried_image_findings};
-use crate::audit::explain::image_name;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::inventory::Method;
-use crate::resolve::imageref::ImageRef;
+use crate::reference::imageref::ImageRef;
+use crate::rules::explain::image_name;
 
 pub static RULE: Rule = Rule { id: "not-pinned", check };
 

@@ -2,8 +2,8 @@
 //! sandbox needs it, so no pod starts offline.
 
 use super::{Context, Rule, missing_findings};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::Origin;
 
 pub static RULE: Rule = Rule { id: "pause-image-not-embedded", check };

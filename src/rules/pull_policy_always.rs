@@ -5,8 +5,8 @@
 //! digest. A digest-only reference defaults to `IfNotPresent` and passes.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 
 pub static RULE: Rule = Rule { id: "pull-policy-always", check };
 

@@ -4,9 +4,9 @@
 //! not on it is reported. Without `registries` in the configuration the rule is silent.
 
 use super::{Context, Rule, finding};
-use crate::config::pattern::Pattern;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
+use crate::text::pattern::Pattern;
 
 pub static RULE: Rule = Rule { id: "registry-not-allowed", check };
 

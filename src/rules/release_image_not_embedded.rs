@@ -2,8 +2,8 @@
 //! that is not carried: the core component that runs it cannot start offline.
 
 use super::{Context, Rule, missing_findings};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::RefKind;
 
 pub static RULE: Rule = Rule { id: "release-image-not-embedded", check };

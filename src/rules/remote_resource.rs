@@ -3,8 +3,8 @@
 //! deploys is unknown and MicroShift cannot apply the kustomization.
 
 use super::{Context, Rule, kustomize_issue_findings};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::resolve::kustomize::IssueKind;
 
 pub static RULE: Rule = Rule { id: "remote-resource", check };

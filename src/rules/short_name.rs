@@ -2,8 +2,8 @@
 //! `unqualified-search-registries` rather than by a fixed rule.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 
 pub static RULE: Rule = Rule { id: "short-name", check };
 

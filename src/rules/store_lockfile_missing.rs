@@ -3,10 +3,10 @@
 //! read-only /usr.
 
 use super::{Context, Rule, finding};
-use crate::audit::explain::image_path;
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::inventory::Method;
+use crate::rules::explain::image_path;
 
 pub static RULE: Rule = Rule { id: "store-lockfile-missing", check };
 

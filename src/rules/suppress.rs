@@ -7,9 +7,10 @@
 //! the lines indented deeper than a `- item` / `key:` line. A comment after code applies to
 //! its own line.
 
-use crate::location::{Location, Span};
-use crate::source::SourceText;
+use super::engine::WaiverKind;
 use crate::source::manifest::K8sObject;
+use crate::text::SourceText;
+use crate::text::location::{Location, Span};
 use std::ops::RangeInclusive;
 
 pub const ANNOTATION: &str = "stowage.io/ignore";
@@ -33,7 +34,7 @@ pub struct Suppression {
     /// Where the comment or annotation is.
     pub location: Location,
     /// `comment` or `annotation`.
-    pub kind: &'static str,
+    pub kind: WaiverKind,
 }
 
 impl Suppression {
@@ -106,7 +107,14 @@ pub fn comments(src: &SourceText) -> Vec<Suppression> {
             }
         };
         let location = src.location(line_start + comment_at..line_start + line.len());
-        out.push(Suppression { file: src.display.clone(), rules, reason, scope, location, kind: "comment" });
+        out.push(Suppression {
+            file: src.display.clone(),
+            rules,
+            reason,
+            scope,
+            location,
+            kind: WaiverKind::Comment,
+        });
     }
     out
 }
@@ -166,7 +174,7 @@ pub fn annotations(objects: &[K8sObject]) -> Vec<Suppression> {
                 reason,
                 scope,
                 location: o.location.clone(),
-                kind: "annotation",
+                kind: WaiverKind::Annotation,
             });
         }
     }

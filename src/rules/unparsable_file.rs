@@ -2,8 +2,8 @@
 //! fails closed rather than skipping it silently.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 
 pub static RULE: Rule = Rule { id: "unparsable-file", check };
 

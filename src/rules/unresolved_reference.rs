@@ -2,8 +2,8 @@
 //! ARG and kustomize resolution. Reported, never guessed.
 
 use super::{Context, Rule, finding};
-use crate::facts::Facts;
 use crate::finding::Finding;
+use crate::gather::facts::Facts;
 use crate::reference::Status;
 
 pub static RULE: Rule = Rule { id: "unresolved-reference", check };

@@ -3,7 +3,7 @@
 //! `podman pull --root`, loops over the MicroShift release files).
 //!
 //! Parsing is done by `parse-dockerfile` (escape directive, heredocs, byte spans); ARG/ENV
-//! expansion follows BuildKit ([`crate::resolve::args`]). Two pre-passes keep real files
+//! expansion follows BuildKit ([`crate::source::args`]). Two pre-passes keep real files
 //! parseable without moving any byte:
 //! - heredocs that do not start the `RUN` arguments (`RUN cat > f <<EOF`, as in MicroShift's
 //!   `Containerfile.bootc-embedded-rhel9`) are not understood by parse-dockerfile 0.1.9, so
@@ -12,10 +12,12 @@
 //! - blanks inside template markup (`{{ .Values.x }}`) are replaced by a placeholder so that
 //!   `FROM {{ .Values.base }}` stays one word (reported as unresolved, never a crash).
 
-use crate::location::{Location, Span};
 use crate::reference::{Origin, RefKind, Reference};
-use crate::resolve::args::{self, Expanded, Vars};
-use crate::source::{BuildOptions, Problem, SourceText};
+use crate::source::BuildOptions;
+use crate::source::args;
+use crate::source::args::{Expanded, Vars};
+use crate::text::location::{Location, Span};
+use crate::text::{Problem, SourceText};
 use parse_dockerfile::{Command, Instruction};
 use std::collections::{HashMap, HashSet};
 
@@ -716,7 +718,7 @@ fn split_words(s: &str, escape: char) -> Vec<String> {
 /// resolved lexically, without a trailing `/` (except for `/` itself).
 pub fn absolute_path(base: &str, path: &str) -> String {
     let joined = if path.starts_with('/') { path.to_string() } else { format!("{base}/{path}") };
-    format!("/{}", crate::paths::lexical_parts(&joined).join("/"))
+    format!("/{}", crate::text::paths::lexical_parts(&joined).join("/"))
 }
 
 fn undefined_reason(names: &[String]) -> String {
@@ -1806,7 +1808,7 @@ impl<'a> Sh<'a> {
 mod tests {
     use super::*;
     use crate::reference::Status;
-    use crate::source::Platform;
+    use crate::reference::platform::Platform;
 
     fn cf_with(text: &str, opts: &BuildOptions) -> Containerfile {
         parse(&SourceText::from_str("Containerfile", text), opts)

@@ -6,9 +6,9 @@
 //! [`merge`] applies crio.conf(5)/crio.conf.d(5) precedence: `crio.conf` first, then the
 //! drop-ins sorted by name; a later file's value replaces an earlier one (lists included).
 
-use crate::location::Location;
 use crate::reference::{Origin, RefKind, Reference};
-use crate::source::{Problem, SourceText};
+use crate::text::location::Location;
+use crate::text::{Problem, SourceText};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 

@@ -8,12 +8,13 @@
 //! Other kinds (CRDs included) yield an object and no reference; [`images_at_path`] is the
 //! building block for configurable extra field paths.
 
-use crate::config::fieldpath::FieldPath;
-use crate::location::Location;
 use crate::reference::{ObjectRef, Origin, PullPolicy, RefKind, Reference};
-use crate::resolve::kustomize::tree::Val;
-use crate::source::yaml::{self, Document, DocumentError, Node, Value};
-use crate::source::{Problem, SourceText};
+use crate::text::fieldpath::FieldPath;
+use crate::text::location::Location;
+use crate::text::tree::Val;
+use crate::text::yaml;
+use crate::text::yaml::{Document, DocumentError, Node, Value};
+use crate::text::{Problem, SourceText};
 use std::sync::Arc;
 
 /// What one manifest file holds.

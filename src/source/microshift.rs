@@ -6,9 +6,9 @@
 //! not merged (openshift/microshift docs/user/howto_config.md, "Drop-in configuration
 //! directory"; defaults from pkg/config/manifests.go).
 
-use crate::location::Location;
 use crate::source::release::{node_location, scalar_location, yaml_error_problem};
-use crate::source::{Problem, SourceText};
+use crate::text::location::Location;
+use crate::text::{Problem, SourceText};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 

@@ -3,71 +3,17 @@
 //! Every parser takes a [`SourceText`] and returns its facts plus the [`Problem`]s that made
 //! part of the file unreadable; a problem becomes an `unparsable-file` finding, never a panic.
 
+pub mod args;
 pub mod containerfile;
 pub mod crio;
-pub mod discover;
 pub mod kustomization;
 pub mod manifest;
 pub mod microshift;
 pub mod quadlet;
 pub mod release;
-pub mod yaml;
 
-use crate::location::{LineIndex, Location, Span};
-use std::path::{Path, PathBuf};
-
-/// One file's text with what is needed to turn byte spans into locations.
-#[derive(Debug)]
-pub struct SourceText {
-    pub path: PathBuf,
-    /// The path as shown to users (relative as given on the command line, `/`-separated).
-    pub display: String,
-    pub text: String,
-    pub index: LineIndex,
-    /// True when the file was read from inside a built image.
-    pub in_image: bool,
-}
-
-impl SourceText {
-    pub fn new(path: impl Into<PathBuf>, display: impl Into<String>, text: String) -> Self {
-        let index = LineIndex::new(&text);
-        SourceText { path: path.into(), display: display.into(), text, index, in_image: false }
-    }
-
-    /// For tests and in-memory sources: the display name is the path itself.
-    pub fn from_str(path: &str, text: &str) -> Self {
-        SourceText::new(path, path, text.to_string())
-    }
-
-    pub fn location(&self, span: Span) -> Location {
-        let mut loc = self.index.location(&self.display, &self.text, span);
-        loc.in_image = self.in_image;
-        loc
-    }
-
-    /// Location of a 1-based line and code-point column (for parsers that report those).
-    pub fn location_at(&self, line: u32, column: u32) -> Location {
-        let offset = self.index.offset(&self.text, line, column);
-        let mut loc = self.location(offset..offset);
-        loc.line = line.max(1);
-        loc.column = column.max(1);
-        loc
-    }
-
-    pub fn file_location(&self) -> Location {
-        let mut loc = Location::file_only(&self.display);
-        loc.in_image = self.in_image;
-        loc.span = Some(0..0);
-        loc
-    }
-}
-
-/// Something that kept (part of) a file from being understood.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub message: String,
-    pub location: Location,
-}
+use crate::reference::platform::Platform;
+use std::path::Path;
 
 /// The build settings that ARG expansion depends on.
 #[derive(Clone, Debug, Default)]
@@ -79,7 +25,7 @@ pub struct BuildOptions {
     /// Build platform, the same as the target unless told otherwise.
     pub build_platform: Platform,
     /// Extra Kubernetes field paths that hold images (`image-fields` in the configuration).
-    pub image_fields: Vec<crate::config::fieldpath::FieldPath>,
+    pub image_fields: Vec<crate::text::fieldpath::FieldPath>,
     /// `(Containerfile, build context)` pairs (`build-contexts` in the configuration), the
     /// Containerfile's path absolute and normalised.
     pub build_contexts: Vec<(std::path::PathBuf, std::path::PathBuf)>,
@@ -88,47 +34,8 @@ pub struct BuildOptions {
 impl BuildOptions {
     /// The configured build context of the Containerfile at `path`, if any.
     pub fn context_of(&self, path: &std::path::Path) -> Option<std::path::PathBuf> {
-        let path = crate::resolve::copies::absolute(path);
+        let path = crate::text::paths::absolute(path);
         self.build_contexts.iter().find(|(file, _)| *file == path).map(|(_, context)| context.clone())
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Platform {
-    pub os: String,
-    pub arch: String,
-    pub variant: Option<String>,
-}
-
-impl Default for Platform {
-    fn default() -> Self {
-        Platform { os: "linux".into(), arch: "amd64".into(), variant: None }
-    }
-}
-
-impl Platform {
-    /// Parse `arch`, `os/arch` or `os/arch/variant`; accepts the uname names (`x86_64`,
-    /// `aarch64`) and maps them to the OCI names.
-    pub fn parse(text: &str) -> Result<Platform, String> {
-        let parts: Vec<&str> = text.split('/').collect();
-        let (os, arch, variant) = match parts.as_slice() {
-            [arch] => ("linux", *arch, None),
-            [os, arch] => (*os, *arch, None),
-            [os, arch, variant] => (*os, *arch, Some(variant.to_string())),
-            _ => return Err(format!("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])")),
-        };
-        if os.is_empty() || arch.is_empty() {
-            return Err(format!("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])"));
-        }
-        Ok(Platform { os: os.into(), arch: oci_arch(arch).into(), variant })
-    }
-
-    /// `linux/amd64` or `linux/arm/v7`.
-    pub fn to_oci(&self) -> String {
-        match &self.variant {
-            Some(v) => format!("{}/{}/{}", self.os, self.arch, v),
-            None => format!("{}/{}", self.os, self.arch),
-        }
     }
 }
 
@@ -141,24 +48,6 @@ pub fn drop_in_background<T: Send + 'static>(value: T) {
 
 /// Sizes from which [`drop_in_background`] is worth a thread.
 pub const LARGE_TREE: usize = 1000;
-
-/// The OCI architecture name for a uname-style one (`x86_64` → `amd64`).
-pub fn oci_arch(arch: &str) -> &str {
-    match arch {
-        "x86_64" | "x86-64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
-
-/// The uname-style name MicroShift uses in release file names (`amd64` → `x86_64`).
-pub fn uname_arch(arch: &str) -> &str {
-    match arch {
-        "amd64" => "x86_64",
-        "arm64" => "aarch64",
-        other => other,
-    }
-}
 
 /// What a file is, decided from its name alone.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -10,9 +10,9 @@
 //! names another Quadlet unit; [`link_image_units`] replaces it by that unit's image. A value
 //! holding a systemd specifier (`%n`, `%i`, ...) is unresolved: systemd expands it at run time.
 
-use crate::location::Location;
 use crate::reference::{Origin, RefKind, Reference, Status};
-use crate::source::{Problem, SourceText};
+use crate::text::location::Location;
+use crate::text::{Problem, SourceText};
 use std::collections::HashMap;
 
 /// The kind of Quadlet unit, from the file name's extension.
@@ -227,12 +227,49 @@ fn local_transport(text: &str) -> Option<&str> {
 
 /// Read the sections and assignments of a unit file.
 fn read_entries(src: &SourceText) -> (Vec<Entry>, Vec<Problem>) {
-    let text = src.text.as_str();
+    let lines = physical_lines(&src.text);
     let mut entries = Vec::new();
     let mut problems = Vec::new();
     let mut section: Option<String> = None;
+    let mut i = 0;
+    while i < lines.len() {
+        let (off, raw) = lines[i];
+        i += 1;
+        let trimmed = raw.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
+            continue;
+        }
+        let logical = LogicalLine::join(&lines, &mut i, trimmed, off + raw.len() - trimmed.len());
+        let at_start = || src.location(logical.source_offset(0)..logical.source_offset(0));
+        if logical.text.starts_with('[') {
+            match logical.text.trim_end().strip_suffix(']') {
+                Some(name) => section = Some(name[1..].to_string()),
+                None => problems.push(Problem {
+                    message: "section header is not closed with `]`".into(),
+                    location: at_start(),
+                }),
+            }
+            continue;
+        }
+        let Some(eq) = logical.text.find('=') else {
+            let message = format!("`{}` is not a `Key=Value` assignment", logical.text.trim_end());
+            problems.push(Problem { message, location: at_start() });
+            continue;
+        };
+        let Some(section) = section.clone() else {
+            problems.push(Problem {
+                message: "assignment outside of any [Section]".into(),
+                location: at_start(),
+            });
+            continue;
+        };
+        entries.push(logical.entry(src, section, eq));
+    }
+    (entries, problems)
+}
 
-    // Physical lines as (byte offset, content without the line break).
+/// Physical lines as (byte offset, content without the line break), a leading BOM skipped.
+fn physical_lines(text: &str) -> Vec<(usize, &str)> {
     let mut lines = Vec::new();
     let mut start = 0;
     for piece in text.split_inclusive('\n') {
@@ -247,96 +284,77 @@ fn read_entries(src: &SourceText) -> (Vec<Entry>, Vec<Problem>) {
         *off += '\u{feff}'.len_utf8();
         *first = rest;
     }
+    lines
+}
 
-    let mut i = 0;
-    while i < lines.len() {
-        let (off, raw) = lines[i];
-        i += 1;
-        let trimmed = raw.trim_start();
-        let lead = raw.len() - trimmed.len();
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
-            continue;
-        }
-        // Join continuation lines; `map` holds (logical offset, source offset) per segment.
-        let mut logical = String::new();
-        let mut map: Vec<(usize, usize)> = vec![(0, off + lead)];
-        let mut current = trimmed;
+/// One logical line: physical lines joined at a trailing `\`, with where each piece came from.
+struct LogicalLine {
+    text: String,
+    /// (logical offset, source offset) per joined segment.
+    map: Vec<(usize, usize)>,
+}
+
+impl LogicalLine {
+    /// Join `first` (at source offset `at`) with its continuation lines, from `lines[*i]` on;
+    /// comment lines inside the continuation are skipped. Advances `*i` past what was joined.
+    fn join(lines: &[(usize, &str)], i: &mut usize, first: &str, at: usize) -> LogicalLine {
+        let mut text = String::new();
+        let mut map: Vec<(usize, usize)> = vec![(0, at)];
+        let mut current = first;
         loop {
             match current.strip_suffix('\\') {
-                Some(body) if i < lines.len() => {
-                    logical.push_str(body);
-                    logical.push(' ');
-                    // Skip comment lines inside the continuation.
-                    while i < lines.len() {
-                        let t = lines[i].1.trim_start();
+                Some(body) if *i < lines.len() => {
+                    text.push_str(body);
+                    text.push(' ');
+                    while *i < lines.len() {
+                        let t = lines[*i].1.trim_start();
                         if t.starts_with('#') || t.starts_with(';') {
-                            i += 1;
+                            *i += 1;
                         } else {
                             break;
                         }
                     }
-                    if i >= lines.len() {
+                    if *i >= lines.len() {
                         break;
                     }
-                    let (next_off, next) = lines[i];
-                    i += 1;
-                    map.push((logical.len(), next_off));
+                    let (next_off, next) = lines[*i];
+                    *i += 1;
+                    map.push((text.len(), next_off));
                     current = next;
                 }
                 Some(body) => {
-                    logical.push_str(body);
+                    text.push_str(body);
                     break;
                 }
                 None => {
-                    logical.push_str(current);
+                    text.push_str(current);
                     break;
                 }
             }
         }
-        let source_offset = |logical_at: usize| {
-            let seg = map.partition_point(|&(l, _)| l <= logical_at).saturating_sub(1);
-            let (l, s) = map[seg];
-            s + (logical_at - l)
-        };
+        LogicalLine { text, map }
+    }
 
-        if logical.starts_with('[') {
-            let header = logical.trim_end();
-            match header.strip_suffix(']') {
-                Some(name) => section = Some(name[1..].to_string()),
-                None => problems.push(Problem {
-                    message: "section header is not closed with `]`".into(),
-                    location: src.location(source_offset(0)..source_offset(0)),
-                }),
-            }
-            continue;
-        }
-        let Some(eq) = logical.find('=') else {
-            problems.push(Problem {
-                message: format!("`{}` is not a `Key=Value` assignment", logical.trim_end()),
-                location: src.location(source_offset(0)..source_offset(0)),
-            });
-            continue;
-        };
-        let Some(section) = section.clone() else {
-            problems.push(Problem {
-                message: "assignment outside of any [Section]".into(),
-                location: src.location(source_offset(0)..source_offset(0)),
-            });
-            continue;
-        };
-        let key = logical[..eq].trim().to_string();
-        let after = &logical[eq + 1..];
+    fn source_offset(&self, logical_at: usize) -> usize {
+        let seg = self.map.partition_point(|&(l, _)| l <= logical_at).saturating_sub(1);
+        let (l, s) = self.map[seg];
+        s + (logical_at - l)
+    }
+
+    /// The `Key=Value` entry of this line, `eq` the offset of its `=`; the location spans the
+    /// value as written.
+    fn entry(&self, src: &SourceText, section: String, eq: usize) -> Entry {
+        let key = self.text[..eq].trim().to_string();
+        let after = &self.text[eq + 1..];
         let value = after.trim();
         let value_at = eq + 1 + (after.len() - after.trim_start().len());
-        let begin = source_offset(value_at);
+        let begin = self.source_offset(value_at);
         let end = match value.chars().next_back() {
-            Some(last) => source_offset(value_at + value.len() - last.len_utf8()) + last.len_utf8(),
+            Some(last) => self.source_offset(value_at + value.len() - last.len_utf8()) + last.len_utf8(),
             None => begin,
         };
-        let location = src.location(begin..end.max(begin));
-        entries.push(Entry { section, key, value: value.to_string(), location });
+        Entry { section, key, value: value.to_string(), location: src.location(begin..end.max(begin)) }
     }
-    (entries, problems)
 }
 
 #[cfg(test)]

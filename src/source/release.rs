@@ -4,9 +4,10 @@
 //! JSON is read with serde-saphyr (JSON is YAML) so every pullspec keeps its position.
 //! References are kept in file order.
 
-use crate::location::Location;
+use crate::reference::platform::uname_arch;
 use crate::reference::{Origin, RefKind, Reference};
-use crate::source::{Problem, SourceText, uname_arch};
+use crate::text::location::Location;
+use crate::text::{Problem, SourceText};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;

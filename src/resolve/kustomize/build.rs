@@ -8,17 +8,18 @@
 //! `replacements`. `vars` are never substituted into `image` by kustomize's default
 //! configuration (the text stays `$(VAR)`), so they need no evaluation here.
 
-use super::fs::{Fs, KUSTOMIZATION_FILES, normalize};
+use super::fs::{Fs, KUSTOMIZATION_FILES};
 use super::images::{self, ImageRule};
 use super::patch::{self, JsonOp, Merged};
 use super::replace::{self, Replacement};
 use super::resource::{Resource, Selector, is_cluster_scoped};
-use super::tree::{Pos, V, Val};
 use super::{Issue, IssueKind};
-use crate::location::Location;
-use crate::source::SourceText;
-use crate::source::discover::display_path;
-use crate::source::yaml;
+use crate::text::SourceText;
+use crate::text::location::Location;
+use crate::text::paths::normalize;
+use crate::text::source::display_path;
+use crate::text::tree::{Pos, V, Val};
+use crate::text::yaml;
 use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -179,8 +180,7 @@ impl<'a> Builder<'a> {
         }
         let bytes = self.fs.read(path).map_err(|e| e.to_string())?;
         let display = display_path(path);
-        let source =
-            crate::source::discover::source_from_bytes(path, &display, bytes).map_err(|p| p.message)?;
+        let source = crate::text::source::source_from_bytes(path, &display, bytes).map_err(|p| p.message)?;
         let source = Arc::new(source);
         self.sources.insert(path.to_path_buf(), Arc::clone(&source));
         Ok(source)

@@ -1,7 +1,8 @@
 //! The files a kustomize build reads: the disk, or an in-memory tree for tests.
 
+use crate::text::paths::normalize;
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub trait Fs: Sync {
     fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
@@ -45,47 +46,5 @@ impl Fs for MemFs {
     }
 }
 
-/// Lexical normalisation: `a/./b/../c` → `a/c`; a leading `..` is kept.
-pub fn normalize(path: &Path) -> PathBuf {
-    let mut out: Vec<Component> = Vec::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => match out.last() {
-                Some(Component::Normal(_)) => {
-                    out.pop();
-                }
-                Some(Component::RootDir) => {}
-                _ => out.push(c),
-            },
-            other => out.push(other),
-        }
-    }
-    if out.is_empty() {
-        return PathBuf::from(".");
-    }
-    out.iter().collect()
-}
-
 /// The file names MicroShift and kustomize recognise, in kustomize's order.
 pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
-/// Inside a built image: the watched files of its merged layers (MicroShift's manifest
-/// directories are watched, so their content is there). Paths are absolute in-image paths.
-impl Fs for crate::image::view::FileView {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
-        let path = normalize(path);
-        crate::image::view::FileView::read(self, &path.to_string_lossy())
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
-    }
-    fn is_dir(&self, path: &Path) -> bool {
-        let path = normalize(path);
-        matches!(self.lookup(&path.to_string_lossy()), Some(crate::image::view::Entry::Dir { .. }))
-            || !self.list_dir(&path.to_string_lossy()).is_empty()
-    }
-    fn is_file(&self, path: &Path) -> bool {
-        let path = normalize(path);
-        matches!(self.lookup(&path.to_string_lossy()), Some(crate::image::view::Entry::File { .. }))
-    }
-}

@@ -11,7 +11,7 @@
 //! anywhere in an object (kustomize's legacy walk), so CronJobs and custom resources are
 //! covered and `ephemeralContainers` are not.
 
-use super::tree::{Change, Pos, V, Val};
+use crate::text::tree::{Change, Pos, V, Val};
 use regex::Regex;
 
 /// One `images:` entry.
@@ -141,7 +141,7 @@ mod tests {
     use super::*;
 
     fn rule(name: &str, new_name: Option<&str>, tag: Option<&str>, digest: Option<&str>) -> ImageRule {
-        let file = std::sync::Arc::new(crate::source::SourceText::from_str("k.yaml", ""));
+        let file = std::sync::Arc::new(crate::text::SourceText::from_str("k.yaml", ""));
         let p = |s: Option<&str>| s.map(|s| (s.to_string(), Pos::new(&file, 0..0)));
         ImageRule::new(name.into(), p(new_name), p(tag), p(digest))
     }

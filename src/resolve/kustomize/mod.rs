@@ -14,21 +14,21 @@ mod images;
 mod patch;
 mod replace;
 mod resource;
-pub mod tree;
 
-use crate::location::Location;
 use crate::reference::{Change, ObjectRef, Origin, PullPolicy, RefKind, Reference};
-use crate::source::SourceText;
 use crate::source::manifest::pod_spec_path;
+use crate::text::SourceText;
+use crate::text::location::Location;
+use crate::text::paths::normalize;
+use crate::text::tree::Val;
 use build::Builder;
 pub use build::is_remote;
-use fs::{Fs, normalize};
+use fs::Fs;
 use rayon::prelude::*;
 use resource::Resource;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tree::Val;
 
 /// Why (part of) a kustomization cannot be built offline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -80,7 +80,7 @@ pub fn resolve_parsed(
     kustomization_files: &[PathBuf],
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
-    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
 ) -> Resolution {
     resolve_with(fs, kustomization_files, always_roots, known, parsed, true)
 }
@@ -92,7 +92,7 @@ fn resolve_with(
     kustomization_files: &[PathBuf],
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
-    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
     parallel: bool,
 ) -> Resolution {
     let mut dirs: Vec<PathBuf> = kustomization_files
@@ -126,8 +126,8 @@ fn resolve_with(
             }
             let files = builder.kustomization_file(root);
             let at = files.first().map_or_else(
-                || Location::file_only(crate::source::discover::display_path(root)),
-                |f| Location::file_only(crate::source::discover::display_path(f)),
+                || Location::file_only(crate::text::source::display_path(root)),
+                |f| Location::file_only(crate::text::source::display_path(f)),
             );
             let resources = builder.build_dir(root, &at);
             extract(&resources, &at, &mut out.references);
@@ -160,7 +160,7 @@ fn used_dirs(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     known: &HashMap<PathBuf, Arc<SourceText>>,
-    parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
 ) -> BTreeMap<PathBuf, usize> {
     let mut used = BTreeMap::new();
     let scratch = Builder::new(fs, known);
@@ -188,9 +188,9 @@ fn used_dirs(
 /// The first document of a file, read from `fs` (without the cache of the walk's sources).
 fn first_document(fs: &dyn Fs, file: &Path) -> Option<Val> {
     let bytes = fs.read(file).ok()?;
-    let src = Arc::new(crate::source::discover::source_from_bytes(file, "", bytes).ok()?);
+    let src = Arc::new(crate::text::source::source_from_bytes(file, "", bytes).ok()?);
     let mut first = None;
-    crate::source::yaml::for_each_document(&src, |d| {
+    crate::text::yaml::for_each_document(&src, |d| {
         if first.is_none() {
             first = Some(Val::from_node(&d.root, &src));
         }

@@ -7,7 +7,7 @@
 //! `volumeMounts` by `mountPath`, `ports` by `containerPort`) merge item by item; every other
 //! list is replaced, as the schema says for the lists that matter here.
 
-use super::tree::{Change, V, Val};
+use crate::text::tree::{Change, V, Val};
 
 /// The merge key of a list field, from the Kubernetes schema.
 fn merge_key(field: &str) -> Option<&'static str> {

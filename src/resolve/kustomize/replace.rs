@@ -8,7 +8,7 @@
 //! missing mapping keys of a target.
 
 use super::resource::{Resource, Selector};
-use super::tree::{Change, Pos, V, Val};
+use crate::text::tree::{Change, Pos, V, Val};
 
 /// One replacement, as read from the kustomization (or its `path:` file).
 pub struct Replacement {

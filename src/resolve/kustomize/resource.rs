@@ -1,7 +1,7 @@
 //! A resource in a kustomize build and the selectors that pick resources (patch targets,
 //! replacement sources and targets).
 
-use super::tree::Val;
+use crate::text::tree::Val;
 use regex::Regex;
 
 /// One object of the build. Kustomize matches patches against every name a resource had
@@ -45,7 +45,7 @@ impl Resource {
 
     pub fn set_namespace(&mut self, namespace: String) {
         if self.obj.get("metadata").is_none() {
-            self.obj.set("metadata", Val::new(super::tree::V::Map(Vec::new()), None));
+            self.obj.set("metadata", Val::new(crate::text::tree::V::Map(Vec::new()), None));
         }
         if let Some(meta) = self.obj.get_mut("metadata") {
             meta.set("namespace", Val::scalar(namespace.clone(), None));

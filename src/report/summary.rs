@@ -1,10 +1,10 @@
 //! The readiness summary auditors quote: how many runtime images the sources reference, how
 //! many the image carries in a form CRI-O finds, how many are missing, by source; a verdict.
 
-use super::explain;
-use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
+use crate::gather::facts::Facts;
 use crate::reference::{Origin, RefKind, Reference};
+use crate::rules::explain;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

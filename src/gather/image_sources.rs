@@ -4,13 +4,15 @@
 //! architecture, and CRI-O's effective `pause_image`. Locations carry the in-image absolute
 //! path and `in_image: true`.
 
-use crate::facts::Facts;
+use crate::gather::discover::{Details, ParsedFile, into_facts_in_image, parse_source};
+use crate::gather::facts::Facts;
 use crate::image::view::{Entry, FileView};
 use crate::inventory::{Inventory, Method};
-use crate::location::Location;
 use crate::reference::{Origin, RefKind};
-use crate::source::discover::{Details, ParsedFile, into_facts_in_image, parse_source, source_from_bytes};
-use crate::source::{BuildOptions, FileKind, Problem, SourceText};
+use crate::source::{BuildOptions, FileKind};
+use crate::text::location::Location;
+use crate::text::source::source_from_bytes;
+use crate::text::{Problem, SourceText};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +44,7 @@ pub fn read(view: &FileView, inv: &Inventory, target_arch: &str, opts: &BuildOpt
             }
         }
     }
-    let uname = crate::source::uname_arch(target_arch);
+    let uname = crate::reference::platform::uname_arch(target_arch);
     for (name, entry) in view.list_dir(RELEASE_DIR) {
         let arch = crate::source::release::name_parts(name).and_then(|(_, a)| a);
         if matches!(entry, Entry::File { .. }) && arch.as_deref() == Some(uname) {

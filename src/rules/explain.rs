@@ -1,12 +1,12 @@
 //! What the audit rules share: where an embedded image or store is (an in-image location),
 //! and why a reference is not embedded, worded once.
 
-use super::matching::{self, Unusable};
-use crate::facts::Facts;
 use crate::finding::Related;
+use crate::gather::facts::Facts;
 use crate::inventory::EmbeddedImage;
-use crate::location::Location;
 use crate::reference::Reference;
+use crate::rules::matching::{self, Unusable};
+use crate::text::location::Location;
 
 /// An in-image path, line 1 column 1 (the position of image-scope findings with nothing
 /// better). When the file is among the sources its first line is excerpted.
@@ -18,7 +18,7 @@ pub fn image_path(facts: &Facts, path: &str) -> Location {
 }
 
 /// A whole line of an in-image source.
-pub fn line_of(src: &crate::source::SourceText, line: u32) -> Location {
+pub fn line_of(src: &crate::text::SourceText, line: u32) -> Location {
     let start = src.index.offset(&src.text, line, 1);
     let end = src.text[start..].find('\n').map_or(src.text.len(), |i| start + i);
     let mut loc = src.location(start..end);

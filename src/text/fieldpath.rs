@@ -3,8 +3,8 @@
 //! `.`, and after a key any number of selectors — `[*]` every item, `[N]` one item,
 //! `[?key=GLOB]` the items whose `key` matches the glob.
 
-use super::pattern::Pattern;
-use crate::source::yaml::{Node, Value};
+use crate::text::pattern::Pattern;
+use crate::text::yaml::{Node, Value};
 
 #[derive(Clone, Debug)]
 pub struct FieldPath {
@@ -99,8 +99,8 @@ fn parse_selector(text: &str, selector: &str) -> Result<Step, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceText;
-    use crate::source::yaml::parse_documents;
+    use crate::text::SourceText;
+    use crate::text::yaml::parse_documents;
 
     #[test]
     fn selects_env_values_by_name_glob() {

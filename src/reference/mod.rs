@@ -1,8 +1,11 @@
 //! The central fact: one image reference found somewhere, with where it is and what it
 //! resolves to.
 
-use crate::location::Location;
-use crate::resolve::imageref::ImageRef;
+pub mod imageref;
+pub mod platform;
+
+use crate::reference::imageref::ImageRef;
+use crate::text::location::Location;
 use serde::{Serialize, Serializer};
 
 /// What the reference is used for (DESIGN.md "JSON is the machine contract").

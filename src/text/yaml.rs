@@ -14,8 +14,8 @@
 //! level in a debug build, so the documents of a file are parsed on a dedicated thread with
 //! a large (lazily committed) stack, and the depth budget keeps the recursion bounded.
 
-use crate::location::Span;
-use crate::source::{Problem, SourceText};
+use crate::text::location::Span;
+use crate::text::{Problem, SourceText};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::fmt;

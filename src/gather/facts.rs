@@ -3,7 +3,7 @@
 use crate::reference::Reference;
 use crate::resolve::applied::NotApplied;
 use crate::resolve::kustomize::Issue;
-use crate::source::{Problem, SourceText};
+use crate::text::{Problem, SourceText};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -22,9 +22,25 @@ pub struct Facts {
     /// YAML under a MicroShift manifests directory that MicroShift will not apply.
     pub manifests_not_applied: Vec<NotApplied>,
     /// The kustomization directories MicroShift applies (each built as a kustomize root).
-    pub applied_kustomizations: Vec<crate::source::discover::AppliedDir>,
+    pub applied_kustomizations: Vec<crate::gather::discover::AppliedDir>,
     /// What the Containerfiles among the sources will embed (the static embed plan).
     pub embed_plan: Vec<crate::inventory::plan::PlannedEmbed>,
     /// With `--image`: what the built image carries, and for which architecture.
-    pub image: Option<crate::audit::ImageFacts>,
+    pub image: Option<ImageFacts>,
+}
+
+/// What `--image` adds to the facts.
+#[derive(Debug)]
+pub struct ImageFacts {
+    /// `--image` as given.
+    pub spec: String,
+    pub inventory: crate::inventory::Inventory,
+    /// The OS image's architecture, OCI name (`amd64`).
+    pub target_arch: String,
+    /// Where `target_arch` comes from: `--arch`, `image config` or `host`.
+    pub arch_source: &'static str,
+    /// The in-image files read as sources, in-image absolute paths.
+    pub source_files: Vec<String>,
+    /// The image's own config (architecture, labels, created, digest).
+    pub config: crate::image::ImageConfig,
 }

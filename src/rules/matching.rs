@@ -15,7 +15,7 @@
 
 use crate::inventory::plan::PlannedEmbed;
 use crate::inventory::{EmbeddedImage, Inventory, Method, same_arch};
-use crate::resolve::imageref::ImageRef;
+use crate::reference::imageref::ImageRef;
 
 /// Why a carried image that matches a reference cannot serve it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -384,7 +384,7 @@ mod tests {
                 store: None,
                 image_list: None,
                 all: true,
-                location: crate::location::Location::file_only("Containerfile"),
+                location: crate::text::location::Location::file_only("Containerfile"),
             }]
         };
         assert!(lookup_plan(&r("quay.io/a/b:1"), &plan(&["quay.io/a/b:1"])).planned.is_some());

@@ -2,30 +2,10 @@
 //! reads the sources inside it (MicroShift kustomizations, Quadlets, release files for its
 //! architecture, CRI-O's pause image) and adds all of it to the facts the rules read.
 
-pub mod explain;
-pub mod matching;
-pub mod sources;
-pub mod summary;
-
-use crate::facts::Facts;
-use crate::inventory::{Inventory, inventory};
+use crate::gather::facts::{Facts, ImageFacts};
+use crate::gather::image_sources as sources;
+use crate::inventory::inventory;
 use crate::source::BuildOptions;
-
-/// What `--image` adds to the facts.
-#[derive(Debug)]
-pub struct ImageFacts {
-    /// `--image` as given.
-    pub spec: String,
-    pub inventory: Inventory,
-    /// The OS image's architecture, OCI name (`amd64`).
-    pub target_arch: String,
-    /// Where `target_arch` comes from: `--arch`, `image config` or `host`.
-    pub arch_source: &'static str,
-    /// The in-image files read as sources, in-image absolute paths.
-    pub source_files: Vec<String>,
-    /// The image's own config (architecture, labels, created, digest).
-    pub config: crate::image::ImageConfig,
-}
 
 /// The target architecture: `--arch` (or the configuration's `arch`), else the image config's,
 /// else the host's (right for `RUN stowage check --image rootfs:/`, which runs on the target).
@@ -34,13 +14,13 @@ pub fn target_arch(
     from_image: Option<&str>,
 ) -> Result<(String, &'static str), String> {
     if let Some(a) = explicit {
-        let p = crate::source::Platform::parse(a).map_err(|e| format!("--arch: {e}"))?;
+        let p = crate::reference::platform::Platform::parse(a).map_err(|e| format!("--arch: {e}"))?;
         return Ok((p.arch, "--arch"));
     }
     if let Some(a) = from_image {
-        return Ok((crate::source::oci_arch(a).to_string(), "image config"));
+        return Ok((crate::reference::platform::oci_arch(a).to_string(), "image config"));
     }
-    Ok((crate::source::oci_arch(std::env::consts::ARCH).to_string(), "host"))
+    Ok((crate::reference::platform::oci_arch(std::env::consts::ARCH).to_string(), "host"))
 }
 
 /// Open `spec`, take its inventory, read its sources and add everything to `facts`.

@@ -1,9 +1,9 @@
 //! The resource tree kustomize transforms: YAML values that remember the file and span they
 //! came from, and the kustomization entries that changed them (provenance).
 
-use crate::location::{Location, Span};
-use crate::source::SourceText;
-use crate::source::yaml::{Node, Value};
+use crate::text::SourceText;
+use crate::text::location::{Location, Span};
+use crate::text::yaml::{Node, Value};
 use std::sync::Arc;
 
 /// Where a value was written.

@@ -1,25 +1,22 @@
 //! Walking the PATH arguments, reading each source once, and parsing them in parallel.
 
-use super::{BuildOptions, FileKind, Problem, SourceText};
-use crate::facts::Facts;
-use crate::location::Location;
+use crate::gather::facts::Facts;
 use crate::reference::Reference;
 use crate::resolve::applied::{self, NotApplied, Placed};
 use crate::resolve::copies::ImageCopies;
-use crate::resolve::kustomize::{
-    self,
-    fs::{DiskFs, Fs, MemFs, normalize},
-    tree::Val,
-};
+use crate::resolve::kustomize;
+use crate::resolve::kustomize::fs::{DiskFs, Fs, MemFs};
 use crate::source::microshift::KustomizePath;
+use crate::source::{BuildOptions, FileKind};
+use crate::text::location::Location;
+use crate::text::paths::normalize;
+use crate::text::source::{display_path, io_message, read_source, source_from_bytes};
+use crate::text::tree::Val;
+use crate::text::{Problem, SourceText};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Files larger than this are not sources anyone writes by hand; reading them whole would only
-/// risk memory.
-const MAX_SOURCE_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A file found by the walk, not read yet.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -107,78 +104,6 @@ fn strip_path(message: &str) -> String {
     message.rsplit(": ").next().unwrap_or(message).to_string()
 }
 
-fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
-}
-
-/// `./a/b` → `a/b`, and `/` separators on every platform.
-pub fn display_path(path: &Path) -> String {
-    let text = path.to_string_lossy().replace('\\', "/");
-    let mut text = text.as_str();
-    while let Some(rest) = text.strip_prefix("./") {
-        text = rest;
-    }
-    text.to_string()
-}
-
-/// Read a source as text. A binary or non-UTF-8 file is a problem, positioned where the
-/// offending byte is.
-pub fn read_source(path: &Path, display: &str) -> Result<SourceText, Problem> {
-    let problem = |message: String, location: Location| Problem { message, location };
-    let meta = std::fs::metadata(path)
-        .map_err(|e| problem(format!("cannot be read: {}", io_message(&e)), Location::file_only(display)))?;
-    if meta.len() > MAX_SOURCE_BYTES {
-        return Err(problem(
-            format!(
-                "is {} bytes, larger than the {} byte limit for a source file",
-                meta.len(),
-                MAX_SOURCE_BYTES
-            ),
-            Location::file_only(display),
-        ));
-    }
-    let bytes = std::fs::read(path)
-        .map_err(|e| problem(format!("cannot be read: {}", io_message(&e)), Location::file_only(display)))?;
-    source_from_bytes(path, display, bytes)
-}
-
-/// Decode bytes as a source text, rejecting binary content.
-pub fn source_from_bytes(path: &Path, display: &str, bytes: Vec<u8>) -> Result<SourceText, Problem> {
-    // Where the text stops being text: the end of the readable prefix.
-    let at = |prefix: &[u8]| {
-        let prefix = String::from_utf8_lossy(prefix);
-        let (line, column) = crate::location::LineIndex::new(&prefix).line_col(&prefix, prefix.len());
-        Location { file: display.into(), line, column, in_image: false, span: None }
-    };
-    if let Some(nul) = memchr_nul(&bytes) {
-        return Err(Problem {
-            message: "is a binary file (it contains a NUL byte), not a text source".into(),
-            location: at(&bytes[..nul]),
-        });
-    }
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            return Err(Problem { message: "is not valid UTF-8 text".into(), location: at(&bytes[..valid]) });
-        }
-    };
-    let text = match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_string(),
-        None => text,
-    };
-    Ok(SourceText::new(path, display, text))
-}
-
-fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == 0)
-}
-
 /// One source after parsing.
 #[derive(Debug)]
 pub struct ParsedFile {
@@ -196,12 +121,12 @@ pub struct ParsedFile {
 #[derive(Debug)]
 pub enum Details {
     None,
-    Containerfile(Box<super::containerfile::Containerfile>),
-    Manifest(Vec<super::manifest::K8sObject>),
-    Quadlet(super::quadlet::QuadletUnit),
-    Release(super::release::Release),
-    Crio(Box<super::crio::CrioConfig>),
-    Microshift(super::microshift::MicroshiftConfig),
+    Containerfile(Box<crate::source::containerfile::Containerfile>),
+    Manifest(Vec<crate::source::manifest::K8sObject>),
+    Quadlet(crate::source::quadlet::QuadletUnit),
+    Release(crate::source::release::Release),
+    Crio(Box<crate::source::crio::CrioConfig>),
+    Microshift(crate::source::microshift::MicroshiftConfig),
 }
 
 /// Parse one source of a known kind.
@@ -221,7 +146,7 @@ pub fn parse_source_keeping(
     let mut documents = None;
     let (references, problems, details) = match kind {
         FileKind::Containerfile => {
-            let mut c = super::containerfile::parse(&source, opts);
+            let mut c = crate::source::containerfile::parse(&source, opts);
             (
                 std::mem::take(&mut c.references),
                 std::mem::take(&mut c.problems),
@@ -229,30 +154,30 @@ pub fn parse_source_keeping(
             )
         }
         FileKind::Manifest if keep_documents => {
-            let m = super::manifest::parse_keeping_documents(&source, &opts.image_fields);
+            let m = crate::source::manifest::parse_keeping_documents(&source, &opts.image_fields);
             documents = m.documents.map(Arc::new);
             (m.references, m.problems, Details::Manifest(m.objects))
         }
         FileKind::Manifest => {
-            let m = super::manifest::parse_with_fields(&source, &opts.image_fields);
+            let m = crate::source::manifest::parse_with_fields(&source, &opts.image_fields);
             (m.references, m.problems, Details::Manifest(m.objects))
         }
         FileKind::Kustomization => {
-            let (docs, problems) = super::kustomization::parse(&source);
+            let (docs, problems) = crate::source::kustomization::parse(&source);
             documents = docs.map(Arc::new);
             (Vec::new(), problems, Details::None)
         }
         FileKind::Quadlet => {
             // References stay in the unit until `into_facts` has linked `.image` units.
-            let mut q = super::quadlet::parse(&source);
+            let mut q = crate::source::quadlet::parse(&source);
             (Vec::new(), std::mem::take(&mut q.problems), Details::Quadlet(q))
         }
         FileKind::MicroshiftRelease => {
-            let mut r = super::release::parse(&source);
+            let mut r = crate::source::release::parse(&source);
             (std::mem::take(&mut r.references), std::mem::take(&mut r.problems), Details::Release(r))
         }
         FileKind::CrioConfig => {
-            let mut c = super::crio::parse(&source);
+            let mut c = crate::source::crio::parse(&source);
             (
                 c.pause_image.iter().cloned().collect(),
                 std::mem::take(&mut c.problems),
@@ -260,7 +185,7 @@ pub fn parse_source_keeping(
             )
         }
         FileKind::MicroshiftConfig => {
-            let mut m = super::microshift::parse(&source);
+            let mut m = crate::source::microshift::parse(&source);
             (Vec::new(), std::mem::take(&mut m.problems), Details::Microshift(m))
         }
     };
@@ -283,8 +208,8 @@ fn parser_pool() -> Option<&'static rayon::ThreadPool> {
     POOL.get_or_init(|| {
         rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("stowage-parse-{i}"))
-            .stack_size(super::yaml::PARSER_STACK_SIZE)
-            .start_handler(|_| super::yaml::mark_parser_stack())
+            .stack_size(crate::text::yaml::PARSER_STACK_SIZE)
+            .start_handler(|_| crate::text::yaml::mark_parser_stack())
             .build()
             .ok()
     })
@@ -324,7 +249,7 @@ fn resource_files(files: &[Discovered]) -> BTreeSet<PathBuf> {
             let (Ok(source), Some(dir)) = (read_source(&f.path, &f.display), f.path.parent()) else {
                 return named;
             };
-            super::yaml::for_each_document(&source, |d| {
+            crate::text::yaml::for_each_document(&source, |d| {
                 for field in ["resources", "bases"] {
                     let entries = d.root.get(field).and_then(|n| n.as_seq()).unwrap_or(&[]);
                     named.extend(entries.iter().filter_map(|e| e.as_str()).map(|e| normalize(&dir.join(e))));
@@ -371,8 +296,8 @@ fn into_facts_with(
     let kustomize = resolve_kustomizations(&parsed, fs, &always_roots);
     // The build is done with the documents the walk kept for it.
     let documents: Vec<_> = parsed.iter_mut().filter_map(|f| f.documents.take()).collect();
-    if documents.len() >= super::LARGE_TREE {
-        super::drop_in_background(documents);
+    if documents.len() >= crate::source::LARGE_TREE {
+        crate::source::drop_in_background(documents);
     }
     let mut facts = Facts {
         manifests_not_applied: manifests_not_applied(&parsed, &placement, &kustomize.reached),
@@ -413,8 +338,8 @@ fn into_facts_with(
         append(&mut facts.references, file.references);
         facts.problems.extend(file.problems);
     }
-    if superseded.len() >= super::LARGE_TREE {
-        super::drop_in_background(superseded);
+    if superseded.len() >= crate::source::LARGE_TREE {
+        crate::source::drop_in_background(superseded);
     }
     for source in kustomize.sources {
         facts.sources.entry(source.display.clone()).or_insert(source);
@@ -428,8 +353,8 @@ fn into_facts_with(
         ))
     });
     facts.kustomize_issues = kustomize.issues;
-    let containerfiles: Vec<&super::containerfile::Containerfile> = containerfiles.iter().collect();
-    let releases: Vec<(String, &super::release::Release)> =
+    let containerfiles: Vec<&crate::source::containerfile::Containerfile> = containerfiles.iter().collect();
+    let releases: Vec<(String, &crate::source::release::Release)> =
         releases.iter().map(|(p, r)| (p.clone(), r)).collect();
     facts.embed_plan = crate::inventory::plan::embed_plan(&containerfiles, &releases);
     facts
@@ -492,15 +417,16 @@ fn place(parsed: &[ParsedFile], kustomize_paths: Option<Vec<KustomizePath>>) -> 
             (Details::Microshift(c), _) if places.is_empty() => configs.push(c.clone()),
             (Details::Microshift(c), _) => {
                 for at in places.iter().filter(|p| is_microshift_config(p)) {
-                    configs.push(super::microshift::MicroshiftConfig { file: at.clone(), ..c.clone() });
+                    configs
+                        .push(crate::source::microshift::MicroshiftConfig { file: at.clone(), ..c.clone() });
                 }
             }
             (_, FileKind::Manifest | FileKind::Kustomization) => {
                 if f.kind == FileKind::Manifest {
                     // A YAML file copied to MicroShift's configuration is one.
                     for at in places.iter().filter(|p| is_microshift_config(p)) {
-                        let c = super::microshift::parse(source);
-                        configs.push(super::microshift::MicroshiftConfig { file: at.clone(), ..c });
+                        let c = crate::source::microshift::parse(source);
+                        configs.push(crate::source::microshift::MicroshiftConfig { file: at.clone(), ..c });
                     }
                 }
                 let places = if places.is_empty() {
@@ -513,7 +439,8 @@ fn place(parsed: &[ParsedFile], kustomize_paths: Option<Vec<KustomizePath>>) -> 
             _ => {}
         }
     }
-    let paths = kustomize_paths.unwrap_or_else(|| super::microshift::effective_kustomize_paths(&configs));
+    let paths =
+        kustomize_paths.unwrap_or_else(|| crate::source::microshift::effective_kustomize_paths(&configs));
     let mut applied = BTreeMap::new();
     for (i, at) in &placed {
         let (Some(f), Some((dir, _))) = (parsed.get(*i), at.rsplit_once('/')) else { continue };
@@ -590,7 +517,7 @@ fn resolve_kustomizations(
 /// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet
 /// references to their files.
 fn link_quadlets(parsed: &mut [ParsedFile]) {
-    let mut units: Vec<super::quadlet::QuadletUnit> = Vec::new();
+    let mut units: Vec<crate::source::quadlet::QuadletUnit> = Vec::new();
     let mut owners = Vec::new();
     for (i, file) in parsed.iter_mut().enumerate() {
         if let Details::Quadlet(unit) = &mut file.details {
@@ -598,7 +525,7 @@ fn link_quadlets(parsed: &mut [ParsedFile]) {
             units.push(unit.clone());
         }
     }
-    super::quadlet::link_image_units(&mut units);
+    crate::source::quadlet::link_image_units(&mut units);
     for (i, mut unit) in owners.into_iter().zip(units) {
         parsed[i].references = std::mem::take(&mut unit.references);
         parsed[i].details = Details::Quadlet(unit);
