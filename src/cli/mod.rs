@@ -196,7 +196,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
         .with_images(&facts.references);
     let mut summary = Summary { waived: outcome.waived.len(), ..summary };
     summary.readiness = crate::report::summary::readiness(&facts, &outcome.findings);
-    if let Some(r) = summary.readiness.as_ref().filter(|r| r.mode == "image") {
+    if let Some(r) = summary.readiness.as_ref().filter(|r| r.mode == crate::report::summary::Mode::Image) {
         summary.embedded = Some(r.embedded);
         summary.missing = Some(r.missing);
     }

@@ -76,6 +76,10 @@ impl Origin {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "state", rename_all = "lowercase")]
 pub enum Status {
+    /// Not parsed yet: [`Reference::resolve`] has not run. Reported as unresolved, so that a
+    /// reference nothing resolved can never pass as resolved.
+    #[serde(rename = "unresolved", serialize_with = "serialize_pending")]
+    Pending,
     Resolved,
     /// Still holds `$VAR`/`{{ }}` after substitution, or names something not found
     /// (a Quadlet `.image` unit that does not exist): never guessed.
@@ -86,6 +90,26 @@ pub enum Status {
     Invalid {
         reason: String,
     },
+}
+
+impl Status {
+    /// Why the text is not a reference to check: `None` once resolved or found invalid.
+    pub fn unresolved_reason(&self) -> Option<&str> {
+        match self {
+            Status::Pending => Some(PENDING_REASON),
+            Status::Unresolved { reason } => Some(reason),
+            Status::Resolved | Status::Invalid { .. } => None,
+        }
+    }
+}
+
+const PENDING_REASON: &str = "not resolved yet";
+
+fn serialize_pending<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut st = s.serialize_struct("Status", 1)?;
+    st.serialize_field("reason", PENDING_REASON)?;
+    st.end()
 }
 
 /// A Kubernetes object, as far as findings need to name it.
@@ -166,7 +190,7 @@ impl Reference {
             origin,
             location,
             expanded: None,
-            status: Status::Unresolved { reason: "not resolved yet".into() },
+            status: Status::Pending,
             object: None,
             within: None,
             pull_policy: None,
@@ -179,9 +203,7 @@ impl Reference {
     /// Parse the (expanded) text into an [`ImageRef`], unless it is already known to be
     /// unresolved. Text that still holds `$` or `{{` is unresolved, never guessed.
     pub fn resolve(mut self) -> Self {
-        if let Status::Unresolved { reason } = &self.status
-            && reason != "not resolved yet"
-        {
+        if let Status::Unresolved { .. } = &self.status {
             return self;
         }
         let text = self.expanded.as_deref().unwrap_or(&self.image);
@@ -289,5 +311,31 @@ mod tests {
         // knowingly.
         assert!(std::mem::size_of::<Reference>() <= 432, "{}", std::mem::size_of::<Reference>());
         assert!(std::mem::size_of::<ImageRef>() <= 120, "{}", std::mem::size_of::<ImageRef>());
+    }
+    fn written(text: &str) -> Reference {
+        Reference::new(RefKind::Runtime, Origin::KubernetesContainer, text, Location::file_only("p.yaml"))
+    }
+
+    #[test]
+    fn a_reference_never_resolved_reads_as_unresolved() {
+        let r = written("quay.io/x/app:1");
+        assert_eq!(r.status, Status::Pending);
+        assert_eq!(r.status.unresolved_reason(), Some("not resolved yet"));
+        let json = serde_json::to_value(&r.status).unwrap();
+        assert_eq!(json, serde_json::json!({"state": "unresolved", "reason": "not resolved yet"}));
+    }
+
+    #[test]
+    fn resolving_keeps_an_earlier_verdict_and_parses_the_rest() {
+        let r = written("quay.io/x/app:1").resolve();
+        assert_eq!(r.status, Status::Resolved);
+        assert_eq!(r.status.unresolved_reason(), None);
+        let mut kept = written("quay.io/x/app:1");
+        kept.status = Status::Unresolved { reason: "ARG V has no value".into() };
+        let kept = kept.resolve();
+        assert_eq!(kept.status.unresolved_reason(), Some("ARG V has no value"));
+        assert!(kept.resolved.is_none());
+        let r = written("quay.io/x/App:1").resolve();
+        assert!(matches!(r.status, Status::Invalid { .. }), "{:?}", r.status);
     }
 }

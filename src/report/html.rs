@@ -215,8 +215,8 @@ fn reference_row(report: &Report, r: &Reference, findings: &[&Finding]) -> Refer
     let how = match (&r.status, &r.expanded) {
         (Status::Resolved, Some(expanded)) => format!("expanded to {expanded}"),
         (Status::Resolved, None) => "as written".to_string(),
-        (Status::Unresolved { reason }, _) => format!("unresolved: {reason}"),
         (Status::Invalid { reason }, _) => format!("invalid: {reason}"),
+        (status, _) => format!("unresolved: {}", status.unresolved_reason().unwrap_or_default()),
     };
     let device = is_device_reference(r);
     let embedded = match (&report.inventory, device) {

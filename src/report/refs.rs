@@ -24,9 +24,9 @@ pub fn table(references: &[Reference]) -> String {
     for r in references {
         let resolved = match (&r.resolved, &r.status) {
             (Some(resolved), _) => resolved.to_string(),
-            (None, Status::Unresolved { reason }) => format!("(unresolved: {reason})"),
             (None, Status::Invalid { reason }) => format!("(invalid: {reason})"),
             (None, Status::Resolved) => String::new(),
+            (None, status) => format!("(unresolved: {})", status.unresolved_reason().unwrap_or_default()),
         };
         table.add_row([
             r.location.to_string(),

@@ -8,10 +8,37 @@ use crate::rules::explain;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+/// What the references were checked against.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The built image (`--image`).
+    Image,
+    /// The Containerfiles' embed plan.
+    Static,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing missing or unresolved, and no error found.
+    #[serde(rename = "ready")]
+    Ready,
+    #[serde(rename = "not ready")]
+    NotReady,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::NotReady => "not ready",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 pub struct Readiness {
-    /// `image` (checked against `--image`) or `static` (against the Containerfiles' embed plan).
-    pub mode: &'static str,
+    pub mode: Mode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -23,8 +50,7 @@ pub struct Readiness {
     /// References that could not be resolved, so could not be checked.
     pub unresolved: usize,
     pub by_source: Vec<SourceCount>,
-    /// `ready` when nothing is missing or unresolved and no error was found, else `not ready`.
-    pub verdict: &'static str,
+    pub verdict: Verdict,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -90,7 +116,7 @@ pub fn readiness(facts: &Facts, findings: &[Finding]) -> Option<Readiness> {
     let missing = images.values().filter(|(_, m)| *m).count();
     let errors = findings.iter().any(|f| f.severity == Severity::Error);
     Some(Readiness {
-        mode: if facts.image.is_some() { "image" } else { "static" },
+        mode: if facts.image.is_some() { Mode::Image } else { Mode::Static },
         image: facts.image.as_ref().map(|i| i.spec.clone()),
         target_arch: facts.image.as_ref().map(|i| i.target_arch.clone()),
         referenced: images.len(),
@@ -98,7 +124,7 @@ pub fn readiness(facts: &Facts, findings: &[Finding]) -> Option<Readiness> {
         missing,
         unresolved,
         by_source: by_source.into_values().collect(),
-        verdict: if missing == 0 && unresolved == 0 && !errors { "ready" } else { "not ready" },
+        verdict: if missing == 0 && unresolved == 0 && !errors { Verdict::Ready } else { Verdict::NotReady },
     })
 }
 
@@ -110,8 +136,8 @@ impl Readiness {
         let unresolved =
             if self.unresolved > 0 { format!(", {} unresolved", self.unresolved) } else { String::new() };
         let against = match self.mode {
-            "image" => "in the image",
-            _ => "in the embed plan",
+            Mode::Image => "in the image",
+            Mode::Static => "in the embed plan",
         };
         format!(
             "{} runtime images referenced, {} embedded {against}, {} missing{unresolved} ({}): {}",
@@ -119,7 +145,7 @@ impl Readiness {
             self.embedded,
             self.missing,
             sources.join(", "),
-            self.verdict.to_uppercase()
+            self.verdict.as_str().to_uppercase()
         )
     }
 }

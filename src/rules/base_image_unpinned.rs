@@ -7,7 +7,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::Origin;
 
-pub static RULE: Rule = Rule { id: "base-image-unpinned", check };
+pub static RULE: Rule = rule!("base-image-unpinned", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     facts

@@ -7,7 +7,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::RefKind;
 
-pub static RULE: Rule = Rule { id: "bound-image-needs-network", check };
+pub static RULE: Rule = rule!("bound-image-needs-network", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     facts

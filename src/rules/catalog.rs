@@ -39,54 +39,15 @@ impl<'de> Deserialize<'de> for Severity {
     }
 }
 
-macro_rules! catalog_files {
-    ($($id:literal),* $(,)?) => {
-        &[$(($id, include_str!(concat!("../../rules/", $id, ".yaml")))),*]
-    };
-}
-
-/// The embedded catalog files, `(id, yaml)`.
-pub const FILES: &[(&str, &str)] = catalog_files![
-    "additional-store-upgrade",
-    "base-image-unpinned",
-    "bound-image-needs-network",
-    "copy-service-missing",
-    "embedded-arch-mismatch",
-    "embedded-digest-mismatch",
-    "embedded-in-var",
-    "embedded-incomplete",
-    "expired-ignore",
-    "ignore-without-reason",
-    "image-list-corrupt",
-    "invalid-reference",
-    "kustomization-unbuildable",
-    "latest-tag",
-    "manifests-not-applied",
-    "mutable-tag",
-    "not-embedded",
-    "not-pinned",
-    "pause-image-not-embedded",
-    "pull-policy-always",
-    "registry-not-allowed",
-    "release-image-not-embedded",
-    "remote-resource",
-    "short-name",
-    "store-lockfile-missing",
-    "store-not-configured",
-    "unparsable-file",
-    "unresolved-reference",
-    "unused-ignore",
-];
-
 /// All entries, sorted by id. The files are part of the binary and checked by tests, so a
 /// malformed one is a build defect, not an input error.
 pub fn entries() -> &'static [CatalogEntry] {
     static ENTRIES: OnceLock<Vec<CatalogEntry>> = OnceLock::new();
     ENTRIES.get_or_init(|| {
-        let mut entries: Vec<CatalogEntry> = FILES
-            .iter()
-            .map(|(id, yaml)| {
-                serde_saphyr::from_str(yaml).unwrap_or_else(|e| panic!("rules/{id}.yaml is malformed: {e}"))
+        let mut entries: Vec<CatalogEntry> = super::all_rules()
+            .map(|rule| {
+                serde_saphyr::from_str(rule.catalog)
+                    .unwrap_or_else(|e| panic!("rules/{}.yaml is malformed: {e}", rule.id))
             })
             .collect();
         entries.sort_by(|a, b| a.id.cmp(&b.id));
@@ -124,9 +85,10 @@ mod tests {
 
     #[test]
     fn every_file_parses_and_is_named_after_its_id() {
-        for (id, _) in FILES {
+        for rule in super::super::all_rules() {
+            let id = rule.id;
             let e = entry(id).unwrap_or_else(|| panic!("no entry with id {id}"));
-            assert_eq!(&e.id, id);
+            assert_eq!(e.id, id);
             assert!(
                 ["build", "runtime", "image", "config"].contains(&e.scope.as_str()),
                 "{id}: scope {}",
@@ -138,6 +100,19 @@ mod tests {
                 assert!(!text.trim().is_empty(), "{id}: empty {section}");
             }
         }
-        assert_eq!(entries().len(), FILES.len());
+        assert_eq!(entries().len(), super::super::all_rules().count());
+    }
+
+    #[test]
+    fn every_catalog_file_belongs_to_a_rule() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut ids: Vec<String> = super::super::all_rules().map(|r| format!("{}.yaml", r.id)).collect();
+        ids.sort();
+        assert_eq!(files, ids, "a file in rules/ that no rule! declares is never shown");
     }
 }

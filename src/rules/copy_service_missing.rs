@@ -8,7 +8,7 @@ use crate::gather::facts::Facts;
 use crate::inventory::dircopy::{COPY_SCRIPT, DROP_IN_DIR};
 use crate::rules::explain::image_path;
 
-pub static RULE: Rule = Rule { id: "copy-service-missing", check };
+pub static RULE: Rule = rule!("copy-service-missing", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };

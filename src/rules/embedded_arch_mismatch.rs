@@ -8,7 +8,7 @@ use crate::inventory::Method;
 use crate::rules::explain::image_name;
 use crate::rules::matching::arch_fits;
 
-pub static RULE: Rule = Rule { id: "embedded-arch-mismatch", check };
+pub static RULE: Rule = rule!("embedded-arch-mismatch", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };

@@ -10,7 +10,7 @@ use crate::reference::RefKind;
 use crate::rules::explain::{image_location, image_name};
 use crate::rules::matching;
 
-pub static RULE: Rule = Rule { id: "embedded-digest-mismatch", check };
+pub static RULE: Rule = rule!("embedded-digest-mismatch", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };

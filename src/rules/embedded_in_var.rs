@@ -8,7 +8,7 @@ use crate::gather::facts::Facts;
 use crate::inventory::Method;
 use crate::rules::explain::image_name;
 
-pub static RULE: Rule = Rule { id: "embedded-in-var", check };
+pub static RULE: Rule = rule!("embedded-in-var", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     carried_image_findings(RULE.id, facts, |i| {

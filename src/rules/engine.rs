@@ -3,7 +3,7 @@
 //! waivers themselves (unused, expired, without reason) come from here too.
 
 use super::suppress::{self, Suppression};
-use super::{Context, RULES, baseline, catalog};
+use super::{Context, RULES, Rule, baseline, catalog};
 use crate::config::custom::{self, Static};
 use crate::config::date::Date;
 use crate::config::{Config, Ignore, Level};
@@ -14,9 +14,9 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-pub const EXPIRED_IGNORE: &str = "expired-ignore";
-pub const IGNORE_WITHOUT_REASON: &str = "ignore-without-reason";
-pub const UNUSED_IGNORE: &str = "unused-ignore";
+pub static EXPIRED_IGNORE: Rule = rule!("expired-ignore", None);
+pub static IGNORE_WITHOUT_REASON: Rule = rule!("ignore-without-reason", None);
+pub static UNUSED_IGNORE: Rule = rule!("unused-ignore", None);
 
 pub struct Options {
     pub today: Date,
@@ -191,20 +191,20 @@ impl Waivers<'_> {
                 s.rules.iter().map(String::as_str).filter(|r| !is_rule(r, config)).collect();
             if !unknown.is_empty() {
                 meta.push(meta_finding(
-                    UNUSED_IGNORE,
+                    UNUSED_IGNORE.id,
                     format!("`{directive}` names unknown rule `{}`", unknown.join("`, `")),
                     &s.location,
                 ));
             } else if !used {
                 meta.push(meta_finding(
-                    UNUSED_IGNORE,
+                    UNUSED_IGNORE.id,
                     format!("`{directive}` ({}) matched no finding", s.kind),
                     &s.location,
                 ));
             }
             if s.reason.is_none() && opts.require_reason {
                 meta.push(meta_finding(
-                    IGNORE_WITHOUT_REASON,
+                    IGNORE_WITHOUT_REASON.id,
                     format!("`{directive}` gives no reason; write it after `--`"),
                     &s.location,
                 ));
@@ -225,20 +225,20 @@ impl Waivers<'_> {
                     "it matched no finding"
                 };
                 meta.push(meta_finding(
-                    EXPIRED_IGNORE,
+                    EXPIRED_IGNORE.id,
                     format!("this waiver expired on {date}; {what}"),
                     &ignore.location,
                 ));
             } else if !self.ignore_used[i] {
                 meta.push(meta_finding(
-                    UNUSED_IGNORE,
+                    UNUSED_IGNORE.id,
                     "this ignore entry matched no finding",
                     &ignore.location,
                 ));
             }
             if ignore.reason.is_none() && opts.require_reason {
                 meta.push(meta_finding(
-                    IGNORE_WITHOUT_REASON,
+                    IGNORE_WITHOUT_REASON.id,
                     "this ignore entry gives no `reason`",
                     &ignore.location,
                 ));
@@ -272,10 +272,11 @@ fn rule_findings(facts: &Facts, config: &Config) -> Vec<Finding> {
     let ctx = Context { config };
     let mut findings = Vec::new();
     for rule in RULES {
+        let Some(check) = rule.check else { continue };
         if config.level(rule.id) == Some(Level::Off) {
             continue;
         }
-        findings.extend((rule.check)(facts, &ctx).into_iter().filter_map(|f| apply_level(f, config)));
+        findings.extend(check(facts, &ctx).into_iter().filter_map(|f| apply_level(f, config)));
     }
     for rule in &config.custom_rules {
         let severity = match config.level(&rule.id) {

@@ -7,7 +7,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::rules::explain::{image_path, line_of};
 
-pub static RULE: Rule = Rule { id: "image-list-corrupt", check };
+pub static RULE: Rule = rule!("image-list-corrupt", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };

@@ -5,7 +5,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::Status;
 
-pub static RULE: Rule = Rule { id: "invalid-reference", check };
+pub static RULE: Rule = rule!("invalid-reference", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -10,7 +10,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::resolve::kustomize::IssueKind;
 
-pub static RULE: Rule = Rule { id: "kustomization-unbuildable", check };
+pub static RULE: Rule = rule!("kustomization-unbuildable", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     kustomize_issue_findings(RULE.id, facts, IssueKind::Unbuildable)

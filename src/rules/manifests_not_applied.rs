@@ -7,7 +7,7 @@ use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 
-pub static RULE: Rule = Rule { id: "manifests-not-applied", check };
+pub static RULE: Rule = rule!("manifests-not-applied", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     facts

@@ -2,38 +2,63 @@
 //! from the catalog (`rules/*.yaml`); the engine applies the configuration, suppressions,
 //! waivers and the baseline after the rules ran.
 
-mod additional_store_upgrade;
-mod base_image_unpinned;
+/// Declares a rule once, with its catalog entry beside it: `rule!("latest-tag", Some(check))`
+/// embeds `rules/latest-tag.yaml`. The engine's own rules (about waivers) have no check.
+macro_rules! rule {
+    ($id:literal, $check:expr) => {
+        $crate::rules::Rule {
+            id: $id,
+            catalog: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/rules/", $id, ".yaml")),
+            check: $check,
+        }
+    };
+}
+
+/// The rules that run over the facts, one module each, in id order: the modules and
+/// [`RULES`] come from this one list.
+macro_rules! checked_rules {
+    ($($module:ident),* $(,)?) => {
+        $(mod $module;)*
+        /// Every rule that runs over the facts, in id order.
+        pub static RULES: &[&Rule] = &[$(&$module::RULE),*];
+    };
+}
+
+checked_rules![
+    additional_store_upgrade,
+    base_image_unpinned,
+    bound_image_needs_network,
+    copy_service_missing,
+    embedded_arch_mismatch,
+    embedded_digest_mismatch,
+    embedded_in_var,
+    embedded_incomplete,
+    image_list_corrupt,
+    invalid_reference,
+    kustomization_unbuildable,
+    latest_tag,
+    manifests_not_applied,
+    mutable_tag,
+    not_embedded,
+    not_pinned,
+    pause_image_not_embedded,
+    pull_policy_always,
+    registry_not_allowed,
+    release_image_not_embedded,
+    remote_resource,
+    short_name,
+    store_lockfile_missing,
+    store_not_configured,
+    unparsable_file,
+    unresolved_reference,
+];
+
 pub mod baseline;
-mod bound_image_needs_network;
 pub mod catalog;
-mod copy_service_missing;
-mod embedded_arch_mismatch;
-mod embedded_digest_mismatch;
-mod embedded_in_var;
-mod embedded_incomplete;
 pub mod engine;
 pub mod explain;
-mod image_list_corrupt;
-mod invalid_reference;
-mod kustomization_unbuildable;
-mod latest_tag;
-mod manifests_not_applied;
 pub mod matching;
-mod mutable_tag;
-mod not_embedded;
-mod not_pinned;
-mod pause_image_not_embedded;
-mod pull_policy_always;
-mod registry_not_allowed;
-mod release_image_not_embedded;
-mod remote_resource;
-mod short_name;
-mod store_lockfile_missing;
-mod store_not_configured;
 pub mod suppress;
-mod unparsable_file;
-mod unresolved_reference;
 
 use crate::config::Config;
 use crate::finding::Finding;
@@ -80,44 +105,23 @@ fn node_to_json(node: &crate::text::yaml::Node) -> serde_json::Value {
     }
 }
 
+/// A rule: its id, its catalog entry (`rules/<id>.yaml`, embedded: severity, help, docs and
+/// parameters) and the check that finds it over the facts.
 pub struct Rule {
     pub id: &'static str,
-    pub check: fn(&Facts, &Context) -> Vec<Finding>,
+    pub catalog: &'static str,
+    /// `None` for the engine's own rules, which the engine reports while applying waivers.
+    pub check: Option<fn(&Facts, &Context) -> Vec<Finding>>,
 }
 
-/// Every rule that runs over the facts, in id order.
-pub static RULES: &[&Rule] = &[
-    &additional_store_upgrade::RULE,
-    &base_image_unpinned::RULE,
-    &bound_image_needs_network::RULE,
-    &copy_service_missing::RULE,
-    &embedded_arch_mismatch::RULE,
-    &embedded_digest_mismatch::RULE,
-    &embedded_in_var::RULE,
-    &embedded_incomplete::RULE,
-    &image_list_corrupt::RULE,
-    &invalid_reference::RULE,
-    &kustomization_unbuildable::RULE,
-    &latest_tag::RULE,
-    &manifests_not_applied::RULE,
-    &mutable_tag::RULE,
-    &not_embedded::RULE,
-    &not_pinned::RULE,
-    &pause_image_not_embedded::RULE,
-    &pull_policy_always::RULE,
-    &registry_not_allowed::RULE,
-    &release_image_not_embedded::RULE,
-    &remote_resource::RULE,
-    &short_name::RULE,
-    &store_lockfile_missing::RULE,
-    &store_not_configured::RULE,
-    &unparsable_file::RULE,
-    &unresolved_reference::RULE,
-];
-
 /// Rules the engine itself reports (about waivers), in id order.
-pub static ENGINE_RULES: &[&str] =
-    &[engine::EXPIRED_IGNORE, engine::IGNORE_WITHOUT_REASON, engine::UNUSED_IGNORE];
+pub static ENGINE_RULES: &[&Rule] =
+    &[&engine::EXPIRED_IGNORE, &engine::IGNORE_WITHOUT_REASON, &engine::UNUSED_IGNORE];
+
+/// Every rule, checked ones first: what the catalog is made of.
+pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
+    RULES.iter().chain(ENGINE_RULES).copied()
+}
 
 /// A finding of `rule` with the rule's catalog severity and remediation as help.
 pub fn finding(rule: &'static str, message: impl Into<String>, location: Location) -> Finding {
@@ -199,7 +203,8 @@ fn first_sentence(text: &str) -> String {
 pub fn run(facts: &Facts) -> Vec<Finding> {
     let config = Config::default();
     let ctx = Context { config: &config };
-    let mut findings: Vec<Finding> = RULES.iter().flat_map(|r| (r.check)(facts, &ctx)).collect();
+    let mut findings: Vec<Finding> =
+        RULES.iter().filter_map(|r| r.check).flat_map(|check| check(facts, &ctx)).collect();
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     findings.dedup();
     findings
@@ -225,7 +230,8 @@ pub(crate) mod test_support {
 
     /// The findings of one rule with a configuration.
     pub fn check_with(rule: &super::Rule, files: &[(&str, &str)], config: &Config) -> Vec<Finding> {
-        (rule.check)(&facts(files), &super::Context { config })
+        let check = rule.check.expect("a rule with a check");
+        check(&facts(files), &super::Context { config })
     }
 
     /// A configuration from YAML text (panics on errors: test input).
@@ -252,7 +258,8 @@ pub(crate) mod test_support {
         {
             panic!("{e}");
         }
-        (rule.check)(&facts, &super::Context { config: &Config::default() })
+        let check = rule.check.expect("a rule with a check");
+        check(&facts, &super::Context { config: &Config::default() })
     }
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {
@@ -271,7 +278,7 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(ids, sorted, "RULES must be sorted by id and unique");
-        let mut all: Vec<&str> = ids.iter().chain(ENGINE_RULES).copied().collect();
+        let mut all: Vec<&str> = all_rules().map(|r| r.id).collect();
         all.sort();
         let catalog: Vec<&str> = catalog::entries().iter().map(|e| e.id.as_str()).collect();
         assert_eq!(all, catalog, "every rule needs a catalog entry and every entry a rule");

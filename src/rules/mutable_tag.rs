@@ -6,7 +6,7 @@ use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 
-pub static RULE: Rule = Rule { id: "mutable-tag", check };
+pub static RULE: Rule = rule!("mutable-tag", Some(check));
 
 fn check(facts: &Facts, ctx: &Context) -> Vec<Finding> {
     let kinds = ctx.param_strings(RULE.id, "kinds");

@@ -8,7 +8,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::{Origin, RefKind};
 
-pub static RULE: Rule = Rule { id: "not-embedded", check };
+pub static RULE: Rule = rule!("not-embedded", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     missing_findings(

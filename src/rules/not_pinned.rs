@@ -10,7 +10,7 @@ use crate::inventory::Method;
 use crate::reference::imageref::ImageRef;
 use crate::rules::explain::image_name;
 
-pub static RULE: Rule = Rule { id: "not-pinned", check };
+pub static RULE: Rule = rule!("not-pinned", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };

@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::Origin;
 
-pub static RULE: Rule = Rule { id: "pause-image-not-embedded", check };
+pub static RULE: Rule = rule!("pause-image-not-embedded", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     missing_findings(

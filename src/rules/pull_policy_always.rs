@@ -8,7 +8,7 @@ use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 
-pub static RULE: Rule = Rule { id: "pull-policy-always", check };
+pub static RULE: Rule = rule!("pull-policy-always", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();

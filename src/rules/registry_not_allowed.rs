@@ -8,7 +8,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::text::pattern::Pattern;
 
-pub static RULE: Rule = Rule { id: "registry-not-allowed", check };
+pub static RULE: Rule = rule!("registry-not-allowed", Some(check));
 
 fn matches(pattern: &Pattern, registry: &str, name: &str) -> bool {
     if pattern.as_str().contains('/') { pattern.matches(name) } else { pattern.matches(registry) }

@@ -6,7 +6,7 @@ use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::RefKind;
 
-pub static RULE: Rule = Rule { id: "release-image-not-embedded", check };
+pub static RULE: Rule = rule!("release-image-not-embedded", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     missing_findings(

@@ -5,7 +5,7 @@ use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 
-pub static RULE: Rule = Rule { id: "short-name", check };
+pub static RULE: Rule = rule!("short-name", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();

@@ -8,7 +8,7 @@ use crate::gather::facts::Facts;
 use crate::inventory::Method;
 use crate::rules::explain::image_path;
 
-pub static RULE: Rule = Rule { id: "store-not-configured", check };
+pub static RULE: Rule = rule!("store-not-configured", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };

@@ -5,7 +5,7 @@ use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 
-pub static RULE: Rule = Rule { id: "unparsable-file", check };
+pub static RULE: Rule = rule!("unparsable-file", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     facts

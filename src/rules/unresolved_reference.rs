@@ -4,14 +4,13 @@
 use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
-use crate::reference::Status;
 
-pub static RULE: Rule = Rule { id: "unresolved-reference", check };
+pub static RULE: Rule = rule!("unresolved-reference", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut out = Vec::new();
     for r in &facts.references {
-        if let Status::Unresolved { reason } = &r.status {
+        if let Some(reason) = r.status.unresolved_reason() {
             out.push(
                 finding(RULE.id, format!("`{}` cannot be resolved: {reason}", r.image), r.location.clone())
                     .about(r),

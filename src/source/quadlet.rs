@@ -158,7 +158,7 @@ pub fn link_image_units(units: &mut [QuadletUnit]) {
                 Some(Some(name)) => {
                     let mut linked = r.clone();
                     linked.expanded = Some(name.clone());
-                    linked.status = Status::Unresolved { reason: "not resolved yet".into() };
+                    linked.status = Status::Pending;
                     finish(linked)
                 }
             };
