@@ -1,7 +1,7 @@
 //! An owned, simplified view of the instructions (absolute byte spans into the source text),
 //! read from parse-dockerfile.
 
-use super::TEMPLATE_BLANK;
+use super::prepass::TEMPLATE_BLANK;
 use crate::location::Span;
 use crate::source::{Problem, SourceText};
 use parse_dockerfile::{Command, Instruction};
