@@ -14,16 +14,18 @@
 
 use crate::location::Location;
 use crate::reference::{Origin, RefKind, Reference};
-use crate::resolve::args::{self, Expanded, Vars};
+use crate::resolve::args::{self, Expanded};
 use crate::source::{BuildOptions, Problem, SourceText};
 use std::collections::{HashMap, HashSet};
 
 mod instructions;
 mod prepass;
+mod scope;
 mod shell;
 
 use instructions::{Flag, HereBody, Inst, Word, collect, error_problem};
 use prepass::Prepared;
+use scope::{Scope, build_arg, platform_args, split_words};
 use shell::{Sh, ShTok, ShWord, is_assignment, unquote};
 
 /// Everything read from one Containerfile.
@@ -255,99 +257,6 @@ pub fn parse(src: &SourceText, opts: &BuildOptions) -> Containerfile {
     out
 }
 
-// ---------------------------------------------------------------------------------------------
-// Variable scopes.
-
-/// ARG and ENV values visible at one point. `args` holds declared ARGs (`None`: declared
-/// without a value); ENV wins over ARG of the same name.
-#[derive(Clone, Debug, Default)]
-struct Scope {
-    env: HashMap<String, String>,
-    args: HashMap<String, Option<String>>,
-}
-
-impl Vars for Scope {
-    fn var(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str).or_else(|| self.args.get(name).and_then(|v| v.as_deref()))
-    }
-}
-
-impl Scope {
-    fn declared(&self, name: &str) -> bool {
-        self.env.contains_key(name) || self.args.contains_key(name)
-    }
-}
-
-const PLATFORM_ARGS: [&str; 8] = [
-    "TARGETPLATFORM",
-    "TARGETOS",
-    "TARGETARCH",
-    "TARGETVARIANT",
-    "BUILDPLATFORM",
-    "BUILDOS",
-    "BUILDARCH",
-    "BUILDVARIANT",
-];
-
-fn platform_args(opts: &BuildOptions) -> Vec<(&'static str, String)> {
-    let t = &opts.target_platform;
-    let b = &opts.build_platform;
-    let values = [
-        t.to_oci(),
-        t.os.clone(),
-        t.arch.clone(),
-        t.variant.clone().unwrap_or_default(),
-        b.to_oci(),
-        b.os.clone(),
-        b.arch.clone(),
-        b.variant.clone().unwrap_or_default(),
-    ];
-    PLATFORM_ARGS.into_iter().zip(values).collect()
-}
-
-/// Split `ARG`/`ENV` arguments into words on unquoted blanks; quotes and escapes are kept for
-/// the later expansion.
-fn split_words(s: &str, escape: char) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                cur.push(c);
-                if c == escape && q == '"' {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None => {
-                if c.is_whitespace() {
-                    if !cur.is_empty() {
-                        out.push(std::mem::take(&mut cur));
-                    }
-                    continue;
-                }
-                cur.push(c);
-                if c == escape {
-                    if let Some(n) = chars.next() {
-                        cur.push(n);
-                    }
-                } else if c == '"' || c == '\'' {
-                    quote = Some(c);
-                }
-            }
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
 /// `path` made absolute against `base` (a `WORKDIR` or `COPY` destination), `.` and `..`
 /// resolved lexically, without a trailing `/` (except for `/` itself).
 pub fn absolute_path(base: &str, path: &str) -> String {
@@ -429,10 +338,6 @@ impl Builder<'_> {
         }
     }
 
-    fn build_arg(&self, name: &str) -> Option<String> {
-        self.opts.build_args.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
     fn run(&mut self, insts: &[Inst]) {
         let escape = self.out.escape;
         let mut global = Scope::default();
@@ -461,15 +366,13 @@ impl Builder<'_> {
                         match &mut stage {
                             None => {
                                 // A bare `ARG TARGETARCH` keeps the automatic platform value.
-                                let value = self
-                                    .build_arg(&name)
+                                let value = build_arg(self.opts, &name)
                                     .or_else(|| default.map(|d| args::expand(&d, escape, &global).value))
                                     .or_else(|| global.args.get(&name).cloned().flatten());
                                 global.args.insert(name, value);
                             }
                             Some(st) => {
-                                let value = self
-                                    .build_arg(&name)
+                                let value = build_arg(self.opts, &name)
                                     .or_else(|| default.map(|d| args::expand(&d, escape, &st.scope).value))
                                     .or_else(|| global.args.get(&name).cloned().flatten());
                                 st.scope.args.insert(name, value);

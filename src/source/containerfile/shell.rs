@@ -2,7 +2,8 @@
 //! ARG/ENV values, command substitution kept as written; `;`, `&&`, `||`, `|`, `&`, newlines
 //! separate commands; redirections keep their target word.
 
-use super::{Scope, Word};
+use super::instructions::Word;
+use super::scope::Scope;
 use crate::location::Span;
 use crate::resolve::args;
 
