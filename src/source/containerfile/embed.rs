@@ -1,7 +1,7 @@
 //! The embed plan revealed by `RUN` scripts: `skopeo copy` and `podman pull` into the OS image,
 //! appends to an image list file, and loops over the MicroShift release files.
 
-use super::Builder;
+use super::interpreter::Builder;
 use super::scope::Scope;
 use super::shell::{ShTok, ShWord, is_assignment, unquote};
 use super::{EmbedIntent, EmbedMethod, EmbedTool, ImageListWrite};

@@ -13,21 +13,20 @@
 //!   `FROM {{ .Values.base }}` stays one word (reported as unresolved, never a crash).
 
 use crate::location::Location;
-use crate::reference::{Origin, RefKind, Reference};
-use crate::resolve::args::{self, Expanded};
+use crate::reference::Reference;
 use crate::source::{BuildOptions, Problem, SourceText};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 mod embed;
 mod instructions;
+mod interpreter;
 mod prepass;
 mod scope;
 mod shell;
 
-use instructions::{Flag, HereBody, Inst, Word, collect, error_problem};
+use instructions::{HereBody, Inst, collect, error_problem};
+use interpreter::Builder;
 use prepass::Prepared;
-use scope::{Scope, build_arg, platform_args, split_words};
-use shell::{Sh, ShTok, ShWord};
 
 /// Everything read from one Containerfile.
 #[derive(Clone, Debug, Default)]
@@ -244,15 +243,7 @@ pub fn parse(src: &SourceText, opts: &BuildOptions) -> Containerfile {
             v.into_iter().map(|b| HereBody { body: b.body.start + bom..b.body.end + bom, ..b }).collect(),
         );
     }
-    Builder {
-        src,
-        opts,
-        out: &mut out,
-        heredocs: heredocs_abs,
-        stage_envs: Vec::new(),
-        stage_workdirs: Vec::new(),
-    }
-    .run(&insts);
+    Builder::new(src, opts, &mut out, heredocs_abs).interpret(&insts);
     out
 }
 
@@ -263,328 +254,10 @@ pub fn absolute_path(base: &str, path: &str) -> String {
     format!("/{}", crate::paths::lexical_parts(&joined).join("/"))
 }
 
-fn undefined_reason(names: &[String]) -> String {
-    match names {
-        [one] => format!("undefined build argument {one}"),
-        many => format!("undefined build arguments {}", many.join(", ")),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-
-struct Builder<'a> {
-    src: &'a SourceText,
-    opts: &'a BuildOptions,
-    out: &'a mut Containerfile,
-    heredocs: HashMap<usize, Vec<HereBody>>,
-    /// ENV at the end of each finished stage.
-    stage_envs: Vec<HashMap<String, String>>,
-    /// WORKDIR at the end of each finished stage.
-    stage_workdirs: Vec<String>,
-}
-
-struct StageState {
-    name: Option<String>,
-    scope: Scope,
-    /// The working directory (`/` unless a `WORKDIR` or the parent stage set one; the
-    /// `WorkingDir` of a base image is not known statically and taken as `/`).
-    workdir: String,
-}
-
-impl Builder<'_> {
-    /// A `COPY` / `ADD` with its paths substituted and its destination made absolute.
-    fn file_copy(
-        &self,
-        st: &StageState,
-        keyword: usize,
-        add: bool,
-        flags: &[Flag],
-        sources: &[Word],
-        dest: &Word,
-    ) -> FileCopy {
-        let escape = self.out.escape;
-        let path = |w: &Word| {
-            let e = args::expand(&w.value, escape, &st.scope);
-            CopyPath {
-                resolved: e.is_complete(),
-                value: e.value,
-                location: self.src.location(w.span.clone()),
-            }
-        };
-        let from = flags
-            .iter()
-            .find(|f| f.name == "from")
-            .and_then(|f| f.value.as_ref())
-            .map(|v| args::expand(&v.value, escape, &st.scope).value);
-        let parents = flags.iter().any(|f| {
-            f.name == "parents" && f.value.as_ref().is_none_or(|v| !v.value.eq_ignore_ascii_case("false"))
-        });
-        let mut destination = path(dest);
-        let destination_is_dir = sources.len() > 1
-            || destination.value.ends_with('/')
-            || destination.value == "."
-            || destination.value.ends_with("/.");
-        destination.value = absolute_path(&st.workdir, &destination.value);
-        FileCopy {
-            add,
-            stage: self.out.stages.len().saturating_sub(1),
-            from,
-            parents,
-            sources: sources.iter().map(path).collect(),
-            destination,
-            destination_is_dir,
-            location: self.src.location(keyword..keyword + if add { 3 } else { 4 }),
-        }
-    }
-
-    fn run(&mut self, insts: &[Inst]) {
-        let escape = self.out.escape;
-        let mut global = Scope::default();
-        for (k, v) in platform_args(self.opts) {
-            global.args.insert(k.to_string(), Some(v));
-        }
-        // Every stage name in the file: `COPY --from` may name a later stage.
-        let all_names: Vec<String> = insts
-            .iter()
-            .filter_map(|i| match i {
-                Inst::From { name: Some(n), .. } => Some(n.value.to_lowercase()),
-                _ => None,
-            })
-            .collect();
-        let mut seen_names: HashSet<String> = HashSet::new();
-        let mut stage: Option<StageState> = None;
-
-        for inst in insts {
-            match inst {
-                Inst::Arg { args } => {
-                    for w in split_words(&args.value, escape) {
-                        let (name, default) = match w.split_once('=') {
-                            Some((n, d)) => (n.to_string(), Some(d.to_string())),
-                            None => (w.clone(), None),
-                        };
-                        match &mut stage {
-                            None => {
-                                // A bare `ARG TARGETARCH` keeps the automatic platform value.
-                                let value = build_arg(self.opts, &name)
-                                    .or_else(|| default.map(|d| args::expand(&d, escape, &global).value))
-                                    .or_else(|| global.args.get(&name).cloned().flatten());
-                                global.args.insert(name, value);
-                            }
-                            Some(st) => {
-                                let value = build_arg(self.opts, &name)
-                                    .or_else(|| default.map(|d| args::expand(&d, escape, &st.scope).value))
-                                    .or_else(|| global.args.get(&name).cloned().flatten());
-                                st.scope.args.insert(name, value);
-                            }
-                        }
-                    }
-                }
-                Inst::Env { args } => {
-                    let Some(st) = &mut stage else { continue };
-                    let words = split_words(&args.value, escape);
-                    let mut pairs = Vec::new();
-                    if words.first().is_some_and(|w| !w.contains('=')) {
-                        // Legacy `ENV KEY value with spaces`.
-                        let key = words[0].clone();
-                        let rest = args.value.trim_start().get(key.len()..).unwrap_or("").trim();
-                        pairs.push((key, args::expand(rest, escape, &st.scope).value));
-                    } else {
-                        for w in &words {
-                            if let Some((k, v)) = w.split_once('=') {
-                                pairs.push((k.to_string(), args::expand(v, escape, &st.scope).value));
-                            }
-                        }
-                    }
-                    st.scope.env.extend(pairs);
-                }
-                Inst::From { flags, image, name } => {
-                    if let Some(prev) = stage.take() {
-                        self.stage_envs.push(prev.scope.env);
-                        self.stage_workdirs.push(prev.workdir);
-                    }
-                    let index = self.out.stages.len();
-                    let stage_name = name.as_ref().map(|n| n.value.clone());
-                    if let Some(n) = name
-                        && !seen_names.insert(n.value.to_lowercase())
-                    {
-                        self.out.problems.push(Problem {
-                            message: format!("duplicate stage name '{}'", n.value),
-                            location: self.src.location(n.span.clone()),
-                        });
-                    }
-                    let platform = flags
-                        .iter()
-                        .find(|f| f.name == "platform")
-                        .and_then(|f| f.value.as_ref())
-                        .map(|v| args::expand(&v.value, escape, &global).value);
-                    let e = args::expand(&image.value, escape, &global);
-                    let location = self.src.location(image.span.clone());
-                    let base_kind = if !e.is_complete() {
-                        BaseKind::Image
-                    } else if e.value == "scratch" {
-                        BaseKind::Scratch
-                    } else if let Some(i) = self.out.stages.iter().position(|s| {
-                        s.name.as_ref().is_some_and(|n| n.to_lowercase() == e.value.to_lowercase())
-                    }) {
-                        BaseKind::Stage(i)
-                    } else {
-                        BaseKind::Image
-                    };
-                    let expanded = (e.value != image.value).then(|| e.value.clone());
-                    // ENV of a parent stage is inherited; ARGs are not.
-                    let mut scope = Scope::default();
-                    if let BaseKind::Stage(i) = base_kind
-                        && let Some(parent) = self.stage_envs.get(i)
-                    {
-                        scope.env = parent.clone();
-                    }
-                    if base_kind == BaseKind::Image {
-                        let mut r = self.reference(
-                            RefKind::Build,
-                            Origin::ContainerfileFrom,
-                            &image.value,
-                            &e,
-                            location.clone(),
-                        );
-                        r.platform = platform.clone();
-                        r.within = stage_name.clone();
-                        self.out.references.push(r);
-                    }
-                    self.out.stages.push(Stage {
-                        index,
-                        name: stage_name.clone(),
-                        base: image.value.clone(),
-                        base_expanded: expanded,
-                        platform,
-                        base_kind,
-                        location,
-                    });
-                    let workdir = match base_kind {
-                        BaseKind::Stage(i) => self.stage_workdirs.get(i).cloned(),
-                        _ => None,
-                    }
-                    .unwrap_or_else(|| "/".to_string());
-                    stage = Some(StageState { name: stage_name, scope, workdir });
-                }
-                Inst::Workdir { path } => {
-                    let Some(st) = &mut stage else { continue };
-                    let e = args::expand(&path.value, escape, &st.scope);
-                    st.workdir = absolute_path(&st.workdir, &e.value);
-                }
-                Inst::Copy { keyword, add, flags, sources, dest } => {
-                    let Some(st) = &stage else { continue };
-                    let copy = self.file_copy(st, *keyword, *add, flags, sources, dest);
-                    self.out.copies.push(copy);
-                    // `ADD` has no `--from`.
-                    let from = flags.iter().find(|f| f.name == "from" && !add).and_then(|f| f.value.as_ref());
-                    if let Some(v) = from {
-                        let (within, scope) = (st.name.clone(), st.scope.clone());
-                        self.stage_or_image(
-                            Origin::ContainerfileCopyFrom,
-                            &v.value,
-                            v.span.start,
-                            &scope,
-                            &all_names,
-                            within,
-                        );
-                    }
-                }
-                Inst::Run { keyword, flags, shell, exec, heredocs } => {
-                    let Some(st) = &stage else { continue };
-                    let (within, scope) = (st.name.clone(), st.scope.clone());
-                    for f in flags.iter().filter(|f| f.name == "mount") {
-                        let Some(v) = &f.value else { continue };
-                        let mut offset = 0;
-                        for field in v.value.split(',') {
-                            if let Some(from) = field.strip_prefix("from=") {
-                                let raw_ok = self.src.text.get(v.span.clone()) == Some(v.value.as_str());
-                                let at = if raw_ok { v.span.start + offset + 5 } else { v.span.start };
-                                self.stage_or_image(
-                                    Origin::ContainerfileRunMount,
-                                    from,
-                                    at,
-                                    &scope,
-                                    &all_names,
-                                    within.clone(),
-                                );
-                            }
-                            offset += field.len() + 1;
-                        }
-                    }
-                    let mut scripts: Vec<Vec<ShTok>> = Vec::new();
-                    if let Some(span) = shell {
-                        scripts.push(Sh::new(&self.src.text, span.clone(), escape, true, &scope).tokens());
-                    }
-                    let mut bodies: Vec<HereBody> = heredocs.clone();
-                    if let Some(extra) = self.heredocs.get(keyword) {
-                        bodies.extend(extra.iter().cloned());
-                    }
-                    for b in bodies.iter().filter(|b| b.script) {
-                        scripts.push(Sh::new(&self.src.text, b.body.clone(), '\\', false, &scope).tokens());
-                    }
-                    if !exec.is_empty() {
-                        scripts.push(exec.iter().map(|w| ShTok::Word(ShWord::literal(w))).collect());
-                    }
-                    for toks in scripts {
-                        self.script(&toks, &scope, within.clone());
-                    }
-                }
-                Inst::Other => {}
-            }
-        }
-    }
-}
-
-impl Builder<'_> {
-    fn reference(
-        &self,
-        kind: RefKind,
-        origin: Origin,
-        image: &str,
-        e: &Expanded,
-        location: Location,
-    ) -> Reference {
-        let mut r = Reference::new(kind, origin, image, location);
-        if e.value != image {
-            r.expanded = Some(e.value.clone());
-        }
-        if !e.undefined.is_empty() {
-            r.unresolved(undefined_reason(&e.undefined))
-        } else if let Some(err) = &e.error {
-            r.unresolved(format!("invalid variable substitution: {err}"))
-        } else {
-            r.resolve()
-        }
-    }
-
-    /// `COPY --from=X` / `RUN --mount=...,from=X`: a reference unless X is a stage name or
-    /// index. BuildKit refuses variables in `--from`; Buildah expands them, so we do.
-    fn stage_or_image(
-        &mut self,
-        origin: Origin,
-        text: &str,
-        at: usize,
-        scope: &Scope,
-        names: &[String],
-        within: Option<String>,
-    ) {
-        let e = args::expand(text, self.out.escape, scope);
-        if e.is_complete() {
-            let v = e.value.to_lowercase();
-            if (!v.is_empty() && v.chars().all(|c| c.is_ascii_digit())) || names.contains(&v) {
-                return;
-            }
-        }
-        let mut r = self.reference(RefKind::Build, origin, text, &e, self.src.location(at..at + text.len()));
-        r.within = within;
-        self.out.references.push(r);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Status;
+    use crate::reference::{Origin, RefKind, Status};
     use crate::source::Platform;
 
     fn cf_with(text: &str, opts: &BuildOptions) -> Containerfile {
