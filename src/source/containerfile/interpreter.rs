@@ -1,6 +1,6 @@
 //! The stage interpreter: reads the instructions in order, keeping the ARG/ENV scopes, the
 //! working directory and the stage names, and records stages, references, copies and (through
-//! [`Builder::script`]) the embed plan. One function per instruction.
+//! `Builder::script` in `embed`) the embed plan. One function per instruction.
 
 use super::instructions::{Flag, HereBody, Inst, Word};
 use super::scope::{Scope, build_arg, platform_args, split_words};

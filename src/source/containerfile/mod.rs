@@ -11,6 +11,10 @@
 //!   original text;
 //! - blanks inside template markup (`{{ .Values.x }}`) are replaced by a placeholder so that
 //!   `FROM {{ .Values.base }}` stays one word (reported as unresolved, never a crash).
+//!
+//! Layout: `prepass` (the two pre-passes), `instructions` (what parse-dockerfile read, as owned
+//! values), `interpreter` (the stages, one function per instruction, with the ARG/ENV scopes of
+//! `scope`), `embed` (the embed plan of `RUN` scripts, split into words by `shell`).
 
 use crate::location::Location;
 use crate::reference::Reference;

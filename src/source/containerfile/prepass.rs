@@ -1,5 +1,5 @@
 //! The two pre-passes run on a working copy of the text before parse-dockerfile reads it; neither
-//! moves a byte (see the module documentation of [`super`]): blanks inside template markup are
+//! moves a byte (see the parent module's documentation): blanks inside template markup are
 //! masked, and the bodies of heredocs parse-dockerfile does not understand are blanked.
 
 use super::instructions::HereBody;
