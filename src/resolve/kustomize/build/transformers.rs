@@ -3,7 +3,7 @@
 
 use super::super::IssueKind;
 use super::super::fs::normalize;
-use super::super::images::{self, ImageRule};
+use super::super::images::{ImageRule, apply_to_object};
 use super::super::patch::{self, JsonOp, Merged};
 use super::super::replace::{self, Replacement};
 use super::super::resource::{Resource, Selector, is_cluster_scoped};
@@ -17,17 +17,38 @@ use std::path::Path;
 use std::sync::Arc;
 
 impl Builder<'_> {
+    /// Run the built-in transformers of `k` over `resources`, in kustomize's order (v5,
+    /// `configureBuiltinTransformers` in `api/internal/target/kusttarget_configplugin.go`):
+    /// PatchStrategicMerge, Patch, Namespace, Prefix, Suffix, Label, Annotations,
+    /// PatchJson6902, ReplicaCount, ImageTag, Replacement. `replicas` (ReplicaCount) changes
+    /// no image, so it is not run.
     pub(super) fn transform(&mut self, k: &Val, dir: &Path, resources: &mut Vec<Resource>) {
-        let kloc = |v: &Val| v.location().unwrap_or_else(|| Location::file_only(display_path(dir)));
-        // patchesStrategicMerge: file paths or inline YAML.
+        self.patches_strategic_merge(k, dir, resources);
+        self.patches(k, dir, resources);
+        namespace(k, resources);
+        name_prefix_suffix(k, resources);
+        labels(k, resources);
+        common_annotations(k, resources);
+        self.patches_json6902(k, dir, resources);
+        images(k, resources);
+        self.replacements(k, dir, resources);
+    }
+
+    /// `patchesStrategicMerge`: file paths or inline YAML.
+    fn patches_strategic_merge(&mut self, k: &Val, dir: &Path, resources: &mut Vec<Resource>) {
         for entry in list(k, "patchesStrategicMerge") {
-            let at = kloc(entry);
+            let at = entry_location(entry, dir);
             for doc in self.patch_documents(dir, entry, None, &at) {
                 self.strategic(&doc, None, resources, &at);
             }
         }
+    }
+
+    /// `patches`: a JSON 6902 list (which needs a `target`) or strategic merge patches, of
+    /// the resources `target` selects or else the one each patch names.
+    fn patches(&mut self, k: &Val, dir: &Path, resources: &mut Vec<Resource>) {
         for entry in list(k, "patches") {
-            let at = kloc(entry);
+            let at = entry_location(entry, dir);
             let target = match entry.get("target").map(Selector::from_val).transpose() {
                 Ok(t) => t,
                 Err(e) => {
@@ -54,30 +75,12 @@ impl Builder<'_> {
                 }
             }
         }
-        if let Some(ns) = k.str_at(&["namespace"]) {
-            for r in resources.iter_mut().filter(|r| !is_cluster_scoped(r.kind())) {
-                r.set_namespace(ns.to_string());
-            }
-        }
-        let prefix = k.str_at(&["namePrefix"]).unwrap_or("");
-        let suffix = k.str_at(&["nameSuffix"]).unwrap_or("");
-        if !prefix.is_empty() || !suffix.is_empty() {
-            for r in resources
-                .iter_mut()
-                .filter(|r| r.kind() != "CustomResourceDefinition" && r.kind() != "Namespace")
-            {
-                let name = format!("{prefix}{}{suffix}", r.name());
-                r.set_name(name);
-            }
-        }
-        let mut labels: Vec<(String, String)> = pairs(k.get("commonLabels"));
-        for entry in list(k, "labels") {
-            labels.extend(pairs(entry.get("pairs")));
-        }
-        add_metadata(resources, "labels", &labels);
-        add_metadata(resources, "annotations", &pairs(k.get("commonAnnotations")));
+    }
+
+    /// `patchesJson6902`: JSON 6902 operations on the resources `target` selects.
+    fn patches_json6902(&mut self, k: &Val, dir: &Path, resources: &mut [Resource]) {
         for entry in list(k, "patchesJson6902") {
-            let at = kloc(entry);
+            let at = entry_location(entry, dir);
             let target = match entry.get("target").map(Selector::from_val) {
                 Some(Ok(t)) => t,
                 Some(Err(e)) => {
@@ -94,21 +97,12 @@ impl Builder<'_> {
                 docs.iter().filter_map(Val::as_seq).flatten().filter_map(JsonOp::from_val).collect();
             self.json(&ops, &target, resources, &at);
         }
-        for entry in list(k, "images") {
-            let Some(name) = entry.str_at(&["name"]) else { continue };
-            let field = |f: &str| {
-                entry
-                    .get(f)
-                    .and_then(|v| Some((v.as_str()?.to_string(), v.pos.clone()?)))
-                    .filter(|(s, _)| !s.is_empty())
-            };
-            let rule = ImageRule::new(name.to_string(), field("newName"), field("newTag"), field("digest"));
-            for r in resources.iter_mut() {
-                images::apply_to_object(&rule, &mut r.obj);
-            }
-        }
+    }
+
+    /// `replacements`: inline, or read from a `path:` file (one replacement or a list).
+    fn replacements(&mut self, k: &Val, dir: &Path, resources: &mut [Resource]) {
         for entry in list(k, "replacements") {
-            let at = kloc(entry);
+            let at = entry_location(entry, dir);
             let reps: Vec<Replacement> = match entry.str_at(&["path"]) {
                 Some(file) => {
                     let path = normalize(&dir.join(file));
@@ -127,6 +121,7 @@ impl Builder<'_> {
             }
         }
     }
+
     /// The documents of a patch: `inline` text, or `entry` as a file path (or, for
     /// `patchesStrategicMerge`, inline YAML when it is not a file).
     fn patch_documents(&mut self, dir: &Path, entry: &Val, inline: Option<&Val>, at: &Location) -> Vec<Val> {
@@ -241,6 +236,66 @@ impl Builder<'_> {
             if let Err(e) = patch::apply_json(&mut r.obj, ops) {
                 self.issue(IssueKind::Unbuildable, e, at.clone());
             }
+        }
+    }
+}
+
+/// Where a kustomization entry was written; the kustomization's directory when unknown.
+fn entry_location(entry: &Val, dir: &Path) -> Location {
+    entry.location().unwrap_or_else(|| Location::file_only(display_path(dir)))
+}
+
+/// `namespace`: set on every resource that has one.
+fn namespace(k: &Val, resources: &mut [Resource]) {
+    if let Some(ns) = k.str_at(&["namespace"]) {
+        for r in resources.iter_mut().filter(|r| !is_cluster_scoped(r.kind())) {
+            r.set_namespace(ns.to_string());
+        }
+    }
+}
+
+/// `namePrefix` and `nameSuffix` (kustomize's Prefix and Suffix transformers, one after the
+/// other: one rename here), except on CustomResourceDefinitions and Namespaces.
+fn name_prefix_suffix(k: &Val, resources: &mut [Resource]) {
+    let prefix = k.str_at(&["namePrefix"]).unwrap_or("");
+    let suffix = k.str_at(&["nameSuffix"]).unwrap_or("");
+    if !prefix.is_empty() || !suffix.is_empty() {
+        for r in
+            resources.iter_mut().filter(|r| r.kind() != "CustomResourceDefinition" && r.kind() != "Namespace")
+        {
+            let name = format!("{prefix}{}{suffix}", r.name());
+            r.set_name(name);
+        }
+    }
+}
+
+/// `commonLabels` and the `pairs` of `labels`, into `metadata.labels`.
+fn labels(k: &Val, resources: &mut [Resource]) {
+    let mut labels: Vec<(String, String)> = pairs(k.get("commonLabels"));
+    for entry in list(k, "labels") {
+        labels.extend(pairs(entry.get("pairs")));
+    }
+    add_metadata(resources, "labels", &labels);
+}
+
+/// `commonAnnotations`, into `metadata.annotations`.
+fn common_annotations(k: &Val, resources: &mut [Resource]) {
+    add_metadata(resources, "annotations", &pairs(k.get("commonAnnotations")));
+}
+
+/// `images`: each entry's `newName`, `newTag` and `digest`, on the container images it matches.
+fn images(k: &Val, resources: &mut [Resource]) {
+    for entry in list(k, "images") {
+        let Some(name) = entry.str_at(&["name"]) else { continue };
+        let field = |f: &str| {
+            entry
+                .get(f)
+                .and_then(|v| Some((v.as_str()?.to_string(), v.pos.clone()?)))
+                .filter(|(s, _)| !s.is_empty())
+        };
+        let rule = ImageRule::new(name.to_string(), field("newName"), field("newTag"), field("digest"));
+        for r in resources.iter_mut() {
+            apply_to_object(&rule, &mut r.obj);
         }
     }
 }
