@@ -122,3 +122,105 @@ fn env_pairs(src: &Arc<SourceText>) -> Vec<(String, Val)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::super::fs::MemFs;
+    use super::*;
+    use crate::source::yaml;
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    fn documents(path: &str, text: &str) -> Vec<Val> {
+        let src = Arc::new(SourceText::from_str(path, text));
+        let mut docs = Vec::new();
+        let problems = yaml::for_each_document(&src, |d| docs.push(Val::from_node(&d.root, &src)));
+        assert!(problems.is_empty(), "{:?}", problems.iter().map(|p| &p.message).collect::<Vec<_>>());
+        docs
+    }
+
+    /// The text a value was read from.
+    fn written(v: &Val) -> &str {
+        let pos = v.pos.as_ref().expect("a position");
+        &pos.file.text[pos.span.clone()]
+    }
+
+    #[test]
+    fn config_maps_are_generated_merged_and_replaced() {
+        let mut fs = MemFs::default();
+        for (path, text) in
+            [("k/app.env", "# comment\nMODE=prod\n\nLEVEL=3\n"), ("k/conf/settings.ini", "a=1\n")]
+        {
+            fs.files.insert(PathBuf::from(path), text.to_string());
+        }
+        let known = HashMap::new();
+        let mut b = Builder::new(&fs, &known);
+        let k = documents(
+            "k/kustomization.yaml",
+            "configMapGenerator:
+  - name: app
+    namespace: web
+    literals:
+      - COLOR=\"blue\"
+    envs:
+      - app.env
+    files:
+      - conf/settings.ini
+      - custom=conf/settings.ini
+  - name: merged
+    behavior: merge
+    literals:
+      - EXTRA=1
+  - name: replaced
+    behavior: replace
+    literals:
+      - B=2
+  - name: unreadable
+    env: missing.env
+",
+        )
+        .remove(0);
+        let existing = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: merged\ndata:\n  KEEP: x\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: replaced\ndata:\n  OLD: y\n";
+        let mut rs: Vec<Resource> = documents("k/cm.yaml", existing).into_iter().map(Resource::new).collect();
+        b.generate_config_maps(&k, Path::new("k"), &mut rs);
+
+        let names: Vec<&str> = rs.iter().map(Resource::name).collect();
+        assert_eq!(names, ["merged", "replaced", "app", "unreadable"]);
+        let data = |i: usize| -> Vec<(&str, &str)> {
+            rs[i]
+                .obj
+                .get("data")
+                .and_then(Val::as_map)
+                .unwrap_or(&[])
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str().unwrap_or("?")))
+                .collect()
+        };
+        assert_eq!(data(0), [("KEEP", "x"), ("EXTRA", "1")]);
+        assert_eq!(data(1), [("B", "2")]);
+        assert_eq!(
+            data(2),
+            [
+                ("COLOR", "blue"),
+                ("MODE", "prod"),
+                ("LEVEL", "3"),
+                ("settings.ini", "a=1\n"),
+                ("custom", "a=1\n")
+            ]
+        );
+        assert_eq!(data(3), []);
+        let app = &rs[2];
+        assert_eq!(app.obj.str_at(&["kind"]), Some("ConfigMap"));
+        assert_eq!(app.obj.str_at(&["metadata", "namespace"]), Some("web"));
+        // Values point at what was written: the literal's value, the env file's value.
+        let value = |key: &str| app.obj.get("data").and_then(|d| d.get(key)).expect(key);
+        assert_eq!(written(value("COLOR")), "\"blue\"");
+        assert_eq!(written(value("MODE")), "prod");
+        assert_eq!(value("MODE").pos.as_ref().map(|p| p.file.display.as_str()), Some("k/app.env"));
+        assert!(b.reached.contains(Path::new("k/app.env")));
+        assert!(b.reached.contains(Path::new("k/conf/settings.ini")));
+        let messages: Vec<&str> = b.issues.iter().map(|i| i.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].starts_with("`k/missing.env` cannot be read"), "{messages:?}");
+    }
+}
