@@ -19,7 +19,7 @@ pub mod tree;
 use crate::location::Location;
 use crate::reference::{Change, ObjectRef, Origin, PullPolicy, RefKind, Reference};
 use crate::source::SourceText;
-use crate::source::manifest::pod_spec_path;
+use crate::source::podspec::{self, Reader};
 use build::Builder;
 pub use build::is_remote;
 use fs::{Fs, normalize};
@@ -218,12 +218,6 @@ fn dedup(references: &mut Vec<Reference>) {
     references.retain(|_| first.next().unwrap_or(true));
 }
 
-const CONTAINER_FIELDS: [(&str, Origin); 3] = [
-    ("containers", Origin::KubernetesContainer),
-    ("initContainers", Origin::KubernetesInitContainer),
-    ("ephemeralContainers", Origin::KubernetesEphemeralContainer),
-];
-
 /// The images of built resources, as references that keep where they were written (in
 /// resource order; resolving them is most of the work, done in parallel).
 fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Reference>) {
@@ -234,68 +228,85 @@ fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Refer
 
 /// The images of one built resource.
 fn extract_one(r: &Resource, kustomization: &Location) -> Vec<Reference> {
-    let mut out = Vec::new();
     let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
-        return out;
+        return Vec::new();
     };
-    let Some(path) = pod_spec_path(api, kind) else { return out };
     let object = ObjectRef {
         kind: kind.to_string(),
         name: r.name().to_string(),
         namespace: r.namespaces.last().cloned().flatten(),
     };
-    let mut spec = Some(&r.obj);
-    for key in path.split('.') {
-        spec = spec.and_then(|s| s.get(key));
-    }
-    let Some(spec) = spec.and_then(Val::as_map) else { return out };
-    for (field, list) in spec {
-        let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
-        for container in list.as_seq().unwrap_or(&[]) {
-            if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
-                out.push(reference);
-            }
-        }
-    }
-    out
+    let mut reader = BuildReader { resource: r, kustomization, out: Vec::new() };
+    podspec::read_workload(&r.obj, api, kind, &object, &mut reader);
+    reader.out
 }
 
-fn container_reference(
-    container: &Val,
-    origin: Origin,
-    object: &ObjectRef,
-    resource: &Resource,
-    kustomization: &Location,
-) -> Option<Reference> {
-    let image = container.get("image")?;
-    let text = image.as_str()?;
-    let fallback =
-        || container.location().or_else(|| resource.obj.location()).unwrap_or_else(|| kustomization.clone());
-    let location = image.location().unwrap_or_else(fallback);
-    // The text as written at `location`; the build's result is `expanded` when it differs.
-    let written = image
-        .pos
-        .as_ref()
-        .filter(|_| !image.changes.is_empty())
-        .and_then(|p| p.file.text.get(p.span.clone()))
-        .filter(|w| !w.is_empty() && !w.contains('\n'))
-        .unwrap_or(text)
-        .to_string();
-    let mut reference = Reference::new(RefKind::Runtime, origin, written.clone(), location);
-    if written != text {
-        reference.expanded = Some(text.to_string());
+/// The pod-spec walk's view of a built resource: a value is the build's result, located where
+/// it was written (else at its container, its resource, or the kustomization), with the
+/// entries that changed it. What is malformed is not reported here: the manifest's own parse
+/// reports it.
+struct BuildReader<'a> {
+    resource: &'a Resource,
+    kustomization: &'a Location,
+    out: Vec<Reference>,
+}
+
+impl BuildReader<'_> {
+    /// Where a value without a position of its own is reported.
+    fn fallback(&self, container: Option<&Val>) -> Location {
+        container
+            .and_then(Val::location)
+            .or_else(|| self.resource.obj.location())
+            .unwrap_or_else(|| self.kustomization.clone())
     }
-    reference.changed_by =
-        image.changes.iter().map(|c| Change { what: c.what.clone(), location: c.pos.location() }).collect();
-    reference.object = Some(object.clone());
-    reference.within = container.get("name").and_then(Val::as_str).map(str::to_string);
-    reference.pull_policy = container.get("imagePullPolicy").and_then(|p| {
-        let value = p.as_str()?.to_string();
-        let at = p.changes.last().map(|c| c.pos.location()).or_else(|| p.location()).unwrap_or_else(fallback);
-        Some(Box::new(PullPolicy { value, location: at }))
-    });
-    reference.kustomization = Some(Box::new(kustomization.clone()));
-    Some(reference.resolve())
+}
+
+impl Reader<Val> for BuildReader<'_> {
+    fn image(&mut self, image: &Val, origin: Origin, container: Option<&Val>) -> Option<Reference> {
+        let text = image.as_str()?;
+        let location = image.location().unwrap_or_else(|| self.fallback(container));
+        // The text as written at `location`; the build's result is `expanded` when it differs.
+        let written = image
+            .pos
+            .as_ref()
+            .filter(|_| !image.changes.is_empty())
+            .and_then(|p| p.file.text.get(p.span.clone()))
+            .filter(|w| !w.is_empty() && !w.contains('\n'))
+            .unwrap_or(text)
+            .to_string();
+        let mut reference = Reference::new(RefKind::Runtime, origin, written.clone(), location);
+        if written != text {
+            reference.expanded = Some(text.to_string());
+        }
+        reference.changed_by = image
+            .changes
+            .iter()
+            .map(|c| Change { what: c.what.clone(), location: c.pos.location() })
+            .collect();
+        Some(reference)
+    }
+
+    fn pull_policy(&mut self, policy: &Val, container: &Val) -> Option<PullPolicy> {
+        let value = policy.as_str()?.to_string();
+        let location = policy
+            .changes
+            .last()
+            .map(|c| c.pos.location())
+            .or_else(|| policy.location())
+            .unwrap_or_else(|| self.fallback(Some(container)));
+        Some(PullPolicy { value, location })
+    }
+
+    fn text(&self, value: &Val) -> Option<String> {
+        value.as_str().map(str::to_string)
+    }
+
+    fn malformed(&mut self, _node: &Val, _message: &dyn Fn(&str) -> String) {}
+
+    fn found(&mut self, mut reference: Reference) {
+        reference.kustomization = Some(Box::new(self.kustomization.clone()));
+        self.out.push(reference.resolve());
+    }
 }
 
 /// Whether `dir` holds one of the kustomization file names.
