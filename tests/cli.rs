@@ -300,3 +300,52 @@ fn docs_rules_md_is_generated_from_the_catalog() {
         "docs/rules.md is stale: run `cargo run -- rules --format markdown > docs/rules.md`"
     );
 }
+
+/// `image-fields` from stowage.yaml give `configured-field` references whether or not a
+/// kustomization lists the manifest, located in the manifest.
+#[test]
+fn configured_image_fields_are_listed_through_a_kustomization() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "stowage.yaml",
+        b"image-fields:\n  - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value\n",
+    );
+    write(
+        d,
+        "app/deployment.yaml",
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n",
+    );
+    let config = d.join("stowage.yaml");
+    let app = d.join("app");
+    let configured = |refs: &[Value]| -> Vec<(String, String, String)> {
+        refs.iter()
+            .filter(|r| r["origin"] == "configured-field")
+            .map(|r| {
+                let loc = &r["location"];
+                let file = loc["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+                (
+                    format!("{file}:{}:{}", loc["line"], loc["column"]),
+                    r["image"].to_string(),
+                    r["object"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let want = [(
+        "deployment.yaml:13:22".to_string(),
+        "\"quay.io/x/db:1.0\"".to_string(),
+        r#"{"kind":"Deployment","name":"op"}"#.to_string(),
+    )];
+    let args = ["--config", config.to_str().unwrap(), app.to_str().unwrap()];
+    assert_eq!(configured(&refs_json(&args)), want, "a plain manifest");
+    write(d, "app/kustomization.yaml", b"resources:\n  - deployment.yaml\n");
+    let refs = refs_json(&args);
+    assert_eq!(configured(&refs), want, "a kustomize resource: {refs:#?}");
+    assert!(
+        refs.iter()
+            .all(|r| r["kustomization"]["file"].as_str().is_some_and(|f| f.ends_with("kustomization.yaml"))),
+        "{refs:#?}"
+    );
+}

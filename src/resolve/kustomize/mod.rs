@@ -16,6 +16,7 @@ mod replace;
 mod resource;
 pub mod tree;
 
+use crate::config::fieldpath::FieldPath;
 use crate::location::Location;
 use crate::reference::{Change, ObjectRef, Origin, PullPolicy, RefKind, Reference};
 use crate::source::SourceText;
@@ -70,19 +71,21 @@ pub fn resolve(
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
 ) -> Resolution {
-    resolve_parsed(fs, kustomization_files, always_roots, known, &HashMap::new())
+    resolve_parsed(fs, kustomization_files, always_roots, known, &HashMap::new(), &[])
 }
 
 /// [`resolve`], with the documents of some `known` files already parsed (by path), so they
-/// are not parsed again.
+/// are not parsed again, and the images at the configured extra field paths (`image-fields`)
+/// of every built object.
 pub fn resolve_parsed(
     fs: &dyn Fs,
     kustomization_files: &[PathBuf],
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    image_fields: &[FieldPath],
 ) -> Resolution {
-    resolve_with(fs, kustomization_files, always_roots, known, parsed, true)
+    resolve_with(fs, kustomization_files, always_roots, known, parsed, image_fields, true)
 }
 
 /// [`resolve_parsed`]; `parallel` false builds every entry one after the other (the
@@ -93,6 +96,7 @@ fn resolve_with(
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<tree::Val>>>,
+    image_fields: &[FieldPath],
     parallel: bool,
 ) -> Resolution {
     let mut dirs: Vec<PathBuf> = kustomization_files
@@ -130,7 +134,7 @@ fn resolve_with(
                 |f| Location::file_only(crate::source::discover::display_path(f)),
             );
             let resources = builder.build_dir(root, &at);
-            extract(&resources, &at, &mut out.references);
+            extract(&resources, &at, image_fields, &mut out.references);
             if resources.len() >= crate::source::LARGE_TREE {
                 crate::source::drop_in_background(resources);
             }
@@ -220,14 +224,14 @@ fn dedup(references: &mut Vec<Reference>) {
 
 /// The images of built resources, as references that keep where they were written (in
 /// resource order; resolving them is most of the work, done in parallel).
-fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Reference>) {
+fn extract(resources: &[Resource], kustomization: &Location, fields: &[FieldPath], out: &mut Vec<Reference>) {
     let found: Vec<Reference> =
-        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization)).collect();
+        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization, fields)).collect();
     out.extend(found);
 }
 
-/// The images of one built resource.
-fn extract_one(r: &Resource, kustomization: &Location) -> Vec<Reference> {
+/// The images of one built resource: its pod spec's, then those at the configured fields.
+fn extract_one(r: &Resource, kustomization: &Location, fields: &[FieldPath]) -> Vec<Reference> {
     let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
         return Vec::new();
     };
@@ -238,6 +242,7 @@ fn extract_one(r: &Resource, kustomization: &Location) -> Vec<Reference> {
     };
     let mut reader = BuildReader { resource: r, kustomization, out: Vec::new() };
     podspec::read_workload(&r.obj, api, kind, &object, &mut reader);
+    podspec::read_configured_fields(&r.obj, fields, &object, &mut reader);
     reader.out
 }
 
@@ -361,7 +366,7 @@ mod tests {
     fn summary(fs: &MemFs, parallel: bool) -> String {
         let files: Vec<PathBuf> =
             fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
-        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), parallel);
+        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), &[], parallel);
         let sources: Vec<&str> = r.sources.iter().map(|s| s.display.as_str()).collect();
         format!(
             "{}\n{:?}\n{:?}\n{:?}\n{:?}",
@@ -385,5 +390,79 @@ mod tests {
                 assert_eq!(summary(&fs, true), serial);
             }
         }
+    }
+
+    /// The configured `image-fields` of a built object: the value after the build (the
+    /// `images` transformer leaves env values alone; a replacement rewrites one), located
+    /// where it was written, on the object as built.
+    #[test]
+    fn configured_fields_are_read_from_the_built_objects() {
+        let mut fs = MemFs::default();
+        for (path, text) in [
+            ("base/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+            (
+                "base/deployment.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n            - name: RELATED_IMAGE_UI\n              value: quay.io/x/ui:1.0\n            - name: LOG_LEVEL\n              value: debug\n",
+            ),
+            (
+                "overlay/kustomization.yaml",
+                "namePrefix: o-\nnamespace: prod\nresources:\n  - ../base\n  - versions.yaml\nimages:\n  - name: quay.io/x/db\n    newTag: \"9.9\"\n  - name: quay.io/x/op\n    newTag: \"2.0\"\nreplacements:\n  - source:\n      kind: ConfigMap\n      name: versions\n      fieldPath: data.ui\n    targets:\n      - select:\n          kind: Deployment\n        fieldPaths:\n          - spec.template.spec.containers.[name=manager].env.[name=RELATED_IMAGE_UI].value\n",
+            ),
+            (
+                "overlay/versions.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: versions\ndata:\n  ui: quay.io/x/ui:2.0\n",
+            ),
+        ] {
+            fs.files.insert(PathBuf::from(path), text.to_string());
+        }
+        let files = [PathBuf::from("base/kustomization.yaml"), PathBuf::from("overlay/kustomization.yaml")];
+        let field = "spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value";
+        let fields = [FieldPath::parse(field).unwrap()];
+        let r = resolve_with(&fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), &fields, false);
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        let got: Vec<String> = r
+            .references
+            .iter()
+            .map(|r| {
+                let o = r.object.as_ref().unwrap();
+                let changes: Vec<String> = r
+                    .changed_by
+                    .iter()
+                    .map(|c| format!("{}@{}:{}", c.what, c.location.file, c.location.line))
+                    .collect();
+                format!(
+                    "{}:{}:{} {} {} -> {} {}/{}/{} {} [{}] via {}",
+                    r.location.file,
+                    r.location.line,
+                    r.location.column,
+                    r.origin.as_str(),
+                    r.image,
+                    r.text(),
+                    o.kind,
+                    o.name,
+                    o.namespace.as_deref().unwrap_or(""),
+                    r.within.as_deref().unwrap_or("-"),
+                    changes.join(", "),
+                    r.kustomization.as_ref().unwrap().file,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "base/deployment.yaml:10:18 kubernetes-container quay.io/x/op:1.0 -> quay.io/x/op:2.0 \
+                 Deployment/o-op/prod manager [images newTag@overlay/kustomization.yaml:10] via overlay/kustomization.yaml"
+                    .to_string(),
+                format!(
+                    "base/deployment.yaml:13:22 configured-field quay.io/x/db:1.0 -> quay.io/x/db:1.0 \
+                     Deployment/o-op/prod {field} [] via overlay/kustomization.yaml"
+                ),
+                format!(
+                    "base/deployment.yaml:15:22 configured-field quay.io/x/ui:1.0 -> quay.io/x/ui:2.0 \
+                     Deployment/o-op/prod {field} [replacements@overlay/kustomization.yaml:12, \
+                     value from ConfigMap/o-versions data.ui@overlay/versions.yaml:6] via overlay/kustomization.yaml"
+                ),
+            ]
+        );
     }
 }
