@@ -316,3 +316,88 @@ fn help_says_what_stowage_is() {
         "{short}"
     );
 }
+
+/// `image-fields` from stowage.yaml give `configured-field` references whether or not a
+/// kustomization lists the manifest, located in the manifest.
+#[test]
+fn configured_image_fields_are_listed_through_a_kustomization() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "stowage.yaml",
+        b"image-fields:\n  - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value\n",
+    );
+    write(
+        d,
+        "app/deployment.yaml",
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n",
+    );
+    let config = d.join("stowage.yaml");
+    let app = d.join("app");
+    let configured = |refs: &[Value]| -> Vec<(String, String, String)> {
+        refs.iter()
+            .filter(|r| r["origin"] == "configured-field")
+            .map(|r| {
+                let loc = &r["location"];
+                let file = loc["file"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+                (
+                    format!("{file}:{}:{}", loc["line"], loc["column"]),
+                    r["image"].to_string(),
+                    r["object"].to_string(),
+                )
+            })
+            .collect()
+    };
+    let want = [(
+        "deployment.yaml:13:22".to_string(),
+        "\"quay.io/x/db:1.0\"".to_string(),
+        r#"{"kind":"Deployment","name":"op"}"#.to_string(),
+    )];
+    let args = ["--config", config.to_str().unwrap(), app.to_str().unwrap()];
+    assert_eq!(configured(&refs_json(&args)), want, "a plain manifest");
+    write(d, "app/kustomization.yaml", b"resources:\n  - deployment.yaml\n");
+    let refs = refs_json(&args);
+    assert_eq!(configured(&refs), want, "a kustomize resource: {refs:#?}");
+    assert!(
+        refs.iter()
+            .all(|r| r["kustomization"]["file"].as_str().is_some_and(|f| f.ends_with("kustomization.yaml"))),
+        "{refs:#?}"
+    );
+}
+
+/// The same inside a built image: a kustomization MicroShift applies from the image keeps the
+/// configured-field references of its resources (they were dropped before).
+#[test]
+fn configured_image_fields_are_checked_in_an_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "cfg/stowage.yaml",
+        b"image-fields:\n  - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value\n",
+    );
+    write(d, "root/usr/lib/microshift/manifests/kustomization.yaml", b"resources:\n  - deployment.yaml\n");
+    write(
+        d,
+        "root/usr/lib/microshift/manifests/deployment.yaml",
+        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n",
+    );
+    let out = stowage()
+        .args(["check", "--config"])
+        .arg(d.join("cfg/stowage.yaml"))
+        .arg("--image")
+        .arg(format!("rootfs:{}", d.join("root").display()))
+        .args(["--arch", "amd64", "--format", "compact"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let not_embedded: Vec<&str> = text.lines().filter(|l| l.contains("[not-embedded]")).collect();
+    assert_eq!(not_embedded.len(), 2, "{text}");
+    assert!(
+        not_embedded[1].starts_with("/usr/lib/microshift/manifests/deployment.yaml:13:22: ")
+            && not_embedded[1].contains("`quay.io/x/db:1.0`"),
+        "{text}"
+    );
+}

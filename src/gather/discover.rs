@@ -8,6 +8,7 @@ use crate::resolve::kustomize;
 use crate::resolve::kustomize::fs::{DiskFs, Fs, MemFs};
 use crate::source::microshift::KustomizePath;
 use crate::source::{BuildOptions, FileKind};
+use crate::text::fieldpath::FieldPath;
 use crate::text::location::Location;
 use crate::text::paths::normalize;
 use crate::text::source::{display_path, io_message, read_source, source_from_bytes};
@@ -272,16 +273,27 @@ fn append<T>(dest: &mut Vec<T>, src: Vec<T>) {
 
 /// Combine parsed files into the facts: cross-file links (Quadlet `.image` units), the
 /// kustomize builds, then every reference and problem in file order. A manifest some
-/// kustomization reads is reported through that kustomization only, as it resolves it.
-pub fn into_facts(parsed: Vec<ParsedFile>, walk_problems: Vec<Problem>, fs: &dyn Fs) -> Facts {
-    into_facts_with(parsed, walk_problems, fs, None)
+/// kustomization reads is reported through that kustomization only, as it resolves it (the
+/// configured `image_fields` included).
+pub fn into_facts(
+    parsed: Vec<ParsedFile>,
+    walk_problems: Vec<Problem>,
+    fs: &dyn Fs,
+    image_fields: &[FieldPath],
+) -> Facts {
+    into_facts_with(parsed, walk_problems, fs, None, image_fields)
 }
 
 /// [`into_facts`] for the sources read from inside an image, whose MicroShift configuration
 /// (the effective `kustomizePaths`) was read with the image's inventory.
-pub fn into_facts_in_image(parsed: Vec<ParsedFile>, fs: &dyn Fs, kustomize_paths: &[String]) -> Facts {
+pub fn into_facts_in_image(
+    parsed: Vec<ParsedFile>,
+    fs: &dyn Fs,
+    kustomize_paths: &[String],
+    image_fields: &[FieldPath],
+) -> Facts {
     let paths = kustomize_paths.iter().map(|p| KustomizePath { path: p.clone(), location: None }).collect();
-    into_facts_with(parsed, Vec::new(), fs, Some(paths))
+    into_facts_with(parsed, Vec::new(), fs, Some(paths), image_fields)
 }
 
 fn into_facts_with(
@@ -289,11 +301,12 @@ fn into_facts_with(
     walk_problems: Vec<Problem>,
     fs: &dyn Fs,
     kustomize_paths: Option<Vec<KustomizePath>>,
+    image_fields: &[FieldPath],
 ) -> Facts {
     link_quadlets(&mut parsed);
     let placement = place(&parsed, kustomize_paths);
     let always_roots: BTreeSet<PathBuf> = placement.applied.keys().cloned().collect();
-    let kustomize = resolve_kustomizations(&parsed, fs, &always_roots);
+    let kustomize = resolve_kustomizations(&parsed, fs, &always_roots, image_fields);
     // The build is done with the documents the walk kept for it.
     let documents: Vec<_> = parsed.iter_mut().filter_map(|f| f.documents.take()).collect();
     if documents.len() >= crate::source::LARGE_TREE {
@@ -483,11 +496,13 @@ fn manifests_not_applied(
 
 /// Build every kustomization among the parsed files, on the parser pool (whose threads have
 /// the stack the YAML parser needs, so no thread is started per file read); `always_roots` are
-/// built on their own.
+/// built on their own; the images at the configured `image_fields` are taken from the built
+/// objects.
 fn resolve_kustomizations(
     parsed: &[ParsedFile],
     fs: &dyn Fs,
     always_roots: &BTreeSet<PathBuf>,
+    image_fields: &[FieldPath],
 ) -> kustomize::Resolution {
     let mut files = Vec::new();
     let mut known = HashMap::new();
@@ -507,7 +522,7 @@ fn resolve_kustomizations(
     if files.is_empty() {
         return kustomize::Resolution::default();
     }
-    let resolve = || kustomize::resolve_parsed(fs, &files, always_roots, &known, &documents);
+    let resolve = || kustomize::resolve_parsed(fs, &files, always_roots, &known, &documents, image_fields);
     match parser_pool() {
         Some(pool) => pool.install(resolve),
         None => resolve(),
@@ -545,7 +560,7 @@ pub fn gather_filtered(
 ) -> Result<Facts, WalkError> {
     let (mut files, walk_problems) = discover(paths)?;
     files.retain(|f| keep(&f.display));
-    Ok(into_facts(parse_all(&files, opts), walk_problems, &DiskFs))
+    Ok(into_facts(parse_all(&files, opts), walk_problems, &DiskFs, &opts.image_fields))
 }
 
 /// The same as [`gather`] over in-memory files `(path, text)`, for tests.
@@ -568,7 +583,7 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
         })
         .collect();
     let fs = MemFs { files: files.iter().map(|(p, t)| (normalize(Path::new(p)), t.to_string())).collect() };
-    into_facts(parsed, Vec::new(), &fs)
+    into_facts(parsed, Vec::new(), &fs, &opts.image_fields)
 }
 
 #[cfg(test)]
@@ -627,5 +642,88 @@ mod tests {
         let skipped: Vec<&str> =
             facts.manifests_not_applied.iter().map(|n| n.location.file.as_str()).collect();
         assert_eq!(skipped, ["repo/m/d.yaml"]);
+    }
+
+    const OPERATOR: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: op
+  namespace: ops
+spec:
+  template:
+    spec:
+      containers:
+        - name: manager
+          image: quay.io/x/op:1.0
+          env:
+            - name: RELATED_IMAGE_DB
+              value: quay.io/x/db:1.0
+            - name: LOG_LEVEL
+              value: debug
+";
+
+    /// (file:line:column, origin, image, object kind/name/namespace, within, kustomization) of
+    /// every reference.
+    fn described(facts: &Facts) -> Vec<String> {
+        facts
+            .references
+            .iter()
+            .map(|r| {
+                let object = r.object.as_ref().map_or(String::new(), |o| {
+                    format!("{}/{}/{}", o.kind, o.name, o.namespace.as_deref().unwrap_or(""))
+                });
+                format!(
+                    "{}:{}:{} {} {} {:?} {} {} {}",
+                    r.location.file,
+                    r.location.line,
+                    r.location.column,
+                    r.kind.as_str(),
+                    r.origin.as_str(),
+                    r.status,
+                    r.image,
+                    object,
+                    r.within.as_deref().unwrap_or("-"),
+                ) + &r.kustomization.as_ref().map_or(String::new(), |k| format!(" via {}", k.file))
+            })
+            .collect()
+    }
+
+    /// A configured `image-fields` path gives its reference whether or not a kustomization
+    /// lists the manifest, at the same place and once.
+    #[test]
+    fn configured_fields_of_a_kustomize_resource_are_kept() {
+        let field = "spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value";
+        let opts = BuildOptions {
+            image_fields: vec![crate::text::fieldpath::FieldPath::parse(field).unwrap()],
+            ..BuildOptions::default()
+        };
+        let plain = gather_in_memory(&[("app/deployment.yaml", OPERATOR)], &opts);
+        let want_plain = [
+            "app/deployment.yaml:11:18 runtime kubernetes-container Resolved quay.io/x/op:1.0 Deployment/op/ops manager".to_string(),
+            format!("app/deployment.yaml:14:22 runtime configured-field Resolved quay.io/x/db:1.0 Deployment/op/ops {field}"),
+        ];
+        assert_eq!(described(&plain), want_plain);
+
+        let kustomized = gather_in_memory(
+            &[
+                ("app/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+                ("app/deployment.yaml", OPERATOR),
+            ],
+            &opts,
+        );
+        let want: Vec<String> =
+            want_plain.iter().map(|r| format!("{r} via app/kustomization.yaml")).collect();
+        assert_eq!(described(&kustomized), want);
+
+        // Without the configured field, only the container.
+        let without = gather_in_memory(
+            &[
+                ("app/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+                ("app/deployment.yaml", OPERATOR),
+            ],
+            &BuildOptions::default(),
+        );
+        assert_eq!(described(&without), want[..1]);
     }
 }

@@ -73,7 +73,8 @@ pub fn read(view: &FileView, inv: &Inventory, target_arch: &str, opts: &BuildOpt
         }
     }
     keep_effective_pause_image(&mut parsed);
-    let mut facts = into_facts_in_image(parsed, view, &inv.config.microshift.kustomize_paths);
+    let mut facts =
+        into_facts_in_image(parsed, view, &inv.config.microshift.kustomize_paths, &opts.image_fields);
     mark_bound(view, inv, &mut facts);
     for path in metadata_files(inv) {
         if let Some(src) = text_source(view, &path) {

@@ -5,10 +5,13 @@
 //! come from `containers`, `initContainers` and `ephemeralContainers` of a Pod's `spec` and
 //! of every pod template (Deployment, StatefulSet, DaemonSet, ReplicaSet, Job,
 //! ReplicationController, PodTemplate, CronJob), and from the `items` of any `*List`.
-//! Other kinds (CRDs included) yield an object and no reference; [`images_at_path`] is the
-//! building block for configurable extra field paths.
+//! Other kinds (CRDs included) yield an object and no reference, but for the configured
+//! extra field paths (`image-fields`). The pod-spec walk and the configured fields are those of
+//! [`podspec`](crate::source::podspec), shared with the kustomize build; this file reads a
+//! document's objects and turns its nodes into references.
 
 use crate::reference::{ObjectRef, Origin, PullPolicy, RefKind, Reference};
+use crate::source::podspec::{self, Reader};
 use crate::text::fieldpath::FieldPath;
 use crate::text::location::Location;
 use crate::text::tree::Val;
@@ -125,15 +128,7 @@ fn read_extra_fields(src: &SourceText, root: &Node, fields: &[FieldPath], out: &
         name: meta("name").unwrap_or_default(),
         namespace: meta("namespace"),
     };
-    for field in fields {
-        for node in field.select(root) {
-            if let Some(mut reference) = image_reference(src, node, Origin::ConfiguredField, out) {
-                reference.object = Some(object.clone());
-                reference.within = Some(field.text.clone());
-                out.references.push(reference.resolve());
-            }
-        }
-    }
+    podspec::read_configured_fields(root, fields, &object, &mut ManifestReader { src, out });
 }
 
 fn read_document(src: &SourceText, doc: &Document, out: &mut Manifests) {
@@ -165,15 +160,16 @@ fn read_object(src: &SourceText, node: &Node, document: usize, out: &mut Manifes
         kind,
     };
     let object_ref = object.object_ref();
-    let pod_spec = pod_spec_path(&object.api_version, &object.kind);
+    podspec::read_workload(
+        node,
+        &object.api_version,
+        &object.kind,
+        &object_ref,
+        &mut ManifestReader { src, out },
+    );
     let is_list = object.kind.ends_with("List");
     out.objects.push(object);
 
-    if let Some(path) = pod_spec {
-        for spec in node.at_path(path) {
-            read_pod_spec(src, spec, &object_ref, out);
-        }
-    }
     if is_list && let Some(items) = node.get("items").and_then(Node::as_seq) {
         for item in items {
             read_object(src, item, document, out);
@@ -181,76 +177,36 @@ fn read_object(src: &SourceText, node: &Node, document: usize, out: &mut Manifes
     }
 }
 
-/// Where the pod spec of a kind lives, for the built-in workload kinds only (a CRD that
-/// reuses a name in another API group is not guessed at).
-pub fn pod_spec_path(api_version: &str, kind: &str) -> Option<&'static str> {
-    let group = api_version.split_once('/').map_or("", |(group, _)| group);
-    match (group, kind) {
-        ("", "Pod") => Some("spec"),
-        ("", "PodTemplate") => Some("template.spec"),
-        ("", "ReplicationController")
-        | ("apps" | "extensions", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
-        | ("batch", "Job") => Some("spec.template.spec"),
-        ("batch", "CronJob") => Some("spec.jobTemplate.spec.template.spec"),
-        _ => None,
-    }
+/// The pod-spec walk's view of a manifest: values as written at their spans, template markup
+/// left unresolved, and what is malformed a problem.
+struct ManifestReader<'a> {
+    src: &'a SourceText,
+    out: &'a mut Manifests,
 }
 
-const CONTAINER_FIELDS: [(&str, Origin); 3] = [
-    ("containers", Origin::KubernetesContainer),
-    ("initContainers", Origin::KubernetesInitContainer),
-    ("ephemeralContainers", Origin::KubernetesEphemeralContainer),
-];
+impl Reader<Node> for ManifestReader<'_> {
+    fn image(&mut self, image: &Node, origin: Origin, _container: Option<&Node>) -> Option<Reference> {
+        image_reference(self.src, image, origin, self.out)
+    }
 
-fn read_pod_spec(src: &SourceText, spec: &Node, object: &ObjectRef, out: &mut Manifests) {
-    if spec.as_map().is_none() {
-        if !spec.is_null() && !is_template(src, spec) {
-            problem(src, spec, format!("pod spec is a {}, not a mapping", spec.value.type_name()), out);
-        }
-        return;
+    fn pull_policy(&mut self, policy: &Node, _container: &Node) -> Option<PullPolicy> {
+        let value = policy.scalar_text(&self.src.text)?.into_owned();
+        Some(PullPolicy { value, location: self.src.location(policy.span.clone()) })
     }
-    // In file order, so references come out in the order they are written.
-    for (key, list) in spec.as_map().unwrap_or_default() {
-        let Some(&(field, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| key.as_str() == Some(f)) else {
-            continue;
-        };
-        match &list.value {
-            Value::Seq(containers) => {
-                for container in containers {
-                    read_container(src, container, origin, object, out);
-                }
-            }
-            Value::Null => {}
-            _ if is_template(src, list) => {}
-            other => problem(src, list, format!("`{field}` is a {}, not a list", other.type_name()), out),
-        }
-    }
-}
 
-fn read_container(
-    src: &SourceText,
-    container: &Node,
-    origin: Origin,
-    object: &ObjectRef,
-    out: &mut Manifests,
-) {
-    let text = src.text.as_str();
-    if container.as_map().is_none() {
-        if !is_template(src, container) {
-            let found = container.value.type_name();
-            problem(src, container, format!("a container is a {found}, not a mapping"), out);
-        }
-        return;
+    fn text(&self, value: &Node) -> Option<String> {
+        value.scalar_text(&self.src.text).map(|s| s.into_owned())
     }
-    let Some(image) = container.get("image") else { return };
-    let Some(mut reference) = image_reference(src, image, origin, out) else { return };
-    reference.object = Some(object.clone());
-    reference.within = container.get("name").and_then(|n| n.scalar_text(text)).map(|s| s.into_owned());
-    reference.pull_policy = container.get("imagePullPolicy").and_then(|p| {
-        let value = p.scalar_text(text)?.into_owned();
-        Some(Box::new(PullPolicy { value, location: src.location(p.span.clone()) }))
-    });
-    out.references.push(reference.resolve());
+
+    fn malformed(&mut self, node: &Node, message: &dyn Fn(&str) -> String) {
+        if !is_template(self.src, node) {
+            problem(self.src, node, message(node.value.type_name()), self.out);
+        }
+    }
+
+    fn found(&mut self, reference: Reference) {
+        self.out.references.push(reference.resolve());
+    }
 }
 
 /// A runtime reference for an image node: a string as written, a number or boolean as its

@@ -9,6 +9,7 @@ pub mod crio;
 pub mod kustomization;
 pub mod manifest;
 pub mod microshift;
+pub mod podspec;
 pub mod quadlet;
 pub mod release;
 

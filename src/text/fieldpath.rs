@@ -4,7 +4,8 @@
 //! `[?key=GLOB]` the items whose `key` matches the glob.
 
 use crate::text::pattern::Pattern;
-use crate::text::yaml::{Node, Value};
+use crate::text::tree::Val;
+use crate::text::yaml::Node;
 
 #[derive(Clone, Debug)]
 pub struct FieldPath {
@@ -56,27 +57,87 @@ impl FieldPath {
         Ok(FieldPath { text: text.to_string(), steps })
     }
 
-    /// Every node the path reaches from `root`.
-    pub fn select<'a>(&self, root: &'a Node) -> Vec<&'a Node> {
+    /// Every node the path reaches from `root`: a manifest's nodes or a kustomize build's
+    /// values alike.
+    pub fn select<'a, T: YamlTree>(&self, root: &'a T) -> Vec<&'a T> {
         let mut current = vec![root];
         for step in &self.steps {
             let mut next = Vec::new();
             for node in current {
-                match (step, &node.value) {
-                    (Step::Key(k), Value::Map(_)) => next.extend(node.get(k)),
-                    (Step::All, Value::Seq(items)) => next.extend(items.iter()),
-                    (Step::Index(i), Value::Seq(items)) => next.extend(items.get(*i)),
-                    (Step::Filter { key, pattern }, Value::Seq(items)) => {
-                        next.extend(items.iter().filter(|item| {
-                            item.get(key).and_then(Node::as_str).is_some_and(|v| pattern.matches(v))
+                match step {
+                    Step::Key(k) => next.extend(node.get(k)),
+                    Step::All => next.extend(node.items().unwrap_or_default()),
+                    Step::Index(i) => next.extend(node.items().and_then(|items| items.get(*i))),
+                    Step::Filter { key, pattern } => {
+                        next.extend(node.items().unwrap_or_default().iter().filter(|item| {
+                            item.get(key).and_then(T::as_str).is_some_and(|v| pattern.matches(v))
                         }))
                     }
-                    _ => {}
                 }
             }
             current = next;
         }
         current
+    }
+}
+
+/// What a field path, and the pod-spec walk (`source::podspec`), read of a YAML tree: the
+/// nodes of a parsed document ([`Node`], with their spans) or the values of a kustomize build
+/// ([`Val`], with where they were written). Missing keys and type mismatches give `None`.
+pub trait YamlTree: Sized {
+    /// The value of `key` in a mapping.
+    fn get(&self, key: &str) -> Option<&Self>;
+    /// The items of a sequence.
+    fn items(&self) -> Option<&[Self]>;
+    /// The entries of a mapping in written order; a key that is not a string has no text.
+    fn entries(&self) -> Option<impl Iterator<Item = (Option<&str>, &Self)>>;
+    /// A string: for a [`Node`] a string scalar only, for a [`Val`] any scalar (a build keeps
+    /// no scalar types).
+    fn as_str(&self) -> Option<&str>;
+    fn is_null(&self) -> bool;
+}
+
+impl YamlTree for Node {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Node::get(self, key)
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        self.as_seq()
+    }
+
+    fn entries(&self) -> Option<impl Iterator<Item = (Option<&str>, &Self)>> {
+        Some(self.as_map()?.iter().map(|(k, v)| (k.as_str(), v)))
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        Node::as_str(self)
+    }
+
+    fn is_null(&self) -> bool {
+        Node::is_null(self)
+    }
+}
+
+impl YamlTree for Val {
+    fn get(&self, key: &str) -> Option<&Self> {
+        Val::get(self, key)
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        self.as_seq()
+    }
+
+    fn entries(&self) -> Option<impl Iterator<Item = (Option<&str>, &Self)>> {
+        Some(self.as_map()?.iter().map(|(k, v)| (Some(k.as_str()), v)))
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        Val::as_str(self)
+    }
+
+    fn is_null(&self) -> bool {
+        Val::is_null(self)
     }
 }
 
@@ -113,6 +174,28 @@ mod tests {
         assert_eq!(values, ["quay.io/x/db:1", "quay.io/x/ui:2"]);
         let first = FieldPath::parse("spec.template.spec.containers[0].env[1].value").unwrap();
         assert_eq!(first.select(&docs[0].root)[0].as_str(), Some("debug"));
+
+        // The same selection in the values a kustomize build reads, at the same places.
+        let src = std::sync::Arc::new(src);
+        let val = Val::from_node(&docs[0].root, &src);
+        let selected: Vec<(&str, u32, u32)> = path
+            .select(&val)
+            .into_iter()
+            .filter_map(|v| {
+                let at = v.location()?;
+                Some((v.as_str()?, at.line, at.column))
+            })
+            .collect();
+        assert_eq!(selected, [("quay.io/x/db:1", 8, 18), ("quay.io/x/ui:2", 12, 18)]);
+        let at_nodes: Vec<(u32, u32)> = path
+            .select(&docs[0].root)
+            .into_iter()
+            .map(|n| {
+                let at = src.location(n.span.clone());
+                (at.line, at.column)
+            })
+            .collect();
+        assert_eq!(at_nodes, [(8, 18), (12, 18)]);
     }
 
     #[test]

@@ -16,8 +16,9 @@ mod replace;
 mod resource;
 
 use crate::reference::{Change, ObjectRef, Origin, PullPolicy, RefKind, Reference};
-use crate::source::manifest::pod_spec_path;
+use crate::source::podspec::{self, Reader};
 use crate::text::SourceText;
+use crate::text::fieldpath::FieldPath;
 use crate::text::location::Location;
 use crate::text::paths::normalize;
 use crate::text::tree::Val;
@@ -70,19 +71,21 @@ pub fn resolve(
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
 ) -> Resolution {
-    resolve_parsed(fs, kustomization_files, always_roots, known, &HashMap::new())
+    resolve_parsed(fs, kustomization_files, always_roots, known, &HashMap::new(), &[])
 }
 
 /// [`resolve`], with the documents of some `known` files already parsed (by path), so they
-/// are not parsed again.
+/// are not parsed again, and the images at the configured extra field paths (`image-fields`)
+/// of every built object.
 pub fn resolve_parsed(
     fs: &dyn Fs,
     kustomization_files: &[PathBuf],
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
+    image_fields: &[FieldPath],
 ) -> Resolution {
-    resolve_with(fs, kustomization_files, always_roots, known, parsed, true)
+    resolve_with(fs, kustomization_files, always_roots, known, parsed, image_fields, true)
 }
 
 /// [`resolve_parsed`]; `parallel` false builds every entry one after the other (the
@@ -93,6 +96,7 @@ fn resolve_with(
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
+    image_fields: &[FieldPath],
     parallel: bool,
 ) -> Resolution {
     let mut dirs: Vec<PathBuf> = kustomization_files
@@ -130,7 +134,7 @@ fn resolve_with(
                 |f| Location::file_only(crate::text::source::display_path(f)),
             );
             let resources = builder.build_dir(root, &at);
-            extract(&resources, &at, &mut out.references);
+            extract(&resources, &at, image_fields, &mut out.references);
             if resources.len() >= crate::source::LARGE_TREE {
                 crate::source::drop_in_background(resources);
             }
@@ -218,84 +222,96 @@ fn dedup(references: &mut Vec<Reference>) {
     references.retain(|_| first.next().unwrap_or(true));
 }
 
-const CONTAINER_FIELDS: [(&str, Origin); 3] = [
-    ("containers", Origin::KubernetesContainer),
-    ("initContainers", Origin::KubernetesInitContainer),
-    ("ephemeralContainers", Origin::KubernetesEphemeralContainer),
-];
-
 /// The images of built resources, as references that keep where they were written (in
 /// resource order; resolving them is most of the work, done in parallel).
-fn extract(resources: &[Resource], kustomization: &Location, out: &mut Vec<Reference>) {
+fn extract(resources: &[Resource], kustomization: &Location, fields: &[FieldPath], out: &mut Vec<Reference>) {
     let found: Vec<Reference> =
-        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization)).collect();
+        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization, fields)).collect();
     out.extend(found);
 }
 
-/// The images of one built resource.
-fn extract_one(r: &Resource, kustomization: &Location) -> Vec<Reference> {
-    let mut out = Vec::new();
+/// The images of one built resource: its pod spec's, then those at the configured fields.
+fn extract_one(r: &Resource, kustomization: &Location, fields: &[FieldPath]) -> Vec<Reference> {
     let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
-        return out;
+        return Vec::new();
     };
-    let Some(path) = pod_spec_path(api, kind) else { return out };
     let object = ObjectRef {
         kind: kind.to_string(),
         name: r.name().to_string(),
         namespace: r.namespaces.last().cloned().flatten(),
     };
-    let mut spec = Some(&r.obj);
-    for key in path.split('.') {
-        spec = spec.and_then(|s| s.get(key));
-    }
-    let Some(spec) = spec.and_then(Val::as_map) else { return out };
-    for (field, list) in spec {
-        let Some(&(_, origin)) = CONTAINER_FIELDS.iter().find(|(f, _)| f == field) else { continue };
-        for container in list.as_seq().unwrap_or(&[]) {
-            if let Some(reference) = container_reference(container, origin, &object, r, kustomization) {
-                out.push(reference);
-            }
-        }
-    }
-    out
+    let mut reader = BuildReader { resource: r, kustomization, out: Vec::new() };
+    podspec::read_workload(&r.obj, api, kind, &object, &mut reader);
+    podspec::read_configured_fields(&r.obj, fields, &object, &mut reader);
+    reader.out
 }
 
-fn container_reference(
-    container: &Val,
-    origin: Origin,
-    object: &ObjectRef,
-    resource: &Resource,
-    kustomization: &Location,
-) -> Option<Reference> {
-    let image = container.get("image")?;
-    let text = image.as_str()?;
-    let fallback =
-        || container.location().or_else(|| resource.obj.location()).unwrap_or_else(|| kustomization.clone());
-    let location = image.location().unwrap_or_else(fallback);
-    // The text as written at `location`; the build's result is `expanded` when it differs.
-    let written = image
-        .pos
-        .as_ref()
-        .filter(|_| !image.changes.is_empty())
-        .and_then(|p| p.file.text.get(p.span.clone()))
-        .filter(|w| !w.is_empty() && !w.contains('\n'))
-        .unwrap_or(text)
-        .to_string();
-    let mut reference = Reference::new(RefKind::Runtime, origin, written.clone(), location);
-    if written != text {
-        reference.expanded = Some(text.to_string());
+/// The pod-spec walk's view of a built resource: a value is the build's result, located where
+/// it was written (else at its container, its resource, or the kustomization), with the
+/// entries that changed it. What is malformed is not reported here: the manifest's own parse
+/// reports it.
+struct BuildReader<'a> {
+    resource: &'a Resource,
+    kustomization: &'a Location,
+    out: Vec<Reference>,
+}
+
+impl BuildReader<'_> {
+    /// Where a value without a position of its own is reported.
+    fn fallback(&self, container: Option<&Val>) -> Location {
+        container
+            .and_then(Val::location)
+            .or_else(|| self.resource.obj.location())
+            .unwrap_or_else(|| self.kustomization.clone())
     }
-    reference.changed_by =
-        image.changes.iter().map(|c| Change { what: c.what.clone(), location: c.pos.location() }).collect();
-    reference.object = Some(object.clone());
-    reference.within = container.get("name").and_then(Val::as_str).map(str::to_string);
-    reference.pull_policy = container.get("imagePullPolicy").and_then(|p| {
-        let value = p.as_str()?.to_string();
-        let at = p.changes.last().map(|c| c.pos.location()).or_else(|| p.location()).unwrap_or_else(fallback);
-        Some(Box::new(PullPolicy { value, location: at }))
-    });
-    reference.kustomization = Some(Box::new(kustomization.clone()));
-    Some(reference.resolve())
+}
+
+impl Reader<Val> for BuildReader<'_> {
+    fn image(&mut self, image: &Val, origin: Origin, container: Option<&Val>) -> Option<Reference> {
+        let text = image.as_str()?;
+        let location = image.location().unwrap_or_else(|| self.fallback(container));
+        // The text as written at `location`; the build's result is `expanded` when it differs.
+        let written = image
+            .pos
+            .as_ref()
+            .filter(|_| !image.changes.is_empty())
+            .and_then(|p| p.file.text.get(p.span.clone()))
+            .filter(|w| !w.is_empty() && !w.contains('\n'))
+            .unwrap_or(text)
+            .to_string();
+        let mut reference = Reference::new(RefKind::Runtime, origin, written.clone(), location);
+        if written != text {
+            reference.expanded = Some(text.to_string());
+        }
+        reference.changed_by = image
+            .changes
+            .iter()
+            .map(|c| Change { what: c.what.clone(), location: c.pos.location() })
+            .collect();
+        Some(reference)
+    }
+
+    fn pull_policy(&mut self, policy: &Val, container: &Val) -> Option<PullPolicy> {
+        let value = policy.as_str()?.to_string();
+        let location = policy
+            .changes
+            .last()
+            .map(|c| c.pos.location())
+            .or_else(|| policy.location())
+            .unwrap_or_else(|| self.fallback(Some(container)));
+        Some(PullPolicy { value, location })
+    }
+
+    fn text(&self, value: &Val) -> Option<String> {
+        value.as_str().map(str::to_string)
+    }
+
+    fn malformed(&mut self, _node: &Val, _message: &dyn Fn(&str) -> String) {}
+
+    fn found(&mut self, mut reference: Reference) {
+        reference.kustomization = Some(Box::new(self.kustomization.clone()));
+        self.out.push(reference.resolve());
+    }
 }
 
 /// Whether `dir` holds one of the kustomization file names.
@@ -350,7 +366,7 @@ mod tests {
     fn summary(fs: &MemFs, parallel: bool) -> String {
         let files: Vec<PathBuf> =
             fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
-        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), parallel);
+        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), &[], parallel);
         let sources: Vec<&str> = r.sources.iter().map(|s| s.display.as_str()).collect();
         format!(
             "{}\n{:?}\n{:?}\n{:?}\n{:?}",
@@ -374,5 +390,79 @@ mod tests {
                 assert_eq!(summary(&fs, true), serial);
             }
         }
+    }
+
+    /// The configured `image-fields` of a built object: the value after the build (the
+    /// `images` transformer leaves env values alone; a replacement rewrites one), located
+    /// where it was written, on the object as built.
+    #[test]
+    fn configured_fields_are_read_from_the_built_objects() {
+        let mut fs = MemFs::default();
+        for (path, text) in [
+            ("base/kustomization.yaml", "resources:\n  - deployment.yaml\n"),
+            (
+                "base/deployment.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n            - name: RELATED_IMAGE_UI\n              value: quay.io/x/ui:1.0\n            - name: LOG_LEVEL\n              value: debug\n",
+            ),
+            (
+                "overlay/kustomization.yaml",
+                "namePrefix: o-\nnamespace: prod\nresources:\n  - ../base\n  - versions.yaml\nimages:\n  - name: quay.io/x/db\n    newTag: \"9.9\"\n  - name: quay.io/x/op\n    newTag: \"2.0\"\nreplacements:\n  - source:\n      kind: ConfigMap\n      name: versions\n      fieldPath: data.ui\n    targets:\n      - select:\n          kind: Deployment\n        fieldPaths:\n          - spec.template.spec.containers.[name=manager].env.[name=RELATED_IMAGE_UI].value\n",
+            ),
+            (
+                "overlay/versions.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: versions\ndata:\n  ui: quay.io/x/ui:2.0\n",
+            ),
+        ] {
+            fs.files.insert(PathBuf::from(path), text.to_string());
+        }
+        let files = [PathBuf::from("base/kustomization.yaml"), PathBuf::from("overlay/kustomization.yaml")];
+        let field = "spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value";
+        let fields = [FieldPath::parse(field).unwrap()];
+        let r = resolve_with(&fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), &fields, false);
+        assert!(r.issues.is_empty(), "{:?}", r.issues);
+        let got: Vec<String> = r
+            .references
+            .iter()
+            .map(|r| {
+                let o = r.object.as_ref().unwrap();
+                let changes: Vec<String> = r
+                    .changed_by
+                    .iter()
+                    .map(|c| format!("{}@{}:{}", c.what, c.location.file, c.location.line))
+                    .collect();
+                format!(
+                    "{}:{}:{} {} {} -> {} {}/{}/{} {} [{}] via {}",
+                    r.location.file,
+                    r.location.line,
+                    r.location.column,
+                    r.origin.as_str(),
+                    r.image,
+                    r.text(),
+                    o.kind,
+                    o.name,
+                    o.namespace.as_deref().unwrap_or(""),
+                    r.within.as_deref().unwrap_or("-"),
+                    changes.join(", "),
+                    r.kustomization.as_ref().unwrap().file,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "base/deployment.yaml:10:18 kubernetes-container quay.io/x/op:1.0 -> quay.io/x/op:2.0 \
+                 Deployment/o-op/prod manager [images newTag@overlay/kustomization.yaml:10] via overlay/kustomization.yaml"
+                    .to_string(),
+                format!(
+                    "base/deployment.yaml:13:22 configured-field quay.io/x/db:1.0 -> quay.io/x/db:1.0 \
+                     Deployment/o-op/prod {field} [] via overlay/kustomization.yaml"
+                ),
+                format!(
+                    "base/deployment.yaml:15:22 configured-field quay.io/x/ui:1.0 -> quay.io/x/ui:2.0 \
+                     Deployment/o-op/prod {field} [replacements@overlay/kustomization.yaml:12, \
+                     value from ConfigMap/o-versions data.ui@overlay/versions.yaml:6] via overlay/kustomization.yaml"
+                ),
+            ]
+        );
     }
 }
