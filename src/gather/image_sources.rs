@@ -9,6 +9,10 @@ use crate::gather::facts::Facts;
 use crate::image::view::{Entry, FileView};
 use crate::inventory::{Inventory, Method};
 use crate::reference::{Origin, RefKind};
+use crate::source::crio::{CRIO_CONF, CRIO_DROP_INS};
+use crate::source::kustomization::KUSTOMIZATION_FILES;
+use crate::source::microshift::RELEASE_DIR;
+use crate::source::quadlet::QUADLET_DIRS;
 use crate::source::{BuildOptions, FileKind};
 use crate::text::location::Location;
 use crate::text::source::source_from_bytes;
@@ -16,12 +20,6 @@ use crate::text::{Problem, SourceText};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-
-pub const QUADLET_DIRS: &[&str] = &["/etc/containers/systemd", "/usr/share/containers/systemd"];
-pub const RELEASE_DIR: &str = "/usr/share/microshift/release";
-pub const CRIO_CONF: &str = "/etc/crio/crio.conf";
-pub const CRIO_DROP_INS: &str = "/etc/crio/crio.conf.d";
-const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// The facts of the in-image sources (their own world: Quadlet `.image` links stay inside the
 /// image). Store metadata the image-scope rules point into (image lists, storage.conf) is

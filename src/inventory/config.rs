@@ -5,7 +5,9 @@
 
 use crate::image::view::{Entry, FileView};
 use crate::source::crio::{self, EffectiveCrio};
+use crate::source::crio::{CRIO_CONF, CRIO_DROP_INS};
 use crate::source::microshift;
+use crate::source::microshift::{MICROSHIFT_CONF, MICROSHIFT_DROP_INS, RELEASE_DIR};
 use crate::source::release::{self, Release};
 use crate::text::SourceText;
 use serde::Serialize;
@@ -15,11 +17,6 @@ pub const DEFAULT_GRAPHROOT: &str = "/var/lib/containers/storage";
 const REGISTRIES_CONF: &str = "/etc/containers/registries.conf";
 const REGISTRIES_DROP_INS: &[&str] =
     &["/usr/share/containers/registries.conf.d", "/etc/containers/registries.conf.d"];
-const CRIO_CONF: &str = "/etc/crio/crio.conf";
-const CRIO_DROP_INS: &str = "/etc/crio/crio.conf.d";
-const MICROSHIFT_CONF: &str = "/etc/microshift/config.yaml";
-const MICROSHIFT_DROP_INS: &str = "/etc/microshift/config.d";
-const RELEASE_DIR: &str = "/usr/share/microshift/release";
 
 /// The effective `storage.conf`: the first of [`STORAGE_CONF`] that exists (they do not
 /// merge), plus what CRI-O's own storage settings change.

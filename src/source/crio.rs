@@ -12,6 +12,10 @@ use crate::text::{Problem, SourceText};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+/// CRI-O's configuration file and its drop-in directory.
+pub const CRIO_CONF: &str = "/etc/crio/crio.conf";
+pub const CRIO_DROP_INS: &str = "/etc/crio/crio.conf.d";
+
 /// How CRI-O matches a `pinned_images` entry against an image name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PinKind {

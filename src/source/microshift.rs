@@ -12,6 +12,13 @@ use crate::text::{Problem, SourceText};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+/// MicroShift's configuration file and its drop-in directory.
+pub const MICROSHIFT_CONF: &str = "/etc/microshift/config.yaml";
+pub const MICROSHIFT_DROP_INS: &str = "/etc/microshift/config.d";
+
+/// Where MicroShift's release files (`release-<arch>.json`, `release-<name>-<arch>.json`) live.
+pub const RELEASE_DIR: &str = "/usr/share/microshift/release";
+
 /// The paths MicroShift scans when no configuration sets `manifests.kustomizePaths`, in
 /// MicroShift's order. Entries may be globs.
 pub const DEFAULT_KUSTOMIZE_PATHS: [&str; 4] = [

@@ -90,7 +90,7 @@ impl FileKind {
         let ext = Path::new(name).extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let ext = ext.as_str();
 
-        if matches!(name, "kustomization.yaml" | "kustomization.yml" | "Kustomization") {
+        if kustomization::KUSTOMIZATION_FILES.contains(&name) {
             return Some(FileKind::Kustomization);
         }
         let is_yaml = matches!(ext, "yaml" | "yml");

@@ -15,6 +15,9 @@ use crate::text::location::Location;
 use crate::text::{Problem, SourceText};
 use std::collections::HashMap;
 
+/// Where Quadlet units are read from (the system generator's directories; `/etc` first).
+pub const QUADLET_DIRS: &[&str] = &["/etc/containers/systemd", "/usr/share/containers/systemd"];
+
 /// The kind of Quadlet unit, from the file name's extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum UnitType {

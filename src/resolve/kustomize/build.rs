@@ -11,9 +11,10 @@
 mod generators;
 mod transformers;
 
-use super::fs::{Fs, KUSTOMIZATION_FILES};
+use super::fs::Fs;
 use super::resource::Resource;
 use super::{Issue, IssueKind};
+use crate::source::kustomization::KUSTOMIZATION_FILES;
 use crate::text::SourceText;
 use crate::text::location::Location;
 use crate::text::paths::normalize;

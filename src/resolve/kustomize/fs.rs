@@ -45,6 +45,3 @@ impl Fs for MemFs {
         self.files.contains_key(&normalize(path))
     }
 }
-
-/// The file names MicroShift and kustomize recognise, in kustomize's order.
-pub const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];

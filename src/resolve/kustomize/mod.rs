@@ -316,7 +316,7 @@ impl Reader<Val> for BuildReader<'_> {
 
 /// Whether `dir` holds one of the kustomization file names.
 pub fn has_kustomization(fs: &dyn Fs, dir: &Path) -> bool {
-    fs::KUSTOMIZATION_FILES.iter().any(|n| fs.is_file(&dir.join(n)))
+    crate::source::kustomization::KUSTOMIZATION_FILES.iter().any(|n| fs.is_file(&dir.join(n)))
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use super::shell::{ShTok, ShWord, is_assignment, unquote};
 use super::{EmbedIntent, EmbedMethod, EmbedTool, ImageListWrite};
 use crate::reference::{Origin, RefKind};
 use crate::source::args::Expanded;
-
-const RELEASE_DIR: &str = "/usr/share/microshift/release/";
+use crate::source::microshift::RELEASE_DIR;
 
 /// `skopeo` global options (before the subcommand) that take a value.
 const SKOPEO_GLOBAL_VALUED: &[&str] = &[
@@ -386,7 +385,15 @@ fn is_image_list(path: &str) -> bool {
 fn release_glob(toks: &[ShTok]) -> Option<String> {
     for t in toks {
         let ShTok::Word(w) = t else { continue };
-        let Some(at) = w.value.find(RELEASE_DIR) else { continue };
+        // The release directory followed by a `/`.
+        let Some(at) = w
+            .value
+            .match_indices(RELEASE_DIR)
+            .map(|(at, _)| at)
+            .find(|&at| w.value[at + RELEASE_DIR.len()..].starts_with('/'))
+        else {
+            continue;
+        };
         let mut path = String::new();
         let mut depth = 0usize;
         let mut chars = w.value[at..].chars().peekable();
