@@ -317,22 +317,21 @@ fn help_says_what_stowage_is() {
     );
 }
 
+/// A configuration that reads the operator's `RELATED_IMAGE_*` environment values as images.
+const IMAGE_FIELDS_CONFIG: &[u8] =
+    b"image-fields:\n  - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value\n";
+
+/// An operator Deployment whose `RELATED_IMAGE_DB` (line 13, column 22) names an image.
+const OPERATOR_DEPLOYMENT: &[u8] = b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n";
+
 /// `image-fields` from stowage.yaml give `configured-field` references whether or not a
 /// kustomization lists the manifest, located in the manifest.
 #[test]
 fn configured_image_fields_are_listed_through_a_kustomization() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(
-        d,
-        "stowage.yaml",
-        b"image-fields:\n  - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value\n",
-    );
-    write(
-        d,
-        "app/deployment.yaml",
-        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n",
-    );
+    write(d, "stowage.yaml", IMAGE_FIELDS_CONFIG);
+    write(d, "app/deployment.yaml", OPERATOR_DEPLOYMENT);
     let config = d.join("stowage.yaml");
     let app = d.join("app");
     let configured = |refs: &[Value]| -> Vec<(String, String, String)> {
@@ -372,17 +371,9 @@ fn configured_image_fields_are_listed_through_a_kustomization() {
 fn configured_image_fields_are_checked_in_an_image() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    write(
-        d,
-        "cfg/stowage.yaml",
-        b"image-fields:\n  - spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value\n",
-    );
+    write(d, "cfg/stowage.yaml", IMAGE_FIELDS_CONFIG);
     write(d, "root/usr/lib/microshift/manifests/kustomization.yaml", b"resources:\n  - deployment.yaml\n");
-    write(
-        d,
-        "root/usr/lib/microshift/manifests/deployment.yaml",
-        b"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: manager\n          image: quay.io/x/op:1.0\n          env:\n            - name: RELATED_IMAGE_DB\n              value: quay.io/x/db:1.0\n",
-    );
+    write(d, "root/usr/lib/microshift/manifests/deployment.yaml", OPERATOR_DEPLOYMENT);
     let out = stowage()
         .args(["check", "--config"])
         .arg(d.join("cfg/stowage.yaml"))

@@ -522,7 +522,16 @@ fn resolve_kustomizations(
     if files.is_empty() {
         return kustomize::Resolution::default();
     }
-    let resolve = || kustomize::resolve_parsed(fs, &files, always_roots, &known, &documents, image_fields);
+    let request = kustomize::Request {
+        fs,
+        kustomization_files: &files,
+        always_roots,
+        known: &known,
+        parsed: &documents,
+        image_fields,
+        parallel: true,
+    };
+    let resolve = || request.resolve();
     match parser_pool() {
         Some(pool) => pool.install(resolve),
         None => resolve(),

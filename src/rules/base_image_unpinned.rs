@@ -2,7 +2,7 @@
 //! every build stage) then depends on whatever the registry serves at build time. `latest`
 //! and untagged bases are left to `latest-tag`.
 
-use super::{Context, Rule, finding};
+use super::{Context, Rule, reference_findings};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::Origin;
@@ -10,30 +10,15 @@ use crate::reference::Origin;
 pub static RULE: Rule = rule!("base-image-unpinned", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    facts
-        .references
-        .iter()
-        .filter(|r| r.origin == Origin::ContainerfileFrom)
-        .filter_map(|r| {
-            let resolved = r.resolved.as_ref()?;
-            // `latest` and untagged bases are `latest-tag`'s.
-            if resolved.digest().is_some() || resolved.effective_tag() == Some("latest") {
-                return None;
-            }
-            Some(
-                finding(
-                    RULE.id,
-                    format!(
-                        "the base image `{}` is not pinned by digest: rebuilds can pick up another image",
-                        r.text()
-                    ),
-                    r.location.clone(),
-                )
-                .about(r)
-                .with_label("no digest"),
-            )
-        })
-        .collect()
+    let findings = reference_findings(RULE.id, facts, |r| {
+        let resolved = r.resolved.as_ref().filter(|_| r.origin == Origin::ContainerfileFrom)?;
+        // `latest` and untagged bases are `latest-tag`'s.
+        if resolved.digest().is_some() || resolved.effective_tag() == Some("latest") {
+            return None;
+        }
+        Some(format!("the base image `{}` is not pinned by digest: rebuilds can pick up another image", r.text()))
+    });
+    findings.into_iter().map(|f| f.with_label("no digest")).collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! `/usr/lib/bootc/bound-images.d`). bootc pulls it at `upgrade` / `switch`, so upgrades need a
 //! registry or mirror the device can reach.
 
-use super::{Context, Rule, finding};
+use super::{Context, Rule, reference_findings};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 use crate::reference::RefKind;
@@ -10,23 +10,15 @@ use crate::reference::RefKind;
 pub static RULE: Rule = rule!("bound-image-needs-network", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    facts
-        .references
-        .iter()
-        .filter(|r| r.kind == RefKind::Bound)
-        .map(|r| {
-            finding(
-                RULE.id,
-                format!(
-                    "`{}` is a logically bound image: bootc pulls it at every upgrade or switch, which fails \
-                     without a reachable registry or mirror",
-                    r.text()
-                ),
-                r.location.clone(),
+    reference_findings(RULE.id, facts, |r| {
+        (r.kind == RefKind::Bound).then(|| {
+            format!(
+                "`{}` is a logically bound image: bootc pulls it at every upgrade or switch, which fails \
+                 without a reachable registry or mirror",
+                r.text()
             )
-            .about(r)
         })
-        .collect()
+    })
 }
 
 #[cfg(test)]

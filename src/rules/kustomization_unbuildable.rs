@@ -19,7 +19,7 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::test_support::{check, positions};
+    use crate::rules::test_support::{check, fires_at, positions};
 
     #[test]
     fn catches_missing_files_cycles_and_helm() {
@@ -34,8 +34,7 @@ mod tests {
         );
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(found[0].message.contains("cycle"), "{}", found[0].message);
-        let found = check(&RULE, &[("h/kustomization.yaml", "helmCharts:\n- name: redis\n")]);
-        assert_eq!(positions(&found), ["h/kustomization.yaml:2:3"]);
+        assert_eq!(fires_at(&RULE, &[("h/kustomization.yaml", "helmCharts:\n- name: redis\n")]), ["h/kustomization.yaml:2:3"]);
     }
 
     #[test]

@@ -38,12 +38,11 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::test_support::{check, positions};
+    use crate::rules::test_support::{check, fires_at};
 
     #[test]
     fn catches_written_and_implied_latest() {
-        let found = check(&RULE, &[("Containerfile", "FROM quay.io/x/a:latest AS a\nFROM quay.io/x/b\n")]);
-        assert_eq!(positions(&found), ["Containerfile:1:18", "Containerfile:2:6"]);
+        assert_eq!(fires_at(&RULE, &[("Containerfile", "FROM quay.io/x/a:latest AS a\nFROM quay.io/x/b\n")]), ["Containerfile:1:18", "Containerfile:2:6"]);
     }
 
     #[test]
@@ -54,7 +53,6 @@ mod tests {
 
     #[test]
     fn a_port_is_not_a_tag() {
-        let found = check(&RULE, &[("Containerfile", "FROM registry:5000/app\n")]);
-        assert_eq!(positions(&found), ["Containerfile:1:6"]);
+        assert_eq!(fires_at(&RULE, &[("Containerfile", "FROM registry:5000/app\n")]), ["Containerfile:1:6"]);
     }
 }

@@ -130,6 +130,20 @@ pub fn finding(rule: &'static str, message: impl Into<String>, location: Locatio
     f
 }
 
+/// One finding of `rule` at each reference `message` has something to say about, located at the
+/// reference's text and naming it.
+pub fn reference_findings(
+    rule: &'static str,
+    facts: &Facts,
+    message: impl Fn(&crate::reference::Reference) -> Option<String>,
+) -> Vec<Finding> {
+    facts
+        .references
+        .iter()
+        .filter_map(|r| Some(finding(rule, message(r)?, r.location.clone()).about(r)))
+        .collect()
+}
+
 /// The findings of a rule over the images the built image carries (none without `--image`):
 /// one for each image `message` has something to say about, at its image-list line (a `dir:`
 /// copy) or its in-image path.
@@ -264,6 +278,11 @@ pub(crate) mod test_support {
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {
         findings.iter().map(|f| format!("{}", f.location)).collect()
+    }
+
+    /// Where `rule` fires over `files` with the default configuration.
+    pub fn fires_at(rule: &super::Rule, files: &[(&str, &str)]) -> Vec<String> {
+        positions(&check(rule, files))
     }
 }
 

@@ -16,16 +16,12 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::test_support::{check, positions};
+    use crate::rules::test_support::{check, fires_at};
 
     #[test]
     fn catches_urls_and_git_addresses_at_their_entry() {
         let k = "resources:\n- https://example.com/x.yaml\n- git@github.com:acme/deploy.git\n- github.com/acme/deploy/base\n";
-        let found = check(&RULE, &[("k/kustomization.yaml", k)]);
-        assert_eq!(
-            positions(&found),
-            ["k/kustomization.yaml:2:3", "k/kustomization.yaml:3:3", "k/kustomization.yaml:4:3"]
-        );
+        assert_eq!(fires_at(&RULE, &[("k/kustomization.yaml", k)]), ["k/kustomization.yaml:2:3", "k/kustomization.yaml:3:3", "k/kustomization.yaml:4:3"]);
     }
 
     #[test]

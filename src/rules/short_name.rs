@@ -1,34 +1,22 @@
 //! `short-name`: an image without a registry, resolved on the device through
 //! `unqualified-search-registries` rather than by a fixed rule.
 
-use super::{Context, Rule, finding};
+use super::{Context, Rule, reference_findings};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
 
 pub static RULE: Rule = rule!("short-name", Some(check));
 
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for r in &facts.references {
-        let Some(resolved) = &r.resolved else { continue };
-        if resolved.has_explicit_registry() {
-            continue;
-        }
-        out.push(
-            finding(
-                RULE.id,
-                format!(
-                    "`{}` is a short name; it is resolved through the search registries of registries.conf, not necessarily to `{}`",
-                    r.text(),
-                    resolved
-                ),
-                r.location.clone(),
-            )
-            .about(r)
-            .with_label("no registry"),
-        );
-    }
-    out
+    let findings = reference_findings(RULE.id, facts, |r| {
+        let resolved = r.resolved.as_ref().filter(|resolved| !resolved.has_explicit_registry())?;
+        Some(format!(
+            "`{}` is a short name; it is resolved through the search registries of registries.conf, not necessarily to `{}`",
+            r.text(),
+            resolved
+        ))
+    });
+    findings.into_iter().map(|f| f.with_label("no registry")).collect()
 }
 
 #[cfg(test)]

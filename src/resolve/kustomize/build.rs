@@ -433,3 +433,13 @@ pub fn is_remote(entry: &str) -> bool {
         && !first.starts_with('.')
         && ["github.com", "gitlab.com", "bitbucket.org"].contains(&first)
 }
+
+/// The documents of `text`, read as the file `path` (for the transformer and generator tests).
+#[cfg(test)]
+pub(crate) fn documents(path: &str, text: &str) -> Vec<Val> {
+    let src = Arc::new(crate::text::SourceText::from_str(path, text));
+    let mut docs = Vec::new();
+    let problems = crate::text::yaml::for_each_document(&src, |d| docs.push(Val::from_node(&d.root, &src)));
+    assert!(problems.is_empty(), "{:?}", problems.iter().map(|p| &p.message).collect::<Vec<_>>());
+    docs
+}

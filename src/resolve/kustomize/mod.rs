@@ -71,90 +71,94 @@ pub fn resolve(
     always_roots: &BTreeSet<PathBuf>,
     known: &HashMap<PathBuf, Arc<SourceText>>,
 ) -> Resolution {
-    resolve_parsed(fs, kustomization_files, always_roots, known, &HashMap::new(), &[])
-}
-
-/// [`resolve`], with the documents of some `known` files already parsed (by path), so they
-/// are not parsed again, and the images at the configured extra field paths (`image-fields`)
-/// of every built object.
-pub fn resolve_parsed(
-    fs: &dyn Fs,
-    kustomization_files: &[PathBuf],
-    always_roots: &BTreeSet<PathBuf>,
-    known: &HashMap<PathBuf, Arc<SourceText>>,
-    parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
-    image_fields: &[FieldPath],
-) -> Resolution {
-    resolve_with(fs, kustomization_files, always_roots, known, parsed, image_fields, true)
-}
-
-/// [`resolve_parsed`]; `parallel` false builds every entry one after the other (the
-/// reference the parallel build must equal).
-fn resolve_with(
-    fs: &dyn Fs,
-    kustomization_files: &[PathBuf],
-    always_roots: &BTreeSet<PathBuf>,
-    known: &HashMap<PathBuf, Arc<SourceText>>,
-    parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
-    image_fields: &[FieldPath],
-    parallel: bool,
-) -> Resolution {
-    let mut dirs: Vec<PathBuf> = kustomization_files
-        .iter()
-        .filter_map(|f| f.parent())
-        .map(normalize)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    dirs.sort();
-    let mut builder = Builder::new(fs, known);
-    builder.parsed = Some(parsed);
-    builder.parallel = parallel;
-    let used = used_dirs(fs, &dirs, known, parsed);
-    let mut out = Resolution::default();
-    let mut roots: Vec<PathBuf> =
-        dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
-    // A directory built once (a root nothing uses, or used by one entry only) is not kept for
-    // reuse: its resources are big, and a copy of them would only be dropped at the end.
-    builder.built_once = Arc::new(
-        dirs.iter()
-            .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
-            .cloned()
-            .collect(),
-    );
-    let mut done = BTreeSet::new();
-    loop {
-        for root in &roots {
-            if !done.insert(root.clone()) {
-                continue;
-            }
-            let files = builder.kustomization_file(root);
-            let at = files.first().map_or_else(
-                || Location::file_only(crate::text::source::display_path(root)),
-                |f| Location::file_only(crate::text::source::display_path(f)),
-            );
-            let resources = builder.build_dir(root, &at);
-            extract(&resources, &at, image_fields, &mut out.references);
-            if resources.len() >= crate::source::LARGE_TREE {
-                crate::source::drop_in_background(resources);
-            }
-            out.roots.push(root.clone());
-        }
-        // Directories only used by each other (a cycle) have no root: build one of them.
-        match dirs.iter().find(|d| !builder.visited.contains(*d) && !done.contains(*d)) {
-            Some(next) => roots = vec![next.clone()],
-            None => break,
-        }
+    let parsed = HashMap::new();
+    Request {
+        fs,
+        kustomization_files,
+        always_roots,
+        known,
+        parsed: &parsed,
+        image_fields: &[],
+        parallel: true,
     }
-    dedup(&mut out.references);
-    out.issues = std::mem::take(&mut builder.issues);
-    out.issues.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
-    out.issues.dedup();
-    out.reached = std::mem::take(&mut builder.reached);
-    let mut sources: Vec<_> = builder.sources.into_values().collect();
-    sources.sort_by(|a, b| a.display.cmp(&b.display));
-    out.sources = sources;
-    out
+    .resolve()
+}
+
+/// A kustomize resolution with everything it may reuse: [`resolve`]'s inputs, the documents of
+/// some `known` files already parsed (by path) so they are not parsed again, and the configured
+/// extra field paths (`image-fields`) read on every built object.
+pub struct Request<'a> {
+    pub fs: &'a dyn Fs,
+    pub kustomization_files: &'a [PathBuf],
+    pub always_roots: &'a BTreeSet<PathBuf>,
+    pub known: &'a HashMap<PathBuf, Arc<SourceText>>,
+    pub parsed: &'a HashMap<PathBuf, Arc<Vec<Val>>>,
+    pub image_fields: &'a [FieldPath],
+    /// False builds every entry one after the other (the reference the parallel build must
+    /// equal).
+    pub parallel: bool,
+}
+
+impl Request<'_> {
+    pub fn resolve(&self) -> Resolution {
+        let Request { fs, kustomization_files, always_roots, known, parsed, image_fields, parallel } = *self;
+        let mut dirs: Vec<PathBuf> = kustomization_files
+            .iter()
+            .filter_map(|f| f.parent())
+            .map(normalize)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        dirs.sort();
+        let mut builder = Builder::new(fs, known);
+        builder.parsed = Some(parsed);
+        builder.parallel = parallel;
+        let used = used_dirs(fs, &dirs, known, parsed);
+        let mut out = Resolution::default();
+        let mut roots: Vec<PathBuf> =
+            dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
+        // A directory built once (a root nothing uses, or used by one entry only) is not kept for
+        // reuse: its resources are big, and a copy of them would only be dropped at the end.
+        builder.built_once = Arc::new(
+            dirs.iter()
+                .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
+                .cloned()
+                .collect(),
+        );
+        let mut done = BTreeSet::new();
+        loop {
+            for root in &roots {
+                if !done.insert(root.clone()) {
+                    continue;
+                }
+                let files = builder.kustomization_file(root);
+                let at = files.first().map_or_else(
+                    || Location::file_only(crate::text::source::display_path(root)),
+                    |f| Location::file_only(crate::text::source::display_path(f)),
+                );
+                let resources = builder.build_dir(root, &at);
+                extract(&resources, &at, image_fields, &mut out.references);
+                if resources.len() >= crate::source::LARGE_TREE {
+                    crate::source::drop_in_background(resources);
+                }
+                out.roots.push(root.clone());
+            }
+            // Directories only used by each other (a cycle) have no root: build one of them.
+            match dirs.iter().find(|d| !builder.visited.contains(*d) && !done.contains(*d)) {
+                Some(next) => roots = vec![next.clone()],
+                None => break,
+            }
+        }
+        dedup(&mut out.references);
+        out.issues = std::mem::take(&mut builder.issues);
+        out.issues.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
+        out.issues.dedup();
+        out.reached = std::mem::take(&mut builder.reached);
+        let mut sources: Vec<_> = builder.sources.into_values().collect();
+        sources.sort_by(|a, b| a.display.cmp(&b.display));
+        out.sources = sources;
+        out
+    }
 }
 
 /// The directories some kustomization names in `resources`, `bases` or `components`, with
@@ -366,7 +370,17 @@ mod tests {
     fn summary(fs: &MemFs, parallel: bool) -> String {
         let files: Vec<PathBuf> =
             fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
-        let r = resolve_with(fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), &[], parallel);
+        let (roots, known, parsed) = (BTreeSet::new(), HashMap::new(), HashMap::new());
+        let r = Request {
+            fs,
+            kustomization_files: &files,
+            always_roots: &roots,
+            known: &known,
+            parsed: &parsed,
+            image_fields: &[],
+            parallel,
+        }
+        .resolve();
         let sources: Vec<&str> = r.sources.iter().map(|s| s.display.as_str()).collect();
         format!(
             "{}\n{:?}\n{:?}\n{:?}\n{:?}",
@@ -418,7 +432,17 @@ mod tests {
         let files = [PathBuf::from("base/kustomization.yaml"), PathBuf::from("overlay/kustomization.yaml")];
         let field = "spec.template.spec.containers[*].env[?name=RELATED_IMAGE_*].value";
         let fields = [FieldPath::parse(field).unwrap()];
-        let r = resolve_with(&fs, &files, &BTreeSet::new(), &HashMap::new(), &HashMap::new(), &fields, false);
+        let (roots, known, parsed) = (BTreeSet::new(), HashMap::new(), HashMap::new());
+        let r = Request {
+            fs: &fs,
+            kustomization_files: &files,
+            always_roots: &roots,
+            known: &known,
+            parsed: &parsed,
+            image_fields: &fields,
+            parallel: false,
+        }
+        .resolve();
         assert!(r.issues.is_empty(), "{:?}", r.issues);
         let got: Vec<String> = r
             .references

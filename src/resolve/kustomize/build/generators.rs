@@ -127,17 +127,9 @@ fn env_pairs(src: &Arc<SourceText>) -> Vec<(String, Val)> {
 mod tests {
     use super::super::super::fs::MemFs;
     use super::*;
-    use crate::text::yaml;
+    use crate::resolve::kustomize::build::documents;
     use std::collections::HashMap;
     use std::path::PathBuf;
-
-    fn documents(path: &str, text: &str) -> Vec<Val> {
-        let src = Arc::new(SourceText::from_str(path, text));
-        let mut docs = Vec::new();
-        let problems = yaml::for_each_document(&src, |d| docs.push(Val::from_node(&d.root, &src)));
-        assert!(problems.is_empty(), "{:?}", problems.iter().map(|p| &p.message).collect::<Vec<_>>());
-        docs
-    }
 
     /// The text a value was read from.
     fn written(v: &Val) -> &str {

@@ -344,6 +344,7 @@ fn is_block_scalar(text: &str, start: usize) -> bool {
 mod tests {
     use super::super::super::fs::MemFs;
     use super::*;
+    use crate::resolve::kustomize::build::documents;
     use std::collections::HashMap;
     use std::path::PathBuf;
 
@@ -374,15 +375,6 @@ kind: Namespace
 metadata:
   name: team
 ";
-
-    /// The documents of `text`, read as the file `path`.
-    fn documents(path: &str, text: &str) -> Vec<Val> {
-        let src = Arc::new(SourceText::from_str(path, text));
-        let mut docs = Vec::new();
-        let problems = yaml::for_each_document(&src, |d| docs.push(Val::from_node(&d.root, &src)));
-        assert!(problems.is_empty(), "{:?}", problems.iter().map(|p| &p.message).collect::<Vec<_>>());
-        docs
-    }
 
     fn kustomization(text: &str) -> Val {
         documents("k/kustomization.yaml", text).remove(0)
