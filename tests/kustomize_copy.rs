@@ -4,7 +4,8 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use stowage::gather::discover::{AppliedDir, gather};
+use stowage::gather::discover::gather;
+use stowage::gather::placement::AppliedDir;
 use stowage::source::BuildOptions;
 
 fn stowage() -> Command {

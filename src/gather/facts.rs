@@ -22,7 +22,7 @@ pub struct Facts {
     /// YAML under a MicroShift manifests directory that MicroShift will not apply.
     pub manifests_not_applied: Vec<NotApplied>,
     /// The kustomization directories MicroShift applies (each built as a kustomize root).
-    pub applied_kustomizations: Vec<crate::gather::discover::AppliedDir>,
+    pub applied_kustomizations: Vec<crate::gather::placement::AppliedDir>,
     /// What the Containerfiles among the sources will embed (the static embed plan).
     pub embed_plan: Vec<crate::inventory::plan::PlannedEmbed>,
     /// With `--image`: what the built image carries, and for which architecture.

@@ -4,8 +4,9 @@
 //! architecture, and CRI-O's effective `pause_image`. Locations carry the in-image absolute
 //! path and `in_image: true`.
 
-use crate::gather::discover::{Details, ParsedFile, into_facts_in_image, parse_source};
+use crate::gather::discover::into_facts_in_image;
 use crate::gather::facts::Facts;
+use crate::gather::parse::{Details, ParsedFile, parse_source};
 use crate::image::view::{Entry, FileView};
 use crate::inventory::{Inventory, Method};
 use crate::reference::{Origin, RefKind};

@@ -6,6 +6,9 @@ pub mod discover;
 pub mod facts;
 pub mod image;
 pub mod image_sources;
+pub mod parse;
+pub mod placement;
 mod view_fs;
+pub mod walk;
 
 pub use facts::{Facts, ImageFacts};
