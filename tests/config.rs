@@ -246,3 +246,32 @@ fn custom_rules_from_rule_files() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rule file `policy/missing.yaml`"));
 }
+
+/// Rule parameters are typed: a value the rule cannot use is a configuration error at the
+/// value, not a rule that silently matches nothing; a single string is a list of one.
+#[test]
+fn rule_parameters_are_checked_when_the_configuration_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "Containerfile", "FROM quay.io/acme/base:1.0\n");
+    write(d, "stowage.yaml", "rules:\n  mutable-tag:\n    kinds: [runtime, runtme, {a: 1}]\n");
+    let out = stowage(d).args(["check", "--format", "compact"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for (message, position) in [
+        (
+            "`rules.mutable-tag.kinds` takes runtime, embed, release, bound, build, not `runtme` (did you mean `runtime`?)",
+            "[stowage.yaml:3:22]",
+        ),
+        ("`rules.mutable-tag.kinds` takes a list of strings", "[stowage.yaml:3:30]"),
+    ] {
+        let at = stderr.find(message).unwrap_or_else(|| panic!("missing `{message}` in:\n{stderr}"));
+        assert!(stderr[at..].contains(position), "`{message}` not at {position}:\n{stderr}");
+    }
+
+    write(d, "stowage.yaml", "rules:\n  mutable-tag:\n    kinds: build\n");
+    let out = stowage(d).args(["check", "--format", "compact"]).output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("Containerfile:1:24: warning[mutable-tag]"), "{stdout}");
+}

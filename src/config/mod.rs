@@ -154,7 +154,24 @@ pub struct KnownRule {
     pub id: String,
     pub severity: Severity,
     pub summary: String,
-    pub parameters: Vec<String>,
+    pub parameters: Vec<KnownParameter>,
+}
+
+/// A parameter a rule declares, and what its value must be.
+#[derive(Clone, Debug)]
+pub struct KnownParameter {
+    pub name: String,
+    pub kind: ParamKind,
+}
+
+/// The type of a rule parameter, checked when the configuration is read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParamKind {
+    /// A list of strings (a single string counts as a list of one), each one of `values` when
+    /// that is not empty.
+    Strings { values: Vec<String> },
+    /// Any YAML value.
+    Any,
 }
 
 impl KnownRules {

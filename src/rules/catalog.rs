@@ -28,6 +28,19 @@ pub struct Parameter {
     pub name: String,
     pub description: String,
     pub default: serde_json::Value,
+    /// The values a list-of-strings parameter may hold (any string when empty).
+    #[serde(default)]
+    pub values: Vec<String>,
+}
+
+impl Parameter {
+    /// What the configuration may set: a list default makes a list-of-strings parameter.
+    pub fn kind(&self) -> crate::config::ParamKind {
+        match &self.default {
+            serde_json::Value::Array(_) => crate::config::ParamKind::Strings { values: self.values.clone() },
+            _ => crate::config::ParamKind::Any,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Severity {
@@ -68,7 +81,11 @@ pub fn known_rules() -> crate::config::KnownRules {
             id: e.id.clone(),
             severity: e.severity,
             summary: e.summary.clone(),
-            parameters: e.parameters.iter().map(|p| p.name.clone()).collect(),
+            parameters: e
+                .parameters
+                .iter()
+                .map(|p| crate::config::KnownParameter { name: p.name.clone(), kind: p.kind() })
+                .collect(),
         })
         .collect();
     crate::config::KnownRules { rules }
@@ -101,6 +118,26 @@ mod tests {
             }
         }
         assert_eq!(entries().len(), super::super::all_rules().count());
+    }
+
+    #[test]
+    fn parameter_defaults_are_values_the_configuration_may_set() {
+        for e in entries() {
+            for p in &e.parameters {
+                if let crate::config::ParamKind::Strings { values } = p.kind() {
+                    let default = p.default.as_array().unwrap();
+                    for item in default {
+                        let item = item.as_str().unwrap_or_else(|| panic!("{}.{}: {item}", e.id, p.name));
+                        assert!(
+                            values.is_empty() || values.iter().any(|v| v == item),
+                            "{}.{}: {item}",
+                            e.id,
+                            p.name
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]

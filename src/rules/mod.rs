@@ -71,21 +71,28 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    /// A parameter of a rule from the configuration, else the catalog default.
-    pub fn param(&self, rule: &str, name: &str) -> Option<serde_json::Value> {
-        if let Some(node) = self.config.param(rule, name) {
-            return Some(node_to_json(node));
+    /// A parameter of a rule from the configuration (checked against its type when the
+    /// configuration was read), else the catalog default. A rule asking for a parameter its
+    /// catalog entry does not declare is a defect, not a silent default: it panics in the
+    /// rule's own tests.
+    pub fn param(&self, rule: &str, name: &str) -> serde_json::Value {
+        let declared = catalog::entry(rule).and_then(|e| e.parameters.iter().find(|p| p.name == name));
+        let Some(declared) = declared else {
+            panic!("rule `{rule}` reads parameter `{name}`, which rules/{rule}.yaml does not declare")
+        };
+        match self.config.param(rule, name) {
+            Some(node) => node_to_json(node),
+            None => declared.default.clone(),
         }
-        catalog::entry(rule)?.parameters.iter().find(|p| p.name == name).map(|p| p.default.clone())
     }
 
     /// A list-of-strings parameter.
     pub fn param_strings(&self, rule: &str, name: &str) -> Vec<String> {
         match self.param(rule, name) {
-            Some(serde_json::Value::Array(items)) => {
+            serde_json::Value::Array(items) => {
                 items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
             }
-            Some(serde_json::Value::String(s)) => vec![s],
+            serde_json::Value::String(s) => vec![s],
             _ => Vec::new(),
         }
     }
@@ -289,6 +296,15 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(
+        expected = "rule `mutable-tag` reads parameter `kind`, which rules/mutable-tag.yaml does not declare"
+    )]
+    fn a_parameter_the_catalog_does_not_declare_is_a_defect() {
+        let config = Config::default();
+        Context { config: &config }.param("mutable-tag", "kind");
+    }
 
     #[test]
     fn registry_and_catalog_agree() {

@@ -2,7 +2,7 @@
 //! parameters, checked against the catalog.
 
 use super::super::custom::CustomRule;
-use super::super::{Level, RuleSetting};
+use super::super::{KnownParameter, Level, ParamKind, RuleSetting};
 use super::{Parser, suggest};
 use crate::finding::Severity;
 use crate::text::yaml::{Node, Value};
@@ -21,15 +21,17 @@ impl Parser<'_> {
                 RuleSetting { level: None, params: BTreeMap::new(), location: self.location(key) };
             match &value.value {
                 Value::Map(fields) => {
-                    let declared: Vec<&str> = (self.known.get(id))
-                        .map(|e| e.parameters.iter().map(String::as_str).collect())
-                        .unwrap_or_default();
+                    let known = self.known;
+                    let parameters = known.get(id).map(|e| e.parameters.as_slice()).unwrap_or_default();
+                    let declared: Vec<&str> = parameters.iter().map(|p| p.name.as_str()).collect();
                     for (k, v) in fields {
                         let Some(name) = self.key(k) else { continue };
                         if name == "severity" {
                             setting.level = self.level(v, &format!("rules.{id}.severity"));
-                        } else if declared.contains(&name) {
-                            setting.params.insert(name.to_string(), v.clone());
+                        } else if let Some(param) = parameters.iter().find(|p| p.name == name) {
+                            if self.parameter_value(id, param, v) {
+                                setting.params.insert(name.to_string(), v.clone());
+                            }
                         } else {
                             let mut known = vec!["severity"];
                             known.extend(&declared);
@@ -49,6 +51,32 @@ impl Parser<'_> {
             out.insert(id.to_string(), setting);
         }
         out
+    }
+
+    /// Whether `node` is a value `param` takes; when not, the error says why, at the value.
+    fn parameter_value(&mut self, id: &str, param: &KnownParameter, node: &Node) -> bool {
+        let ParamKind::Strings { values } = &param.kind else { return true };
+        let what = format!("rules.{id}.{}", param.name);
+        let items = match &node.value {
+            Value::Seq(items) => items.iter().collect(),
+            _ => vec![node],
+        };
+        let mut ok = true;
+        for item in items {
+            let Some(text) = item.as_str() else {
+                self.error_at(item, format!("`{what}` takes a list of strings"));
+                ok = false;
+                continue;
+            };
+            let allowed: Vec<&str> = values.iter().map(String::as_str).collect();
+            if !allowed.is_empty() && !allowed.contains(&text) {
+                let message =
+                    format!("`{what}` takes {}, not `{text}`{}", allowed.join(", "), suggest(text, &allowed));
+                self.error_at(item, message);
+                ok = false;
+            }
+        }
+        ok
     }
 
     fn level(&mut self, node: &Node, what: &str) -> Option<Level> {
