@@ -10,6 +10,13 @@ fn stowage() -> Command {
     cmd
 }
 
+/// Run stowage with `args`, expect exit status `code`, and return its standard output.
+fn stdout_of(args: &[&str], code: i32) -> String {
+    let out = stowage().args(args).output().expect("runs");
+    assert_eq!(out.status.code(), Some(code), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 fn refs_json(args: &[&str]) -> Vec<Value> {
     let out = stowage().arg("refs").args(args).args(["--format", "json"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "stderr: {}", String::from_utf8_lossy(&out.stderr));
@@ -113,9 +120,7 @@ fn every_demo_image_is_listed_with_its_exact_position() {
 
 #[test]
 fn refs_table_lists_every_reference() {
-    let out = stowage().args(["refs", "fixtures/demo"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(&["refs", "fixtures/demo"], 0);
     assert!(text.contains("fixtures/demo/manifests/deployment.yaml:18:18"), "{text}");
     assert!(text.contains("11 references"), "{text}");
 }
@@ -269,9 +274,7 @@ fn a_symlink_loop_is_walked_once() {
 
 #[test]
 fn rules_lists_and_explains() {
-    let out = stowage().arg("rules").output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(&["rules"], 0);
     for id in [
         "pull-policy-always",
         "latest-tag",
@@ -283,8 +286,7 @@ fn rules_lists_and_explains() {
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
-    let out = stowage().args(["rules", "pull-policy-always"]).output().unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(&["rules", "pull-policy-always"], 0);
     assert!(text.contains("Why is this bad?") && text.contains("IfNotPresent"), "{text}");
     stowage().args(["rules", "no-such-rule"]).assert().code(2);
 }
@@ -303,14 +305,11 @@ fn docs_rules_md_is_generated_from_the_catalog() {
 
 #[test]
 fn help_says_what_stowage_is() {
-    let out = stowage().arg("--help").output().unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = stdout_of(&["--help"], 0);
     let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("is carried inside its OS image"), "{text}");
     assert!(text.contains("Commands:"), "{text}");
-    let short = stowage().arg("-h").output().unwrap();
-    let short = String::from_utf8(short.stdout).unwrap();
+    let short = stdout_of(&["-h"], 0);
     assert!(
         short.lines().next().is_some_and(|l| l.starts_with("Checks that every container image")),
         "{short}"

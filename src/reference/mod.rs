@@ -300,6 +300,16 @@ pub fn unresolved_reason(text: &str) -> Option<String> {
     }
 }
 
+/// For parser tests: `r` is a resolved reference of `kind` and `origin` whose location spans
+/// exactly its text in `source`.
+#[cfg(test)]
+pub(crate) fn assert_found(r: &Reference, source: &str, kind: RefKind, origin: Origin) {
+    assert_eq!((r.kind, r.origin), (kind, origin), "{r:?}");
+    assert_eq!(r.status, Status::Resolved, "{r:?}");
+    let span = r.location.span.clone().expect("a located reference");
+    assert_eq!(&source[span], r.image, "{r:?}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

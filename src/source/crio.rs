@@ -265,7 +265,6 @@ fn string_location(src: &SourceText, span: std::ops::Range<usize>) -> Location {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reference::Status;
 
     fn conf(path: &str, text: &str) -> CrioConfig {
         parse(&SourceText::from_str(path, text))
@@ -285,11 +284,8 @@ mod tests {
             p.image,
             "quay.io/openshift/pause@sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
         );
-        assert_eq!(p.kind, RefKind::Runtime);
-        assert_eq!(p.origin, Origin::CrioPauseImage);
-        assert_eq!(p.status, Status::Resolved);
+        crate::reference::assert_found(p, text, RefKind::Runtime, Origin::CrioPauseImage);
         assert_eq!(lc(&p.location), (6, 16));
-        assert_eq!(&text[p.location.span.clone().unwrap()], p.image);
         let pins: Vec<_> = c
             .pinned_images
             .as_ref()
