@@ -165,7 +165,15 @@ impl Client {
         if let Some(a) = authorization {
             request = request.header(header::AUTHORIZATION, a);
         }
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        // A pooled keep-alive connection that the server or a proxy closed while it sat idle
+        // fails the next request before any answer. Go's net/http (so skopeo) sends such an
+        // idempotent request again on a new connection; so does this, once.
+        let retry = request.try_clone();
+        let response = match (request.send().await, retry) {
+            (Err(e), Some(retry)) if is_stale_connection(&e) => retry.send().await,
+            (result, _) => result,
+        };
+        let response = response.map_err(|e| self.transport(&e))?;
         self.answered.store(true, Ordering::Relaxed);
         Ok(response)
     }
@@ -398,6 +406,13 @@ fn error_codes(body: &[u8]) -> Vec<(String, String)> {
 }
 
 /// An error with its causes, without the repetitions reqwest and hyper add.
+/// A request that failed after the connection was made and before an answer came: what a
+/// reused connection closed by the other side looks like (not a refused connection, not a
+/// timeout, which are answers in their own right).
+fn is_stale_connection(e: &reqwest::Error) -> bool {
+    e.is_request() && !e.is_connect() && !e.is_timeout()
+}
+
 pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
