@@ -480,4 +480,46 @@ mod tests {
             "grant_type=refresh_token&scope=repository%3Aa%2Fb%3Apull&t=x%2By+%26z"
         );
     }
+
+    /// The server keeps the first connection alive, then closes it after reading the second
+    /// request without answering (as an idle-timeout on a proxy does): the GET is sent again
+    /// on a new connection instead of failing the image.
+    #[test]
+    fn a_reused_connection_closed_without_an_answer_is_tried_again() {
+        use std::io::{Read, Write};
+        use std::net::{TcpListener, TcpStream};
+        fn read_request(s: &mut TcpStream) {
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = s.read(&mut buf).unwrap();
+                assert!(n > 0, "the client closed the connection");
+                got.extend_from_slice(&buf[..n]);
+            }
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let answer = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+            let (mut first, _) = listener.accept().unwrap();
+            read_request(&mut first);
+            first.write_all(answer).unwrap();
+            read_request(&mut first);
+            drop(first);
+            let (mut second, _) = listener.accept().unwrap();
+            read_request(&mut second);
+            second.write_all(answer).unwrap();
+        });
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let certs = CertDir { roots: Vec::new(), identity: None };
+        let client =
+            Client::new(format!("http://{addr}"), "127.0.0.1", "r", Credentials::Anonymous, &certs, false)
+                .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            assert_eq!(client.manifest("a", "application/json").await.unwrap(), b"{}");
+            assert_eq!(client.manifest("b", "application/json").await.unwrap(), b"{}");
+        });
+        server.join().unwrap();
+    }
 }
