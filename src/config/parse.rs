@@ -88,7 +88,7 @@ pub(super) fn parse(src: &SourceText, known: &KnownRules) -> (Config, Vec<Config
                 if let Some(arch) = p.string(value, "arch") {
                     match crate::reference::platform::Platform::parse(&arch) {
                         Ok(_) => config.arch = Some(arch),
-                        Err(e) => p.error_at(value, e),
+                        Err(e) => p.error_at(value, e.to_string()),
                     }
                 }
             }
