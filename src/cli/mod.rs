@@ -131,7 +131,8 @@ fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
     };
     let mut facts = discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())?;
     if let Some(opened) = opened {
-        crate::gather::image::attach_image(&mut facts, opened, explicit_arch, &opts)?;
+        crate::gather::image::attach_image(&mut facts, opened, explicit_arch, &opts)
+            .map_err(|e| e.to_string())?;
     }
     Ok(facts)
 }
