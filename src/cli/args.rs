@@ -1,5 +1,6 @@
 //! The clap definition of the command line (DESIGN.md, "Command-line contract").
 
+use super::CliError;
 use crate::config::Config;
 use crate::finding::Severity;
 use crate::reference::platform::Platform;
@@ -191,17 +192,17 @@ pub struct ImageArgs {
 }
 
 impl ImageArgs {
-    pub fn options(&self, arch: &str) -> Result<crate::image::ImageOptions, String> {
-        let mut platform = Platform::parse(arch).map_err(|e| format!("--arch: {e}"))?;
+    pub fn options(&self, arch: &str) -> Result<crate::image::ImageOptions, CliError> {
+        let mut platform = Platform::parse(arch)?;
         if let Some(os) = &self.os {
             if os.is_empty() || os.contains('/') {
-                return Err(format!("--os: `{os}` is not an OS name (linux, windows...)"));
+                return Err(CliError::Os(os.clone()));
             }
             platform.os = os.clone();
         }
         if let Some(variant) = &self.variant {
             if variant.is_empty() || variant.contains('/') {
-                return Err(format!("--variant: `{variant}` is not a variant (v8, v7...)"));
+                return Err(CliError::Variant(variant.clone()));
             }
             platform.variant = Some(variant.clone());
         }
@@ -244,9 +245,9 @@ impl SourceArgs {
 
     /// Build arguments and platform: command line (and STOWAGE_ARCH) over the configuration
     /// over the defaults.
-    pub fn build_options(&self, config: &Config) -> Result<BuildOptions, String> {
+    pub fn build_options(&self, config: &Config) -> Result<BuildOptions, CliError> {
         let arch = self.arch.as_deref().or(config.arch.as_deref()).unwrap_or("amd64");
-        let target = Platform::parse(arch).map_err(|e| format!("--arch: {e}"))?;
+        let target = Platform::parse(arch)?;
         let mut build_args = config.build_args.clone();
         for arg in &self.build_args {
             let (name, value) = match arg.split_once('=') {
@@ -258,7 +259,7 @@ impl SourceArgs {
                 },
             };
             if name.is_empty() || name.contains(char::is_whitespace) {
-                return Err(format!("--build-arg `{arg}`: expected NAME=VALUE"));
+                return Err(CliError::BuildArg(arg.clone()));
             }
             build_args.push((name.to_string(), value));
         }
@@ -313,20 +314,20 @@ pub struct FormatSpec {
 }
 
 impl FormatSpec {
-    pub fn parse(text: &str) -> Result<FormatSpec, String> {
+    pub fn parse(text: &str) -> Result<FormatSpec, CliError> {
         let (name, file) = match text.split_once('=') {
             Some((name, "")) => {
-                return Err(format!("`{name}=`: the file name is empty"));
+                return Err(CliError::EmptyFileName(name.to_string()));
             }
             Some((name, file)) => (name, Some(PathBuf::from(file))),
             None => (text, None),
         };
         let format = <CheckFormat as ValueEnum>::from_str(name, true).map_err(|_| {
-            let names: Vec<String> = CheckFormat::value_variants()
+            let known: Vec<String> = CheckFormat::value_variants()
                 .iter()
                 .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
                 .collect();
-            format!("unknown format `{name}` (one of {})", names.join(", "))
+            CliError::UnknownFormat { name: name.to_string(), known }
         })?;
         Ok(FormatSpec { format, file })
     }
@@ -387,12 +388,18 @@ mod tests {
 
     #[test]
     fn format_specs_name_a_format_and_maybe_a_file() {
-        assert_eq!(FormatSpec::parse("sarif"), Ok(FormatSpec { format: CheckFormat::Sarif, file: None }));
         assert_eq!(
-            FormatSpec::parse("junit=out/junit.xml"),
-            Ok(FormatSpec { format: CheckFormat::Junit, file: Some(PathBuf::from("out/junit.xml")) })
+            FormatSpec::parse("sarif").ok(),
+            Some(FormatSpec { format: CheckFormat::Sarif, file: None })
         );
-        assert!(FormatSpec::parse("html=").is_err());
-        assert!(FormatSpec::parse("pdf=x.pdf").unwrap_err().contains("one of human, compact"));
+        assert_eq!(
+            FormatSpec::parse("junit=out/junit.xml").ok(),
+            Some(FormatSpec { format: CheckFormat::Junit, file: Some(PathBuf::from("out/junit.xml")) })
+        );
+        assert_eq!(FormatSpec::parse("html=").unwrap_err().to_string(), "`html=`: the file name is empty");
+        assert_eq!(
+            FormatSpec::parse("pdf=x.pdf").unwrap_err().to_string(),
+            "unknown format `pdf` (one of human, compact, json, sarif, junit, github, gitlab, markdown, html)"
+        );
     }
 }

@@ -10,8 +10,11 @@ use args::{
 };
 
 use crate::config::{self, Config};
-use crate::gather::discover;
+use crate::gather::discover::{self, WalkError};
 use crate::gather::facts::Facts;
+use crate::gather::image::AttachError;
+use crate::image::ImageError;
+use crate::reference::platform::PlatformError;
 use crate::report::{self, ConfigSummary, Report, RunInfo, Summary};
 use crate::rules::{baseline, catalog, engine};
 use clap::Parser;
@@ -25,6 +28,57 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FINDINGS: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// Why a command could not be done: exit 2, with `stowage: error: MESSAGE` on stderr.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("--config {}: no such file", .0.display())]
+    NoConfigFile(PathBuf),
+    /// The configuration has errors; they were printed with excerpts before.
+    #[error("{file}: {count} configuration {}", if *.count == 1 { "error" } else { "errors" })]
+    Config { file: String, count: usize },
+    #[error("--arch: {0}")]
+    Arch(#[from] PlatformError),
+    #[error("--os: `{0}` is not an OS name (linux, windows...)")]
+    Os(String),
+    #[error("--variant: `{0}` is not a variant (v8, v7...)")]
+    Variant(String),
+    #[error("--build-arg `{0}`: expected NAME=VALUE")]
+    BuildArg(String),
+    /// `--format FMT=` with nothing after the `=`.
+    #[error("`{0}=`: the file name is empty")]
+    EmptyFileName(String),
+    #[error("unknown format `{name}` (one of {})", .known.join(", "))]
+    UnknownFormat { name: String, known: Vec<String> },
+    #[error("--format: at most one format can go to stdout; give the others a file (FMT=FILE)")]
+    StdoutTwice,
+    #[error("--format: {} is named twice", .0.display())]
+    NamedTwice(PathBuf),
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+    /// A baseline that cannot be used; the message names the file.
+    #[error("{0}")]
+    Baseline(String),
+    #[error("stowage.yaml exists already; use --force to overwrite it")]
+    ConfigExists,
+    /// A command that only reads an image was given none.
+    #[error("`stowage {0}` needs --image IMAGE")]
+    NeedsImage(&'static str),
+    #[error("unknown rule `{id}`; the rules are: {}", .known.join(", "))]
+    UnknownRule { id: String, known: Vec<String> },
+    #[error("cannot render the manual page: {0}")]
+    Man(#[source] std::io::Error),
+    /// A file that could not be written.
+    #[error("{}: {source}", .path.display())]
+    Write { path: PathBuf, source: std::io::Error },
+    /// Standard output could not be written (a closed pipe is not an error).
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+}
+
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -36,7 +90,8 @@ pub fn main() -> ExitCode {
     };
     match run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(message) => {
+        Err(e) => {
+            let message = e.to_string();
             if !message.is_empty() {
                 eprintln!("stowage: error: {message}");
             }
@@ -45,7 +100,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<u8, String> {
+fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
         Command::Check { sources, format, fail_on, no_inline_ignores, baseline, write_baseline } => {
             let options = CheckOptions { format, fail_on, no_inline_ignores, baseline, write_baseline };
@@ -68,7 +123,7 @@ fn run(cli: Cli) -> Result<u8, String> {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
                 .render(&mut out)
-                .map_err(|e| format!("cannot render the manual page: {e}"))?;
+                .map_err(CliError::Man)?;
             write_stdout(&String::from_utf8_lossy(&out))?;
             Ok(EXIT_OK)
         }
@@ -87,14 +142,14 @@ struct Loaded {
 
 /// `--config FILE`, else stowage.yaml / .stowage.yaml found upward, else the defaults.
 /// Errors in the file are printed with excerpts, and the run stops (exit 2).
-fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
+fn load_config(sources: &SourceArgs) -> Result<Loaded, CliError> {
     if sources.no_config {
         return Ok(Loaded { config: Config::default(), dir: None });
     }
     let path = match &sources.config {
         Some(path) => {
             if !path.is_file() {
-                return Err(format!("--config {}: no such file", path.display()));
+                return Err(CliError::NoConfigFile(path.clone()));
             }
             Some(path.clone())
         }
@@ -106,16 +161,14 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, String> {
         Err(errors) => {
             let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
             eprint!("{}", report::human::render_config_errors(&errors, color));
-            let n = errors.errors.len();
-            let noun = if n == 1 { "error" } else { "errors" };
-            let shown =
+            let file =
                 errors.source.as_ref().map_or_else(|| path.display().to_string(), |s| s.display.clone());
-            Err(format!("{shown}: {n} configuration {noun}"))
+            Err(CliError::Config { file, count: errors.errors.len() })
         }
     }
 }
 
-fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
+fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, CliError> {
     let opts = sources.build_options(&loaded.config)?;
     let explicit_arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
     // Fail closed: an unreadable image stops the analysis (exit 2).
@@ -129,7 +182,7 @@ fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, String> {
                 || dir.as_deref().and_then(|d| relative(d, display)).is_some_and(|r| p.matches(&r))
         })
     };
-    let mut facts = discover::gather_filtered(&paths, &opts, &keep).map_err(|e| e.to_string())?;
+    let mut facts = discover::gather_filtered(&paths, &opts, &keep)?;
     if let Some(opened) = opened {
         crate::gather::image::attach_image(&mut facts, opened, explicit_arch, &opts)?;
     }
@@ -166,7 +219,7 @@ struct CheckOptions {
     write_baseline: Option<PathBuf>,
 }
 
-fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
+fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
     let config = &loaded.config;
     let fail_on = match options.fail_on {
@@ -183,7 +236,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
         engine_opts.inline_ignores = false;
     }
     if let Some(path) = &options.baseline {
-        engine_opts.baseline = Some(baseline::load(path)?);
+        engine_opts.baseline = Some(baseline::load(path).map_err(CliError::Baseline)?);
     }
     let outcome = engine::run(&facts, config, &engine_opts);
     if let Some(path) = &options.write_baseline {
@@ -259,15 +312,15 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, String> {
 }
 
 /// At most one format on stdout, and no file written twice.
-fn check_outputs(specs: &[FormatSpec]) -> Result<(), String> {
+fn check_outputs(specs: &[FormatSpec]) -> Result<(), CliError> {
     let to_stdout = specs.iter().filter(|s| s.file.is_none()).count();
     if to_stdout > 1 {
-        return Err("--format: at most one format can go to stdout; give the others a file (FMT=FILE)".into());
+        return Err(CliError::StdoutTwice);
     }
     let mut files = std::collections::BTreeSet::new();
     for file in specs.iter().filter_map(|s| s.file.as_ref()) {
         if !files.insert(normalize(&std::env::current_dir().unwrap_or_default().join(file))) {
-            return Err(format!("--format: {} is named twice", file.display()));
+            return Err(CliError::NamedTwice(file.clone()));
         }
     }
     Ok(())
@@ -287,7 +340,7 @@ fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> S
     }
 }
 
-fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
+fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
     let facts = gather(sources, &loaded)?;
     match format {
@@ -297,7 +350,7 @@ fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
             let written = report::refs::write_json(&facts.references, &mut out).and_then(|_| out.flush());
             match written {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    return Err(format!("cannot write the output: {e}"));
+                    return Err(CliError::Output(e));
                 }
                 _ => {}
             }
@@ -306,19 +359,18 @@ fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
-fn init(force: bool) -> Result<u8, String> {
+fn init(force: bool) -> Result<u8, CliError> {
     let path = Path::new("stowage.yaml");
     if path.exists() && !force {
-        return Err("stowage.yaml exists already; use --force to overwrite it".into());
+        return Err(CliError::ConfigExists);
     }
     write_atomically(path, &config::init_template(&catalog::known_rules()))?;
     eprintln!("stowage: wrote stowage.yaml");
     Ok(EXIT_OK)
 }
 
-fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> Result<u8, String> {
-    let opened =
-        open_image(image, arch.unwrap_or("amd64"))?.ok_or("`stowage inventory` needs --image IMAGE")?;
+fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> Result<u8, CliError> {
+    let opened = open_image(image, arch.unwrap_or("amd64"))?.ok_or(CliError::NeedsImage("inventory"))?;
     // The OS image's own architecture, unless --arch says otherwise.
     let target = arch.map(str::to_string).or_else(|| opened.config.architecture.clone());
     let inv = crate::inventory::inventory(&opened.view, target.as_deref());
@@ -330,7 +382,7 @@ fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> 
     Ok(EXIT_OK)
 }
 
-fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, String> {
+fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
     let facts = gather(sources, &loaded)?;
     let text = match format {
@@ -342,12 +394,12 @@ fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, String> {
     Ok(EXIT_OK)
 }
 
-fn rules_command(rule: Option<&str>, format: RulesFormat) -> Result<u8, String> {
+fn rules_command(rule: Option<&str>, format: RulesFormat) -> Result<u8, CliError> {
     let text = match rule {
         Some(id) => {
-            let entry = catalog::entry(id).ok_or_else(|| {
-                let ids: Vec<&str> = catalog::entries().iter().map(|e| e.id.as_str()).collect();
-                format!("unknown rule `{id}`; the rules are: {}", ids.join(", "))
+            let entry = catalog::entry(id).ok_or_else(|| CliError::UnknownRule {
+                id: id.to_string(),
+                known: catalog::entries().iter().map(|e| e.id.clone()).collect(),
             })?;
             report::rules::explain(entry, format)
         }
@@ -359,35 +411,34 @@ fn rules_command(rule: Option<&str>, format: RulesFormat) -> Result<u8, String> 
 
 /// Write a file through a temporary file in the same directory and a rename, so a reader
 /// never sees it half-written.
-pub fn write_atomically(path: &Path, text: &str) -> Result<(), String> {
+pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| format!("{}: {e}", path.display()))?;
-    tmp.write_all(text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    let failed = |source| CliError::Write { path: path.to_path_buf(), source };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(failed)?;
+    tmp.write_all(text.as_bytes()).map_err(failed)?;
     // The temporary file is private (0600); a report is an artifact others read, so give it
     // the mode of the file it replaces, or the usual 0644.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).map_or(0o644, |m| m.permissions().mode() & 0o7777);
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).map_err(failed)?;
     }
-    tmp.persist(path).map_err(|e| format!("{}: {}", path.display(), e.error))?;
+    tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
 }
 
-fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::OpenedImage>, String> {
+fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::OpenedImage>, CliError> {
     let Some(spec) = &args.image else { return Ok(None) };
     let opts = args.options(arch)?;
-    crate::image::open(spec, &opts).map(Some).map_err(|e| e.to_string())
+    Ok(Some(crate::image::open(spec, &opts)?))
 }
 
-fn ls(path: &str, args: &ImageArgs, arch: &str, format: RefsFormat) -> Result<u8, String> {
-    let image = open_image(args, arch)?.ok_or("`stowage ls` needs --image IMAGE")?;
+fn ls(path: &str, args: &ImageArgs, arch: &str, format: RefsFormat) -> Result<u8, CliError> {
+    let image = open_image(args, arch)?.ok_or(CliError::NeedsImage("ls"))?;
     let text = match format {
         RefsFormat::Table => {
             eprintln!("{}", report::image::ls_summary(&image));
@@ -400,11 +451,11 @@ fn ls(path: &str, args: &ImageArgs, arch: &str, format: RefsFormat) -> Result<u8
 }
 
 /// Write to stdout; a closed pipe (`stowage refs | head`) is not an error.
-fn write_stdout(text: &str) -> Result<(), String> {
+fn write_stdout(text: &str) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write the output: {e}")),
+        Err(e) => Err(CliError::Output(e)),
     }
 }

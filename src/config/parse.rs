@@ -79,7 +79,7 @@ pub(super) fn parse(src: &SourceText, known: &KnownRules) -> (Config, Vec<Config
                 for (glob, node) in p.strings(value, "exclude") {
                     match Pattern::path_glob(&glob) {
                         Ok(pattern) => config.exclude.push(pattern),
-                        Err(e) => p.error_at(node, e),
+                        Err(e) => p.error_at(node, e.to_string()),
                     }
                 }
             }
@@ -88,7 +88,7 @@ pub(super) fn parse(src: &SourceText, known: &KnownRules) -> (Config, Vec<Config
                 if let Some(arch) = p.string(value, "arch") {
                     match crate::reference::platform::Platform::parse(&arch) {
                         Ok(_) => config.arch = Some(arch),
-                        Err(e) => p.error_at(value, e),
+                        Err(e) => p.error_at(value, e.to_string()),
                     }
                 }
             }
@@ -218,18 +218,14 @@ impl Parser<'_> {
     fn pattern(&mut self, node: &Node, what: &str, path_glob: bool) -> Option<Pattern> {
         let result = match &node.value {
             Value::String(s) => {
-                if path_glob {
-                    Pattern::path_glob(s)
-                } else {
-                    Pattern::glob(s)
-                }
+                if path_glob { Pattern::path_glob(s) } else { Pattern::glob(s) }.map_err(|e| e.to_string())
             }
             Value::Map(entries) if entries.len() == 1 => {
                 let (k, v) = &entries[0];
                 let text = self.string(v, what)?;
                 let result = match k.as_str() {
-                    Some("regex") => Pattern::regex(&text),
-                    Some("glob") => Pattern::glob(&text),
+                    Some("regex") => Pattern::regex(&text).map_err(|e| e.to_string()),
+                    Some("glob") => Pattern::glob(&text).map_err(|e| e.to_string()),
                     _ => Err(format!(
                         "a pattern is a glob string, `{{regex: ...}}` or `{{glob: ...}}`; `{what}` has `{}`",
                         k.as_str().unwrap_or("?")

@@ -5,16 +5,31 @@
 use crate::gather::facts::{Facts, ImageFacts};
 use crate::gather::image_sources as sources;
 use crate::inventory::inventory;
+use crate::reference::platform::PlatformError;
 use crate::source::BuildOptions;
+
+/// Why an opened image cannot be audited (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum AttachError {
+    /// The target architecture given is not a platform.
+    #[error("--arch: {0}")]
+    Arch(#[from] PlatformError),
+    /// None of the paths stowage reads exist in the image.
+    #[error(
+        "--image {spec}: none of the paths stowage reads exist in it (/etc/containers, /usr/lib/containers, \
+         /usr/share/containers, ...): not a bootc root filesystem"
+    )]
+    NotAnOsImage { spec: String },
+}
 
 /// The target architecture: `--arch` (or the configuration's `arch`), else the image config's,
 /// else the host's (right for `RUN stowage check --image rootfs:/`, which runs on the target).
 pub fn target_arch(
     explicit: Option<&str>,
     from_image: Option<&str>,
-) -> Result<(String, &'static str), String> {
+) -> Result<(String, &'static str), AttachError> {
     if let Some(a) = explicit {
-        let p = crate::reference::platform::Platform::parse(a).map_err(|e| format!("--arch: {e}"))?;
+        let p = crate::reference::platform::Platform::parse(a)?;
         return Ok((p.arch, "--arch"));
     }
     if let Some(a) = from_image {
@@ -30,16 +45,13 @@ pub fn attach_image(
     opened: crate::image::OpenedImage,
     explicit_arch: Option<&str>,
     opts: &BuildOptions,
-) -> Result<(), String> {
+) -> Result<(), AttachError> {
     let spec = opened.spec.as_str();
     let view = &opened.view;
     if view.is_empty() {
         // Nothing of /etc/containers, /usr/lib/containers, /usr/share/containers...: not an OS
         // image (a wrong path, say), and passing it would pass anything.
-        return Err(format!(
-            "--image {spec}: none of the paths stowage reads exist in it (/etc/containers, /usr/lib/containers, \
-             /usr/share/containers, ...): not a bootc root filesystem"
-        ));
+        return Err(AttachError::NotAnOsImage { spec: spec.to_string() });
     }
     let (arch, arch_source) = target_arch(explicit_arch, opened.config.architecture.as_deref())?;
     let inv = inventory(view, Some(&arch));

@@ -25,7 +25,7 @@ use crate::reference::platform::Platform;
 use blobs::{BlobRef, BlobSource};
 use cache::Cache;
 use layer::{Expect, LayerChanges};
-pub use spec::Transport;
+pub use spec::{SpecError, Transport};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -123,6 +123,9 @@ pub struct ImageError {
 pub enum Cause {
     #[error("{0}")]
     Spec(String),
+    /// The `--image` value itself is not in the transports syntax.
+    #[error(transparent)]
+    Transport(SpecError),
     #[error("{path}: {message}")]
     Io { path: String, message: String },
     #[error("{0}")]
@@ -155,7 +158,7 @@ impl Cause {
 /// Open the image named by `spec` and read its watched view.
 pub fn open(spec: &str, opts: &ImageOptions) -> Result<OpenedImage, ImageError> {
     let wrap = |cause| ImageError { image: spec.to_string(), cause };
-    let transport = Transport::parse(spec).map_err(|m| wrap(Cause::Spec(m)))?;
+    let transport = Transport::parse(spec).map_err(|e| wrap(Cause::Transport(e)))?;
     let (view, config, stats) = match transport {
         Transport::Rootfs { dir } => rootfs::open(&dir).map_err(wrap)?,
         Transport::ContainersStorage { driver, root, reference } => {

@@ -181,11 +181,14 @@ impl BlobSource for RegistryBlobs<'_> {
             let response = self.client.blob(digest, Some((offset, length))).await?;
             let content_range =
                 response.headers().get(reqwest::header::CONTENT_RANGE).and_then(|v| v.to_str().ok());
-            let what = |e: String| Cause::Registry(format!("{digest} bytes {offset}+{length}: {e}"));
-            match client::range_answer(response.status(), content_range, offset).map_err(what)? {
+            let what =
+                |e: &dyn std::fmt::Display| Cause::Registry(format!("{digest} bytes {offset}+{length}: {e}"));
+            match client::range_answer(response.status(), content_range, offset).map_err(|e| what(&e))? {
                 // Dropping the response abandons the whole-blob download.
                 RangeAnswer::Whole => Ok(None),
-                RangeAnswer::Partial => client::read_limited(response, length).await.map(Some).map_err(what),
+                RangeAnswer::Partial => {
+                    client::read_limited(response, length).await.map(Some).map_err(|e| what(&e))
+                }
             }
         })
     }

@@ -19,16 +19,42 @@ pub enum Transport {
     Rootfs { dir: PathBuf },
 }
 
+/// An `--image` value that is not in the transports syntax; the message says what was expected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    #[error("expected TRANSPORT:LOCATION, e.g. oci-archive:out.tar, docker://quay.io/x/y:1 or rootfs:/")]
+    NoTransport,
+    /// `TRANSPORT:` with nothing where the path, reference or directory goes.
+    #[error("`{transport}:` needs {what}")]
+    Empty { transport: String, what: &'static str },
+    #[error("`docker:` is followed by //REF (docker://quay.io/x/y:1)")]
+    DockerWithoutSlashes,
+    #[error(
+        "the `dir:` transport is not supported for the OS image; copy it with \
+         `skopeo copy dir:... oci-archive:out.tar`"
+    )]
+    Dir,
+    #[error(
+        "unknown transport `{0}` (expected oci, oci-archive, docker-archive, docker, \
+         containers-storage or rootfs)"
+    )]
+    UnknownTransport(String),
+    #[error("unclosed `[` in containers-storage:[...]REF")]
+    UnclosedStore,
+    #[error("`containers-storage:` needs an image reference or ID")]
+    NoStorageReference,
+    #[error("the store root `{0}` must be an absolute path")]
+    RelativeStoreRoot(String),
+}
+
 impl Transport {
     /// Parse an `--image` value. The error names what was expected.
-    pub fn parse(spec: &str) -> Result<Transport, String> {
+    pub fn parse(spec: &str) -> Result<Transport, SpecError> {
         let Some((name, rest)) = spec.split_once(':') else {
-            return Err("expected TRANSPORT:LOCATION, e.g. oci-archive:out.tar, \
-                        docker://quay.io/x/y:1 or rootfs:/"
-                .into());
+            return Err(SpecError::NoTransport);
         };
-        let nonempty = |what: &str, v: &str| -> Result<(), String> {
-            if v.is_empty() { Err(format!("`{name}:` needs {what}")) } else { Ok(()) }
+        let nonempty = |what: &'static str, v: &str| -> Result<(), SpecError> {
+            if v.is_empty() { Err(SpecError::Empty { transport: name.to_string(), what }) } else { Ok(()) }
         };
         match name {
             // containers/image splits path and tag at the first colon.
@@ -55,9 +81,7 @@ impl Transport {
                 Ok(Transport::DockerArchive { file: path.into(), reference })
             }
             "docker" => {
-                let reference = rest
-                    .strip_prefix("//")
-                    .ok_or_else(|| "`docker:` is followed by //REF (docker://quay.io/x/y:1)".to_string())?;
+                let reference = rest.strip_prefix("//").ok_or(SpecError::DockerWithoutSlashes)?;
                 nonempty("a reference", reference)?;
                 Ok(Transport::Docker { reference: reference.to_string() })
             }
@@ -66,28 +90,23 @@ impl Transport {
                 nonempty("a directory", rest)?;
                 Ok(Transport::Rootfs { dir: rest.into() })
             }
-            "dir" => Err("the `dir:` transport is not supported for the OS image; copy it with \
-                          `skopeo copy dir:... oci-archive:out.tar`"
-                .into()),
-            other => Err(format!(
-                "unknown transport `{other}` (expected oci, oci-archive, docker-archive, docker, \
-                 containers-storage or rootfs)"
-            )),
+            "dir" => Err(SpecError::Dir),
+            other => Err(SpecError::UnknownTransport(other.to_string())),
         }
     }
 }
 
 /// `[DRIVER@ROOT+RUNROOT:OPTIONS]REF`, `[ROOT]REF` or `REF` (containers/image storage/).
-fn parse_storage(rest: &str) -> Result<Transport, String> {
+fn parse_storage(rest: &str) -> Result<Transport, SpecError> {
     let (store, reference) = match rest.strip_prefix('[') {
         Some(inner) => {
-            let close = inner.find(']').ok_or("unclosed `[` in containers-storage:[...]REF")?;
+            let close = inner.find(']').ok_or(SpecError::UnclosedStore)?;
             (Some(&inner[..close]), &inner[close + 1..])
         }
         None => (None, rest),
     };
     if reference.is_empty() {
-        return Err("`containers-storage:` needs an image reference or ID".into());
+        return Err(SpecError::NoStorageReference);
     }
     let (mut driver, mut root) = (None, None);
     if let Some(store) = store {
@@ -103,7 +122,7 @@ fn parse_storage(rest: &str) -> Result<Transport, String> {
         }
         if !root_part.is_empty() {
             if !root_part.starts_with('/') {
-                return Err(format!("the store root `{root_part}` must be an absolute path"));
+                return Err(SpecError::RelativeStoreRoot(root_part.to_string()));
             }
             root = Some(PathBuf::from(root_part));
         }
@@ -148,6 +167,35 @@ mod tests {
         assert_eq!(Transport::parse("rootfs:/").unwrap(), Transport::Rootfs { dir: "/".into() });
         for bad in ["out.tar", "docker:x", "nope:x", "oci:", "containers-storage:[vfs@/r", "rootfs:"] {
             assert!(Transport::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn errors_say_what_was_expected() {
+        for (bad, message) in [
+            (
+                "out.tar",
+                "expected TRANSPORT:LOCATION, e.g. oci-archive:out.tar, docker://quay.io/x/y:1 or rootfs:/",
+            ),
+            ("oci:", "`oci:` needs a path"),
+            ("docker:x", "`docker:` is followed by //REF (docker://quay.io/x/y:1)"),
+            ("docker://", "`docker:` needs a reference"),
+            ("rootfs:", "`rootfs:` needs a directory"),
+            (
+                "dir:x",
+                "the `dir:` transport is not supported for the OS image; copy it with `skopeo copy dir:... \
+                 oci-archive:out.tar`",
+            ),
+            (
+                "nope:x",
+                "unknown transport `nope` (expected oci, oci-archive, docker-archive, docker, containers-storage \
+                 or rootfs)",
+            ),
+            ("containers-storage:[vfs@/r", "unclosed `[` in containers-storage:[...]REF"),
+            ("containers-storage:[/r]", "`containers-storage:` needs an image reference or ID"),
+            ("containers-storage:[r]x", "the store root `r` must be an absolute path"),
+        ] {
+            assert_eq!(Transport::parse(bad).unwrap_err().to_string(), message, "{bad}");
         }
     }
 }

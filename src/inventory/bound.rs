@@ -12,6 +12,36 @@ use crate::text::SourceText;
 
 pub const BOUND_IMAGES_DIR: &str = "/usr/lib/bootc/bound-images.d";
 
+/// Why bootc would refuse an entry of bound-images.d, worded as bootc words it. Paths are
+/// shown without their leading `/`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BoundError {
+    #[error("Not a symlink: {name}")]
+    NotASymlink { name: String },
+    #[error("cannot read {path}: no such file inside the image")]
+    Unreadable { path: String },
+    /// The link's target is not in the image.
+    #[error("cannot read {path} -> {target}: no such file inside the image")]
+    Dangling { path: String, target: String },
+    #[error("Invalid file extension: {name}")]
+    Extension { name: String },
+    #[error("Parsing {path}: AuthFile is not supported by bound bootc images")]
+    AuthFile { path: String },
+    #[error("Parsing {path}: Missing Image field")]
+    MissingImage { path: String },
+    #[error("Parsing {path}: Invalid image value: {source}")]
+    ImageValue { path: String, source: SpecifierError },
+}
+
+/// A systemd specifier in an `Image=` value, which bootc does not expand.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SpecifierError {
+    #[error("Systemd specifiers are not supported by bound bootc images: {value}")]
+    Specifier { value: String },
+    #[error("Unterminated %")]
+    Unterminated,
+}
+
 pub fn read(
     view: &FileView,
     images: &mut Vec<EmbeddedImage>,
@@ -58,51 +88,47 @@ pub fn read(
 }
 
 /// The image one entry names, or the error bootc gives for it.
-fn bound_image(view: &FileView, name: &str, entry: &Entry, path: &str) -> Result<String, String> {
+fn bound_image(view: &FileView, name: &str, entry: &Entry, path: &str) -> Result<String, BoundError> {
     if !matches!(entry, Entry::Symlink { .. }) {
-        return Err(format!("Not a symlink: {name}"));
+        return Err(BoundError::NotASymlink { name: name.to_string() });
     }
     match image_value(view, name, path)? {
         Some(v) => Ok(v),
-        None => Err(format!("Parsing {}: Missing Image field", path.trim_start_matches('/'))),
+        None => Err(BoundError::MissingImage { path: path.trim_start_matches('/').to_string() }),
     }
 }
 
 /// `Image=` of the unit the link points at, as bootc reads it: from `[Image]` for `.image`,
 /// from `[Container]` for `.container`, `%%` unescaped, any other `%` rejected.
-fn image_value(view: &FileView, name: &str, path: &str) -> Result<Option<String>, String> {
+fn image_value(view: &FileView, name: &str, path: &str) -> Result<Option<String>, BoundError> {
+    let shown = || path.trim_start_matches('/').to_string();
     let Some(bytes) = view.read(path) else {
-        let target = match view.entry(path) {
-            Some(Entry::Symlink { target }) => format!(" -> {target}"),
-            _ => String::new(),
-        };
-        return Err(format!(
-            "cannot read {}{target}: no such file inside the image",
-            path.trim_start_matches('/')
-        ));
+        return Err(match view.entry(path) {
+            Some(Entry::Symlink { target }) => BoundError::Dangling { path: shown(), target: target.clone() },
+            _ => BoundError::Unreadable { path: shown() },
+        });
     };
     let section = match name.rsplit_once('.').map(|(_, ext)| ext) {
         Some("image") => "Image",
         Some("container") => "Container",
-        _ => return Err(format!("Invalid file extension: {name}")),
+        _ => return Err(BoundError::Extension { name: name.to_string() }),
     };
     let text = String::from_utf8_lossy(bytes).into_owned();
     let resolved = view.resolve(path).unwrap_or_else(|| path.to_string());
     let src = SourceText::new(&resolved, &resolved, text);
     let unit = quadlet::parse(&src);
-    let context = |e: String| format!("Parsing {}: {e}", path.trim_start_matches('/'));
     if section == "Image" && section_keys(&src.text, "Image").iter().any(|k| k == "AuthFile") {
-        return Err(context("AuthFile is not supported by bound bootc images".into()));
+        return Err(BoundError::AuthFile { path: shown() });
     }
     let Some((value, location)) = unit.image else { return Ok(None) };
     if section_at(&src.text, location.line) != Some(section) {
         return Ok(None);
     }
-    spec_value(&value).map(Some).map_err(|e| context(format!("Invalid image value: {e}")))
+    spec_value(&value).map(Some).map_err(|source| BoundError::ImageValue { path: shown(), source })
 }
 
 /// systemd specifier handling as bootc does it: `%%` → `%`, any other `%` is an error.
-pub fn spec_value(value: &str) -> Result<String, String> {
+pub fn spec_value(value: &str) -> Result<String, SpecifierError> {
     let mut out = String::new();
     let mut chars = value.chars();
     while let Some(c) = chars.next() {
@@ -113,9 +139,9 @@ pub fn spec_value(value: &str) -> Result<String, String> {
         match chars.next() {
             Some('%') => out.push('%'),
             Some(_) => {
-                return Err(format!("Systemd specifiers are not supported by bound bootc images: {value}"));
+                return Err(SpecifierError::Specifier { value: value.to_string() });
             }
-            None => return Err("Unterminated %".into()),
+            None => return Err(SpecifierError::Unterminated),
         }
     }
     Ok(out)
@@ -153,9 +179,12 @@ mod tests {
     fn specifiers_as_bootc_parses_them() {
         assert_eq!(spec_value("quay.io/foo/%%foo:latest").as_deref(), Ok("quay.io/foo/%foo:latest"));
         assert_eq!(spec_value("quay.io/foo/%%%%foo:latest").as_deref(), Ok("quay.io/foo/%%foo:latest"));
-        assert!(spec_value("quay.io/foo/%foo:latest").is_err());
+        assert_eq!(
+            spec_value("quay.io/foo/%foo:latest").unwrap_err().to_string(),
+            "Systemd specifiers are not supported by bound bootc images: quay.io/foo/%foo:latest"
+        );
         assert!(spec_value("quay.io/foo/%%%foo:latest").is_err());
-        assert_eq!(spec_value("quay.io/foo/foo:latest%"), Err("Unterminated %".into()));
+        assert_eq!(spec_value("quay.io/foo/foo:latest%").unwrap_err().to_string(), "Unterminated %");
     }
 
     #[test]

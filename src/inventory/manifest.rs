@@ -21,12 +21,25 @@ pub(crate) enum Manifest {
     Image { config: Option<Descriptor>, layers: Vec<Descriptor>, architecture: Option<String> },
 }
 
+/// What is wrong with a manifest or index, in words that follow "manifest.json is".
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ManifestError {
+    #[error("not valid JSON ({0})")]
+    Json(#[source] serde_json::Error),
+    #[error("not a JSON object")]
+    NotAnObject,
+    #[error("`manifests` is not a list")]
+    ManifestsNotAList,
+    #[error("neither an image manifest (no `config`) nor an index (no `manifests`)")]
+    Neither,
+}
+
 /// Parse a manifest or index; the error says what is wrong in words.
-pub(crate) fn parse(bytes: &[u8]) -> Result<Manifest, String> {
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON ({e})"))?;
-    let Value::Object(obj) = &v else { return Err("not a JSON object".into()) };
+pub(crate) fn parse(bytes: &[u8]) -> Result<Manifest, ManifestError> {
+    let v: Value = serde_json::from_slice(bytes).map_err(ManifestError::Json)?;
+    let Value::Object(obj) = &v else { return Err(ManifestError::NotAnObject) };
     if let Some(list) = obj.get("manifests") {
-        let Value::Array(items) = list else { return Err("`manifests` is not a list".into()) };
+        let Value::Array(items) = list else { return Err(ManifestError::ManifestsNotAList) };
         return Ok(Manifest::Index { manifests: items.iter().filter_map(descriptor).collect() });
     }
     if obj.get("schemaVersion").and_then(Value::as_u64) == Some(1) {
@@ -45,7 +58,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Manifest, String> {
     }
     let config = obj.get("config").and_then(descriptor);
     if config.is_none() {
-        return Err("neither an image manifest (no `config`) nor an index (no `manifests`)".into());
+        return Err(ManifestError::Neither);
     }
     let layers = obj
         .get("layers")
@@ -94,8 +107,8 @@ mod tests {
     fn manifests_indexes_and_configs() {
         let m = br#"{"schemaVersion":2,"config":{"digest":"sha256:c","size":2},"layers":[{"digest":"sha256:l","size":9}]}"#;
         assert_eq!(
-            parse(m),
-            Ok(Manifest::Image {
+            parse(m).ok(),
+            Some(Manifest::Image {
                 config: Some(Descriptor { digest: "sha256:c".into(), size: Some(2), platform: None }),
                 layers: vec![Descriptor { digest: "sha256:l".into(), size: Some(9), platform: None }],
                 architecture: None,
@@ -107,9 +120,16 @@ mod tests {
         let s1 = br#"{"schemaVersion":1,"architecture":"amd64","fsLayers":[{"blobSum":"sha256:x"}]}"#;
         let Ok(Manifest::Image { architecture, layers, .. }) = parse(s1) else { panic!("schema 1") };
         assert_eq!((architecture.as_deref(), layers.len()), (Some("amd64"), 1));
-        assert!(parse(b"[]").is_err());
-        assert!(parse(b"{").is_err());
-        assert!(parse(br#"{"schemaVersion":2}"#).is_err());
+        assert_eq!(parse(b"[]").unwrap_err().to_string(), "not a JSON object");
+        assert_eq!(
+            parse(b"{").unwrap_err().to_string(),
+            "not valid JSON (EOF while parsing an object at line 1 column 1)"
+        );
+        assert_eq!(parse(br#"{"manifests":{}}"#).unwrap_err().to_string(), "`manifests` is not a list");
+        assert_eq!(
+            parse(br#"{"schemaVersion":2}"#).unwrap_err().to_string(),
+            "neither an image manifest (no `config`) nor an index (no `manifests`)"
+        );
         assert_eq!(
             config_architecture(br#"{"architecture":"arm","variant":"v7"}"#).as_deref(),
             Some("arm/v7")

@@ -7,6 +7,14 @@ pub struct Platform {
     pub variant: Option<String>,
 }
 
+/// A platform that is not `ARCH`, `OS/ARCH` or `OS/ARCH/VARIANT`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])")]
+pub struct PlatformError {
+    /// The text as given.
+    pub text: String,
+}
+
 impl Default for Platform {
     fn default() -> Self {
         Platform { os: "linux".into(), arch: "amd64".into(), variant: None }
@@ -16,16 +24,17 @@ impl Default for Platform {
 impl Platform {
     /// Parse `arch`, `os/arch` or `os/arch/variant`; accepts the uname names (`x86_64`,
     /// `aarch64`) and maps them to the OCI names.
-    pub fn parse(text: &str) -> Result<Platform, String> {
+    pub fn parse(text: &str) -> Result<Platform, PlatformError> {
+        let invalid = || PlatformError { text: text.to_string() };
         let parts: Vec<&str> = text.split('/').collect();
         let (os, arch, variant) = match parts.as_slice() {
             [arch] => ("linux", *arch, None),
             [os, arch] => (*os, *arch, None),
             [os, arch, variant] => (*os, *arch, Some(variant.to_string())),
-            _ => return Err(format!("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])")),
+            _ => return Err(invalid()),
         };
         if os.is_empty() || arch.is_empty() {
-            return Err(format!("`{text}` is not a platform (expected ARCH or OS/ARCH[/VARIANT])"));
+            return Err(invalid());
         }
         Ok(Platform { os: os.into(), arch: oci_arch(arch).into(), variant })
     }

@@ -41,6 +41,32 @@ impl Vars for [(&str, &str)] {
     }
 }
 
+/// A syntax error in a word, worded as BuildKit words it.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExpandError {
+    /// A `${...}` or pattern word that ends before its closing character.
+    #[error("unexpected end of statement while looking for matching {0}")]
+    Unterminated(char),
+    #[error("unexpected end of statement while looking for matching single-quote")]
+    UnterminatedSingleQuote,
+    #[error("unexpected end of statement while looking for matching double-quote")]
+    UnterminatedDoubleQuote,
+    #[error("syntax error: missing '}}'")]
+    MissingBrace,
+    /// `${}`, `${{...` or `${:...`.
+    #[error("syntax error: bad substitution")]
+    BadSubstitution,
+    /// `${V/pattern` without the `/` that ends the pattern.
+    #[error("syntax error: missing '/' in ${{}}")]
+    MissingSlash,
+    /// `${V:op...}` with an operator BuildKit does not know.
+    #[error("unsupported modifier (:{0}) in substitution")]
+    UnsupportedColonModifier(char),
+    /// `${Vop...}` with an operator BuildKit does not know.
+    #[error("unsupported modifier ({0}) in substitution")]
+    UnsupportedModifier(char),
+}
+
 /// The result of expanding a word.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expanded {
@@ -50,7 +76,7 @@ pub struct Expanded {
     pub undefined: Vec<String>,
     /// A syntax error (`${}`, a missing `}`, an unsupported modifier, an unterminated quote).
     /// `value` is then the word as written.
-    pub error: Option<String>,
+    pub error: Option<ExpandError>,
 }
 
 impl Expanded {
@@ -126,7 +152,7 @@ impl Lex<'_> {
 
     /// Process up to `stop` (consumed) or the end. `raw_escapes` keeps escape characters
     /// (pattern words, where `\*` must stay an escaped glob).
-    fn word(&mut self, stop: Option<char>, raw_escapes: bool) -> Result<String, String> {
+    fn word(&mut self, stop: Option<char>, raw_escapes: bool) -> Result<String, ExpandError> {
         let mut out = String::new();
         while let Some(ch) = self.peek() {
             if Some(ch) == stop {
@@ -154,18 +180,18 @@ impl Lex<'_> {
             }
         }
         match stop {
-            Some(c) => Err(format!("unexpected end of statement while looking for matching {c}")),
+            Some(c) => Err(ExpandError::Unterminated(c)),
             None => Ok(out),
         }
     }
 
-    fn single_quoted(&mut self) -> Result<String, String> {
+    fn single_quoted(&mut self) -> Result<String, ExpandError> {
         self.next();
         let mut out = String::new();
         loop {
             match self.next() {
                 None => {
-                    return Err("unexpected end of statement while looking for matching single-quote".into());
+                    return Err(ExpandError::UnterminatedSingleQuote);
                 }
                 Some('\'') => return Ok(out),
                 Some(c) => out.push(c),
@@ -173,13 +199,13 @@ impl Lex<'_> {
         }
     }
 
-    fn double_quoted(&mut self) -> Result<String, String> {
+    fn double_quoted(&mut self) -> Result<String, ExpandError> {
         self.next();
         let mut out = String::new();
         loop {
             match self.peek() {
                 None => {
-                    return Err("unexpected end of statement while looking for matching double-quote".into());
+                    return Err(ExpandError::UnterminatedDoubleQuote);
                 }
                 Some('"') => {
                     self.next();
@@ -231,7 +257,7 @@ impl Lex<'_> {
         self.undefined.push(name.to_string());
     }
 
-    fn dollar(&mut self) -> Result<String, String> {
+    fn dollar(&mut self) -> Result<String, ExpandError> {
         let start = self.pos;
         self.next();
         if self.peek() != Some('{') {
@@ -249,8 +275,8 @@ impl Lex<'_> {
         }
         self.next();
         match self.peek() {
-            None => return Err("syntax error: missing '}'".into()),
-            Some('{' | '}' | ':') => return Err("syntax error: bad substitution".into()),
+            None => return Err(ExpandError::MissingBrace),
+            Some('{' | '}' | ':') => return Err(ExpandError::BadSubstitution),
             Some(_) => {}
         }
         let name = self.name();
@@ -264,13 +290,13 @@ impl Lex<'_> {
             }),
             Some(':') => match self.next() {
                 Some(op @ ('-' | '+' | '?' | '#' | '%')) => self.modifier(start, &name, op, true),
-                Some(op) => Err(format!("unsupported modifier (:{op}) in substitution")),
-                None => Err("syntax error: missing '}'".into()),
+                Some(op) => Err(ExpandError::UnsupportedColonModifier(op)),
+                None => Err(ExpandError::MissingBrace),
             },
             Some(op @ ('-' | '+' | '?' | '#' | '%')) => self.modifier(start, &name, op, false),
             Some('/') => self.substitution(start, &name),
-            Some(op) => Err(format!("unsupported modifier ({op}) in substitution")),
-            None => Err("syntax error: missing '}'".into()),
+            Some(op) => Err(ExpandError::UnsupportedModifier(op)),
+            None => Err(ExpandError::MissingBrace),
         }
     }
 
@@ -280,7 +306,7 @@ impl Lex<'_> {
         name: &str,
         op: char,
         null_is_unset: bool,
-    ) -> Result<String, String> {
+    ) -> Result<String, ExpandError> {
         let mark = self.undefined.len();
         let word = self.word(Some('}'), op == '#' || op == '%')?;
         let value = self.lookup(name);
@@ -331,14 +357,13 @@ impl Lex<'_> {
         }
     }
 
-    fn substitution(&mut self, start: usize, name: &str) -> Result<String, String> {
+    fn substitution(&mut self, start: usize, name: &str) -> Result<String, ExpandError> {
         let all = self.peek() == Some('/');
         if all {
             self.next();
         }
         let mark = self.undefined.len();
-        let pattern =
-            self.word(Some('/'), true).map_err(|_| "syntax error: missing '/' in ${}".to_string())?;
+        let pattern = self.word(Some('/'), true).map_err(|_| ExpandError::MissingSlash)?;
         let replacement = self.word(Some('}'), true)?;
         let Some(value) = self.lookup(name) else {
             self.undefined.truncate(mark);
@@ -575,6 +600,23 @@ mod tests {
             let e = expand(w, '\\', &vars());
             assert!(e.error.is_some(), "{w}");
             assert_eq!(e.value, w);
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_worded_like_buildkit() {
+        for (w, message) in [
+            ("${", "syntax error: missing '}'"),
+            ("${}", "syntax error: bad substitution"),
+            ("${A:=x}", "unsupported modifier (:=) in substitution"),
+            ("${A^x}", "unsupported modifier (^) in substitution"),
+            ("${A:-x", "unexpected end of statement while looking for matching }"),
+            ("${A/x", "syntax error: missing '/' in ${}"),
+            ("\"open", "unexpected end of statement while looking for matching double-quote"),
+            ("'open", "unexpected end of statement while looking for matching single-quote"),
+        ] {
+            let e = expand(w, '\\', &vars());
+            assert_eq!(e.error.map(|e| e.to_string()).as_deref(), Some(message), "{w}");
         }
     }
 

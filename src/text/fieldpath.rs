@@ -3,7 +3,7 @@
 //! `.`, and after a key any number of selectors — `[*]` every item, `[N]` one item,
 //! `[?key=GLOB]` the items whose `key` matches the glob.
 
-use crate::text::pattern::Pattern;
+use crate::text::pattern::{Pattern, PatternError};
 use crate::text::tree::Val;
 use crate::text::yaml::Node;
 
@@ -11,6 +11,28 @@ use crate::text::yaml::Node;
 pub struct FieldPath {
     pub text: String,
     steps: Vec<Step>,
+}
+
+/// An `image-fields` path that cannot be read; apart from the empty path, the message starts
+/// with the path as written.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FieldPathError {
+    #[error("an empty field path")]
+    Empty,
+    #[error("`{path}`: expected a key before `{found}`")]
+    MissingKey { path: String, found: char },
+    #[error("`{path}`: `[` without `]`")]
+    UnclosedBracket { path: String },
+    #[error("`{path}`: ends with `.`")]
+    TrailingDot { path: String },
+    #[error("`{path}`: unexpected `{found}`")]
+    Unexpected { path: String, found: char },
+    #[error("`{path}`: a filter is `[?key=GLOB]`")]
+    Filter { path: String },
+    #[error("`{path}`: {source}")]
+    Pattern { path: String, source: PatternError },
+    #[error("`{path}`: unknown selector `[{selector}]` (use [*], [N] or [?key=GLOB])")]
+    UnknownSelector { path: String, selector: String },
 }
 
 #[derive(Clone, Debug)]
@@ -22,36 +44,35 @@ enum Step {
 }
 
 impl FieldPath {
-    pub fn parse(text: &str) -> Result<FieldPath, String> {
+    pub fn parse(text: &str) -> Result<FieldPath, FieldPathError> {
+        let path = || text.to_string();
         let mut steps = Vec::new();
         let mut rest = text.trim();
         if rest.is_empty() {
-            return Err("an empty field path".into());
+            return Err(FieldPathError::Empty);
         }
-        while !rest.is_empty() {
+        while let Some(found) = rest.chars().next() {
             let end = rest.find(['.', '[']).unwrap_or(rest.len());
             let key = &rest[..end];
             if key.is_empty() {
-                return Err(format!("`{text}`: expected a key before `{}`", &rest[..1]));
+                return Err(FieldPathError::MissingKey { path: path(), found });
             }
             steps.push(Step::Key(key.to_string()));
             rest = &rest[end..];
             while let Some(inner) = rest.strip_prefix('[') {
-                let close = inner.find(']').ok_or_else(|| format!("`{text}`: `[` without `]`"))?;
+                let close =
+                    inner.find(']').ok_or_else(|| FieldPathError::UnclosedBracket { path: path() })?;
                 let selector = &inner[..close];
                 steps.push(parse_selector(text, selector)?);
                 rest = &inner[close + 1..];
             }
             if let Some(after) = rest.strip_prefix('.') {
                 if after.is_empty() {
-                    return Err(format!("`{text}`: ends with `.`"));
+                    return Err(FieldPathError::TrailingDot { path: path() });
                 }
                 rest = after;
-            } else if !rest.is_empty() {
-                return Err(format!(
-                    "`{text}`: unexpected `{}`",
-                    &rest[..rest.chars().next().map_or(1, char::len_utf8)]
-                ));
+            } else if let Some(found) = rest.chars().next() {
+                return Err(FieldPathError::Unexpected { path: path(), found });
             }
         }
         Ok(FieldPath { text: text.to_string(), steps })
@@ -141,7 +162,7 @@ impl YamlTree for Val {
     }
 }
 
-fn parse_selector(text: &str, selector: &str) -> Result<Step, String> {
+fn parse_selector(text: &str, selector: &str) -> Result<Step, FieldPathError> {
     if selector == "*" {
         return Ok(Step::All);
     }
@@ -150,11 +171,12 @@ fn parse_selector(text: &str, selector: &str) -> Result<Step, String> {
     }
     if let Some(filter) = selector.strip_prefix('?') {
         let (key, glob) =
-            filter.split_once('=').ok_or_else(|| format!("`{text}`: a filter is `[?key=GLOB]`"))?;
-        let pattern = Pattern::glob(glob.trim()).map_err(|e| format!("`{text}`: {e}"))?;
+            filter.split_once('=').ok_or_else(|| FieldPathError::Filter { path: text.to_string() })?;
+        let pattern = Pattern::glob(glob.trim())
+            .map_err(|source| FieldPathError::Pattern { path: text.to_string(), source })?;
         return Ok(Step::Filter { key: key.trim().to_string(), pattern });
     }
-    Err(format!("`{text}`: unknown selector `[{selector}]` (use [*], [N] or [?key=GLOB])"))
+    Err(FieldPathError::UnknownSelector { path: text.to_string(), selector: selector.to_string() })
 }
 
 #[cfg(test)]
@@ -209,7 +231,7 @@ mod tests {
             ("a.", "ends with"),
             ("a[*]b", "unexpected `b`"),
         ] {
-            let err = FieldPath::parse(bad).unwrap_err();
+            let err = FieldPath::parse(bad).unwrap_err().to_string();
             assert!(err.contains(why), "{bad}: {err}");
         }
     }

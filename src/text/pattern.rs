@@ -10,31 +10,43 @@ pub enum Pattern {
     Regex { text: String, regex: Regex },
 }
 
+/// A configuration pattern that does not compile; the message quotes the pattern.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum PatternError {
+    /// A glob globset rejects.
+    #[error("invalid glob `{text}`: {kind}")]
+    Glob { text: String, kind: globset::ErrorKind },
+    /// A regular expression the regex crate rejects; the message keeps the last line of its
+    /// explanation.
+    #[error("invalid regex `{text}`: {}", first_line(&.error.to_string()))]
+    Regex { text: String, error: regex::Error },
+}
+
 impl Pattern {
     /// A glob where `*` also matches `/` (image names and paths are matched as plain text;
     /// `**` behaves the same).
-    pub fn glob(text: &str) -> Result<Pattern, String> {
+    pub fn glob(text: &str) -> Result<Pattern, PatternError> {
         let glob = GlobBuilder::new(text)
             .literal_separator(false)
             .backslash_escape(true)
             .build()
-            .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?;
+            .map_err(|e| PatternError::Glob { text: text.to_string(), kind: e.kind().clone() })?;
         Ok(Pattern::Glob { text: text.to_string(), matcher: glob.compile_matcher() })
     }
 
     /// A path glob where `*` stops at `/` and `**` crosses directories (`.gitignore`-like).
-    pub fn path_glob(text: &str) -> Result<Pattern, String> {
+    pub fn path_glob(text: &str) -> Result<Pattern, PatternError> {
         let glob = GlobBuilder::new(text)
             .literal_separator(true)
             .backslash_escape(true)
             .build()
-            .map_err(|e| format!("invalid glob `{text}`: {}", e.kind()))?;
+            .map_err(|e| PatternError::Glob { text: text.to_string(), kind: e.kind().clone() })?;
         Ok(Pattern::Glob { text: text.to_string(), matcher: glob.compile_matcher() })
     }
 
-    pub fn regex(text: &str) -> Result<Pattern, String> {
+    pub fn regex(text: &str) -> Result<Pattern, PatternError> {
         let regex = Regex::new(&format!("^(?:{text})$"))
-            .map_err(|e| format!("invalid regex `{text}`: {}", first_line(&e.to_string())))?;
+            .map_err(|error| PatternError::Regex { text: text.to_string(), error })?;
         Ok(Pattern::Regex { text: text.to_string(), regex })
     }
 
@@ -72,7 +84,7 @@ mod tests {
         let r = Pattern::regex(r"registry\.(redhat|access)\.io").unwrap();
         assert!(r.matches("registry.redhat.io"));
         assert!(!r.matches("xregistry.redhat.io"));
-        assert!(Pattern::regex("(").unwrap_err().starts_with("invalid regex `(`"));
+        assert!(Pattern::regex("(").unwrap_err().to_string().starts_with("invalid regex `(`"));
         assert!(Pattern::glob("a[").is_err());
     }
 }

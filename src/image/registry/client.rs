@@ -61,6 +61,26 @@ pub enum RangeAnswer {
     Whole,
 }
 
+/// A range request the registry answered in a way that cannot be used.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RangeError {
+    /// A 206 whose `Content-Range` does not start at the offset asked for.
+    #[error("the registry answered `Content-Range: {range}` to a request at offset {offset}")]
+    ContentRange { range: String, offset: u64 },
+    #[error("unexpected status {0} to a range request")]
+    Status(StatusCode),
+}
+
+/// A response body that could not be read whole.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// The connection failed; the message is the error with its causes ([`describe`]).
+    #[error("{}", describe(.0))]
+    Read(reqwest::Error),
+    #[error("more than the {limit} bytes expected")]
+    TooLong { limit: u64 },
+}
+
 impl Client {
     pub fn new(
         base: String,
@@ -348,7 +368,7 @@ pub fn range_answer(
     status: StatusCode,
     content_range: Option<&str>,
     offset: u64,
-) -> Result<RangeAnswer, String> {
+) -> Result<RangeAnswer, RangeError> {
     match status {
         StatusCode::OK => Ok(RangeAnswer::Whole),
         StatusCode::PARTIAL_CONTENT => {
@@ -361,27 +381,25 @@ pub fn range_answer(
                 .and_then(|(s, _)| s.trim().parse::<u64>().ok());
             match start {
                 Some(s) if s == offset => Ok(RangeAnswer::Partial),
-                _ => Err(format!(
-                    "the registry answered `Content-Range: {range}` to a request at offset {offset}"
-                )),
+                _ => Err(RangeError::ContentRange { range: range.to_string(), offset }),
             }
         }
-        other => Err(format!("unexpected status {other} to a range request")),
+        other => Err(RangeError::Status(other)),
     }
 }
 
 /// The body, refusing more than `limit` bytes.
-pub async fn read_limited(mut response: Response, limit: u64) -> Result<Vec<u8>, String> {
+pub async fn read_limited(mut response: Response, limit: u64) -> Result<Vec<u8>, BodyError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+    while let Some(chunk) = response.chunk().await.map_err(BodyError::Read)? {
         append_limited(&mut body, &chunk, limit)?;
     }
     Ok(body)
 }
 
-fn append_limited(body: &mut Vec<u8>, chunk: &[u8], limit: u64) -> Result<(), String> {
+fn append_limited(body: &mut Vec<u8>, chunk: &[u8], limit: u64) -> Result<(), BodyError> {
     if body.len() as u64 + chunk.len() as u64 > limit {
-        return Err(format!("more than the {limit} bytes expected"));
+        return Err(BodyError::TooLong { limit });
     }
     body.extend_from_slice(chunk);
     Ok(())
@@ -446,10 +464,16 @@ mod tests {
         let p = StatusCode::PARTIAL_CONTENT;
         assert_eq!(range_answer(p, Some("bytes 100-199/1000"), 100), Ok(RangeAnswer::Partial));
         assert_eq!(range_answer(p, None, 100), Ok(RangeAnswer::Partial));
-        assert!(range_answer(p, Some("bytes 0-99/1000"), 100).unwrap_err().contains("offset 100"));
+        assert_eq!(
+            range_answer(p, Some("bytes 0-99/1000"), 100).unwrap_err().to_string(),
+            "the registry answered `Content-Range: bytes 0-99/1000` to a request at offset 100"
+        );
         assert!(range_answer(p, Some("garbage"), 0).is_err());
         assert_eq!(range_answer(StatusCode::OK, None, 100), Ok(RangeAnswer::Whole));
-        assert!(range_answer(StatusCode::RANGE_NOT_SATISFIABLE, None, 0).is_err());
+        assert_eq!(
+            range_answer(StatusCode::RANGE_NOT_SATISFIABLE, None, 0).unwrap_err().to_string(),
+            "unexpected status 416 Range Not Satisfiable to a range request"
+        );
     }
 
     #[test]
@@ -457,7 +481,10 @@ mod tests {
         let mut body = Vec::new();
         append_limited(&mut body, b"abcd", 6).unwrap();
         append_limited(&mut body, b"ef", 6).unwrap();
-        assert!(append_limited(&mut body, b"g", 6).unwrap_err().contains("6 bytes"));
+        assert_eq!(
+            append_limited(&mut body, b"g", 6).unwrap_err().to_string(),
+            "more than the 6 bytes expected"
+        );
         assert_eq!(body, b"abcdef");
     }
 

@@ -151,12 +151,11 @@ impl JsonOp {
     }
 }
 
-fn tokens(pointer: &str) -> Result<Vec<String>, String> {
+fn tokens(pointer: &str) -> Result<Vec<String>, JsonOpError> {
     if pointer.is_empty() {
         return Ok(Vec::new());
     }
-    let rest =
-        pointer.strip_prefix('/').ok_or_else(|| format!("JSON pointer `{pointer}` does not start with /"))?;
+    let rest = pointer.strip_prefix('/').ok_or_else(|| JsonOpError::Pointer(pointer.to_string()))?;
     Ok(rest.split('/').map(|t| t.replace("~1", "/").replace("~0", "~")).collect())
 }
 
@@ -172,21 +171,63 @@ fn walk_mut<'a>(root: &'a mut Val, path: &[String]) -> Option<&'a mut Val> {
     Some(node)
 }
 
+/// A JSON 6902 operation that failed, naming the operation and its path.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("JSON 6902 {op} {path}: {source}")]
+pub struct PatchError {
+    pub op: String,
+    pub path: String,
+    pub source: JsonOpError,
+}
+
+/// Why one JSON 6902 operation cannot be applied.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JsonOpError {
+    #[error("JSON pointer `{0}` does not start with /")]
+    Pointer(String),
+    #[error("no value")]
+    NoValue,
+    #[error("no from")]
+    NoFrom,
+    #[error("the path does not exist")]
+    NoPath,
+    #[error("`from` does not exist")]
+    NoFromPath,
+    #[error("the parent path does not exist")]
+    NoParent,
+    #[error("the parent is not a mapping or a list")]
+    ParentNotContainer,
+    #[error("`{0}` is not an index")]
+    NotAnIndex(String),
+    #[error("index {0} is out of range")]
+    OutOfRange(usize),
+    #[error("cannot remove the document")]
+    RemoveDocument,
+    #[error("test failed")]
+    TestFailed,
+    #[error("unknown operation `{0}`")]
+    UnknownOp(String),
+}
+
 /// Apply the operations in order; a failing operation is an error (kustomize stops too).
-pub fn apply_json(root: &mut Val, ops: &[JsonOp]) -> Result<(), String> {
+pub fn apply_json(root: &mut Val, ops: &[JsonOp]) -> Result<(), PatchError> {
     for op in ops {
-        apply_one(root, op).map_err(|e| format!("JSON 6902 {} {}: {e}", op.op, op.path))?;
+        apply_one(root, op).map_err(|source| PatchError {
+            op: op.op.clone(),
+            path: op.path.clone(),
+            source,
+        })?;
     }
     Ok(())
 }
 
-fn apply_one(root: &mut Val, op: &JsonOp) -> Result<(), String> {
+fn apply_one(root: &mut Val, op: &JsonOp) -> Result<(), JsonOpError> {
     let path = tokens(&op.path)?;
     match op.op.as_str() {
         "add" | "replace" => {
-            let mut value = op.value.clone().ok_or("no value")?;
+            let mut value = op.value.clone().ok_or(JsonOpError::NoValue)?;
             if op.op == "replace" {
-                let target = walk_mut(root, &path).ok_or("the path does not exist")?;
+                let target = walk_mut(root, &path).ok_or(JsonOpError::NoPath)?;
                 match (&op.value, target.as_str().is_some(), value.as_str().map(str::to_string)) {
                     (Some(v), true, Some(text)) => {
                         if let Some(pos) = &v.pos {
@@ -205,56 +246,56 @@ fn apply_one(root: &mut Val, op: &JsonOp) -> Result<(), String> {
         }
         "remove" => remove(root, &path).map(|_| ()),
         "move" | "copy" => {
-            let from = tokens(op.from.as_deref().ok_or("no from")?)?;
+            let from = tokens(op.from.as_deref().ok_or(JsonOpError::NoFrom)?)?;
             let value = if op.op == "move" {
                 remove(root, &from)?
             } else {
-                walk_mut(root, &from).ok_or("`from` does not exist")?.clone()
+                walk_mut(root, &from).ok_or(JsonOpError::NoFromPath)?.clone()
             };
             insert(root, &path, value)
         }
         "test" => {
-            let found = walk_mut(root, &path).ok_or("the path does not exist")?;
+            let found = walk_mut(root, &path).ok_or(JsonOpError::NoPath)?;
             let expected = op.value.as_ref().and_then(Val::as_str);
-            if found.as_str() == expected { Ok(()) } else { Err("test failed".into()) }
+            if found.as_str() == expected { Ok(()) } else { Err(JsonOpError::TestFailed) }
         }
-        other => Err(format!("unknown operation `{other}`")),
+        other => Err(JsonOpError::UnknownOp(other.to_string())),
     }
 }
 
-fn insert(root: &mut Val, path: &[String], value: Val) -> Result<(), String> {
+fn insert(root: &mut Val, path: &[String], value: Val) -> Result<(), JsonOpError> {
     let Some((last, parent)) = path.split_last() else {
         *root = value;
         return Ok(());
     };
-    let parent = walk_mut(root, parent).ok_or("the parent path does not exist")?;
+    let parent = walk_mut(root, parent).ok_or(JsonOpError::NoParent)?;
     match &mut parent.v {
         V::Map(_) => parent.set(last, value),
         V::Seq(items) => {
             if last == "-" {
                 items.push(value);
             } else {
-                let i: usize = last.parse().map_err(|_| format!("`{last}` is not an index"))?;
+                let i: usize = last.parse().map_err(|_| JsonOpError::NotAnIndex(last.clone()))?;
                 if i > items.len() {
-                    return Err(format!("index {i} is out of range"));
+                    return Err(JsonOpError::OutOfRange(i));
                 }
                 items.insert(i, value);
             }
         }
-        _ => return Err("the parent is not a mapping or a list".into()),
+        _ => return Err(JsonOpError::ParentNotContainer),
     }
     Ok(())
 }
 
-fn remove(root: &mut Val, path: &[String]) -> Result<Val, String> {
-    let (last, parent) = path.split_last().ok_or("cannot remove the document")?;
-    let parent = walk_mut(root, parent).ok_or("the parent path does not exist")?;
+fn remove(root: &mut Val, path: &[String]) -> Result<Val, JsonOpError> {
+    let (last, parent) = path.split_last().ok_or(JsonOpError::RemoveDocument)?;
+    let parent = walk_mut(root, parent).ok_or(JsonOpError::NoParent)?;
     match &mut parent.v {
-        V::Map(_) => parent.remove(last).ok_or_else(|| "the path does not exist".to_string()),
+        V::Map(_) => parent.remove(last).ok_or(JsonOpError::NoPath),
         V::Seq(items) => {
-            let i: usize = last.parse().map_err(|_| format!("`{last}` is not an index"))?;
-            if i < items.len() { Ok(items.remove(i)) } else { Err(format!("index {i} is out of range")) }
+            let i: usize = last.parse().map_err(|_| JsonOpError::NotAnIndex(last.clone()))?;
+            if i < items.len() { Ok(items.remove(i)) } else { Err(JsonOpError::OutOfRange(i)) }
         }
-        _ => Err("the parent is not a mapping or a list".into()),
+        _ => Err(JsonOpError::ParentNotContainer),
     }
 }

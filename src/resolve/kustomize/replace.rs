@@ -7,7 +7,7 @@
 //! `options.index` reads or writes one part of a delimited value; `options.create` creates
 //! missing mapping keys of a target.
 
-use super::resource::{Resource, Selector};
+use super::resource::{Resource, Selector, SelectorError};
 use crate::text::tree::{Change, Pos, V, Val};
 
 /// One replacement, as read from the kustomization (or its `path:` file).
@@ -16,6 +16,22 @@ pub struct Replacement {
     pub targets: Vec<Val>,
     /// The entry in the kustomization, for provenance.
     pub pos: Option<Pos>,
+}
+
+/// Why a replacement cannot run; each is a kustomize build error.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum ReplaceError {
+    #[error(transparent)]
+    Selector(#[from] SelectorError),
+    #[error("replacement source selects no resource")]
+    NoSource,
+    #[error("replacement source selects more than one resource")]
+    ManySources,
+    #[error("replacement source field `{0}` not found")]
+    NoSourceField(String),
+    /// `options.index` names no part of the delimited source value.
+    #[error("source index out of range")]
+    SourceIndex,
 }
 
 pub fn split_path(path: &str) -> Vec<String> {
@@ -128,24 +144,22 @@ fn options(v: &Val) -> (Option<String>, i64, bool) {
 }
 
 /// Run one replacement over the resources. Errors are kustomize's build errors.
-pub fn apply(rep: &Replacement, resources: &mut [Resource]) -> Result<(), String> {
+pub fn apply(rep: &Replacement, resources: &mut [Resource]) -> Result<(), ReplaceError> {
     let selector = Selector::from_val(&rep.source)?;
     let sources: Vec<&Resource> = resources.iter().filter(|r| selector.matches(r)).collect();
     let source = match sources.as_slice() {
         [one] => *one,
-        [] => return Err("replacement source selects no resource".into()),
-        _ => return Err("replacement source selects more than one resource".into()),
+        [] => return Err(ReplaceError::NoSource),
+        _ => return Err(ReplaceError::ManySources),
     };
     let field = rep.source.get("fieldPath").and_then(Val::as_str).unwrap_or("metadata.name");
     let found = lookup(&source.obj, &split_path(field));
-    let value =
-        found.first().copied().ok_or_else(|| format!("replacement source field `{field}` not found"))?;
+    let value = found.first().copied().ok_or_else(|| ReplaceError::NoSourceField(field.to_string()))?;
     let mut value = value.clone();
     let (delimiter, index, _) = options(&rep.source);
     if let (Some(d), Some(text)) = (&delimiter, value.as_str()) {
         let parts: Vec<&str> = text.split(d.as_str()).collect();
-        let part =
-            usize::try_from(index).ok().and_then(|i| parts.get(i)).ok_or("source index out of range")?;
+        let part = usize::try_from(index).ok().and_then(|i| parts.get(i)).ok_or(ReplaceError::SourceIndex)?;
         value.v = V::Scalar((*part).to_string());
     }
     let source_name = format!("{}/{}", source.kind(), source.name());

@@ -87,6 +87,17 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
     )
 }
 
+/// A patch target or replacement selector that cannot be read.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum SelectorError {
+    /// `kind`, `name` or `namespace` is not a regular expression.
+    #[error("target {field} `{pattern}`: {source}")]
+    Regex { field: &'static str, pattern: String, source: regex::Error },
+    /// A label or annotation selector that is not in the Kubernetes syntax.
+    #[error("selector `{text}` cannot be read")]
+    Requirements { text: String },
+}
+
 /// A patch target / replacement selector: every field optional, `kind`, `name` and
 /// `namespace` are anchored regular expressions (as in kustomize), label and annotation
 /// selectors use the Kubernetes selector syntax.
@@ -102,12 +113,18 @@ pub struct Selector {
 }
 
 impl Selector {
-    /// Read a selector mapping; an invalid expression is an error message.
-    pub fn from_val(v: &Val) -> Result<Selector, String> {
+    /// Read a selector mapping; an invalid expression is an error.
+    pub fn from_val(v: &Val) -> Result<Selector, SelectorError> {
         let text = |k: &str| v.get(k).and_then(Val::as_str).filter(|s| !s.is_empty()).map(str::to_string);
-        let regex = |k: &str| -> Result<Option<Regex>, String> {
-            text(k)
-                .map(|t| Regex::new(&format!("^(?:{t})$")).map_err(|e| format!("target {k} `{t}`: {e}")))
+        let regex = |field: &'static str| -> Result<Option<Regex>, SelectorError> {
+            text(field)
+                .map(|pattern| {
+                    Regex::new(&format!("^(?:{pattern})$")).map_err(|source| SelectorError::Regex {
+                        field,
+                        pattern,
+                        source,
+                    })
+                })
                 .transpose()
         };
         let mut s = Selector {
@@ -169,7 +186,7 @@ fn satisfied(reqs: &[Requirement], pairs: &[(&str, &str)]) -> bool {
 }
 
 /// `app=web,tier!=db,env in (a,b),!legacy,debug`.
-fn parse_requirements(text: &str) -> Result<Vec<Requirement>, String> {
+fn parse_requirements(text: &str) -> Result<Vec<Requirement>, SelectorError> {
     let mut parts = Vec::new();
     let mut depth = 0;
     let mut current = String::new();
@@ -210,7 +227,7 @@ fn parse_requirements(text: &str) -> Result<Vec<Requirement>, String> {
             } else if let Some(k) = p.strip_prefix('!') {
                 Ok(Requirement::NotExists(k.trim().into()))
             } else if p.contains(char::is_whitespace) {
-                Err(format!("selector `{text}` cannot be read"))
+                Err(SelectorError::Requirements { text: text.to_string() })
             } else {
                 Ok(Requirement::Exists(p.into()))
             }

@@ -52,7 +52,7 @@ impl Builder<'_> {
             let target = match entry.get("target").map(Selector::from_val).transpose() {
                 Ok(t) => t,
                 Err(e) => {
-                    self.issue(IssueKind::Unbuildable, e, at);
+                    self.issue(IssueKind::Unbuildable, e.to_string(), at);
                     continue;
                 }
             };
@@ -84,7 +84,7 @@ impl Builder<'_> {
             let target = match entry.get("target").map(Selector::from_val) {
                 Some(Ok(t)) => t,
                 Some(Err(e)) => {
-                    self.issue(IssueKind::Unbuildable, e, at);
+                    self.issue(IssueKind::Unbuildable, e.to_string(), at);
                     continue;
                 }
                 None => {
@@ -234,7 +234,7 @@ impl Builder<'_> {
     fn json(&mut self, ops: &[JsonOp], target: &Selector, resources: &mut [Resource], at: &Location) {
         for r in resources.iter_mut().filter(|r| target.matches(r)) {
             if let Err(e) = patch::apply_json(&mut r.obj, ops) {
-                self.issue(IssueKind::Unbuildable, e, at.clone());
+                self.issue(IssueKind::Unbuildable, e.to_string(), at.clone());
             }
         }
     }
