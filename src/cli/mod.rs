@@ -10,9 +10,10 @@ use args::{
 };
 
 use crate::config::{self, Config};
-use crate::gather::discover::{self, WalkError};
+use crate::gather::discover;
 use crate::gather::facts::Facts;
 use crate::gather::image::AttachError;
+use crate::gather::walk::WalkError;
 use crate::image::ImageError;
 use crate::reference::platform::PlatformError;
 use crate::report::{self, ConfigSummary, Report, RunInfo, Summary};
