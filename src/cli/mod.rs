@@ -10,10 +10,8 @@ use args::{
 };
 
 use crate::config::{self, Config};
-use crate::gather::discover;
 use crate::gather::facts::Facts;
-use crate::gather::image::AttachError;
-use crate::gather::walk::WalkError;
+use crate::gather::{GatherError, Inputs};
 use crate::image::ImageError;
 use crate::reference::platform::PlatformError;
 use crate::report::{self, ConfigSummary, Report, RunInfo, Summary};
@@ -55,11 +53,9 @@ pub enum CliError {
     #[error("--format: {} is named twice", .0.display())]
     NamedTwice(PathBuf),
     #[error(transparent)]
-    Walk(#[from] WalkError),
+    Gather(#[from] GatherError),
     #[error(transparent)]
     Image(#[from] ImageError),
-    #[error(transparent)]
-    Attach(#[from] AttachError),
     /// A baseline that cannot be used; the message names the file.
     #[error("{0}")]
     Baseline(String),
@@ -169,7 +165,8 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, CliError> {
     }
 }
 
-fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, CliError> {
+/// The facts of the run; `with_config` adds the configuration files (for findings about them).
+fn gather(sources: &SourceArgs, loaded: &Loaded, with_config: bool) -> Result<Facts, CliError> {
     let opts = sources.build_options(&loaded.config)?;
     let explicit_arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
     // Fail closed: an unreadable image stops the analysis (exit 2).
@@ -183,11 +180,14 @@ fn gather(sources: &SourceArgs, loaded: &Loaded) -> Result<Facts, CliError> {
                 || dir.as_deref().and_then(|d| relative(d, display)).is_some_and(|r| p.matches(&r))
         })
     };
-    let mut facts = discover::gather_filtered(&paths, &opts, &keep)?;
-    if let Some(opened) = opened {
-        crate::gather::image::attach_image(&mut facts, opened, explicit_arch, &opts)?;
-    }
-    Ok(facts)
+    let config = &loaded.config;
+    let other_sources = if with_config {
+        config.source.iter().chain(&config.rule_sources).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let image = opened.map(|opened| (opened, explicit_arch));
+    Ok(crate::gather::gather(Inputs { paths: &paths, opts: &opts, keep: &keep, image, other_sources })?)
 }
 
 /// `file` relative to `dir`, when it is below it.
@@ -227,10 +227,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
         Some(f) => f,
         None => config.fail_on.as_deref().and_then(FailOn::parse).unwrap_or(FailOn::Error),
     };
-    let mut facts = gather(sources, &loaded)?;
-    for source in config.source.iter().chain(&config.rule_sources) {
-        facts.sources.insert(source.display.clone(), source.clone());
-    }
+    let mut facts = gather(sources, &loaded, true)?;
     let mut engine_opts = engine::Options::new(config);
     engine_opts.config_dir = loaded.dir.clone();
     if options.no_inline_ignores {
@@ -343,7 +340,7 @@ fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> S
 
 fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
-    let facts = gather(sources, &loaded)?;
+    let facts = gather(sources, &loaded, false)?;
     match format {
         RefsFormat::Table => write_stdout(&report::refs::table(&facts.references))?,
         RefsFormat::Json => {
@@ -385,7 +382,7 @@ fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> 
 
 fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
-    let facts = gather(sources, &loaded)?;
+    let facts = gather(sources, &loaded, false)?;
     let text = match format {
         PlanFormat::List => report::plan::list(&facts.references),
         PlanFormat::ImageList => report::plan::image_list(&facts.references),

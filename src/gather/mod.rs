@@ -12,3 +12,45 @@ mod view_fs;
 pub mod walk;
 
 pub use facts::{Facts, ImageFacts};
+
+use crate::image::OpenedImage;
+use crate::source::BuildOptions;
+use crate::text::SourceText;
+use image::AttachError;
+use std::path::PathBuf;
+use std::sync::Arc;
+use walk::WalkError;
+
+/// What one run gathers its facts from.
+pub struct Inputs<'a> {
+    pub paths: &'a [PathBuf],
+    pub opts: &'a BuildOptions,
+    /// Whether a walked file (by display path) is read: the configuration's `exclude`.
+    pub keep: &'a dyn Fn(&str) -> bool,
+    /// The OS image (`--image`), opened, and the architecture asked for explicitly.
+    pub image: Option<(OpenedImage, Option<&'a str>)>,
+    /// Files findings may point into besides the sources: the configuration and its rule files.
+    pub other_sources: Vec<Arc<SourceText>>,
+}
+
+/// Why the facts could not be gathered: the analysis cannot be done.
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error(transparent)]
+    Walk(#[from] WalkError),
+    #[error(transparent)]
+    Attach(#[from] AttachError),
+}
+
+/// The facts of one run: the sources under the paths, then the image's inventory and its
+/// in-image sources, and the other files findings may point into.
+pub fn gather(inputs: Inputs) -> Result<Facts, GatherError> {
+    let mut facts = discover::gather_filtered(inputs.paths, inputs.opts, inputs.keep)?;
+    if let Some((opened, explicit_arch)) = inputs.image {
+        image::attach_image(&mut facts, opened, explicit_arch, inputs.opts)?;
+    }
+    for source in inputs.other_sources {
+        facts.sources.insert(source.display.clone(), source);
+    }
+    Ok(facts)
+}
