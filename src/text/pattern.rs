@@ -26,18 +26,18 @@ impl Pattern {
     /// A glob where `*` also matches `/` (image names and paths are matched as plain text;
     /// `**` behaves the same).
     pub fn glob(text: &str) -> Result<Pattern, PatternError> {
-        let glob = GlobBuilder::new(text)
-            .literal_separator(false)
-            .backslash_escape(true)
-            .build()
-            .map_err(|e| PatternError::Glob { text: text.to_string(), kind: e.kind().clone() })?;
-        Ok(Pattern::Glob { text: text.to_string(), matcher: glob.compile_matcher() })
+        Pattern::glob_with(text, false)
     }
 
     /// A path glob where `*` stops at `/` and `**` crosses directories (`.gitignore`-like).
     pub fn path_glob(text: &str) -> Result<Pattern, PatternError> {
+        Pattern::glob_with(text, true)
+    }
+
+    /// A glob; `literal_separator` keeps `*` from matching `/`.
+    fn glob_with(text: &str, literal_separator: bool) -> Result<Pattern, PatternError> {
         let glob = GlobBuilder::new(text)
-            .literal_separator(true)
+            .literal_separator(literal_separator)
             .backslash_escape(true)
             .build()
             .map_err(|e| PatternError::Glob { text: text.to_string(), kind: e.kind().clone() })?;

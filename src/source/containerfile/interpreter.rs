@@ -156,11 +156,7 @@ impl Builder<'_> {
                 location: self.src.location(n.span.clone()),
             });
         }
-        let platform = flags
-            .iter()
-            .find(|f| f.name == "platform")
-            .and_then(|f| f.value.as_ref())
-            .map(|v| args::expand(&v.value, escape, &self.global).value);
+        let platform = flag_value(flags, "platform", escape, &self.global);
         let e = args::expand(&image.value, escape, &self.global);
         let location = self.src.location(image.span.clone());
         let base_kind = self.base_kind(&e);
@@ -254,11 +250,7 @@ impl Builder<'_> {
                 location: self.src.location(w.span.clone()),
             }
         };
-        let from = flags
-            .iter()
-            .find(|f| f.name == "from")
-            .and_then(|f| f.value.as_ref())
-            .map(|v| args::expand(&v.value, escape, &st.scope).value);
+        let from = flag_value(flags, "from", escape, &st.scope);
         let parents = flags.iter().any(|f| {
             f.name == "parents" && f.value.as_ref().is_none_or(|v| !v.value.eq_ignore_ascii_case("false"))
         });
@@ -383,6 +375,12 @@ impl Builder<'_> {
         r.within = within;
         self.out.references.push(r);
     }
+}
+
+/// The value of the instruction flag `--name=...`, expanded with `vars`.
+fn flag_value(flags: &[Flag], name: &str, escape: char, vars: &dyn args::Vars) -> Option<String> {
+    let value = flags.iter().find(|f| f.name == name).and_then(|f| f.value.as_ref())?;
+    Some(args::expand(&value.value, escape, vars).value)
 }
 
 fn undefined_reason(names: &[String]) -> String {
