@@ -16,6 +16,7 @@ use crate::image::ImageError;
 use crate::reference::platform::PlatformError;
 use crate::report::{self, ConfigSummary, Report, RunInfo, Summary};
 use crate::rules::{baseline, catalog, engine};
+use crate::text::paths::normalize;
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -196,20 +197,6 @@ fn relative(dir: &Path, file: &str) -> Option<String> {
     let dir = std::env::current_dir().ok()?.join(dir);
     let (abs, dir) = (normalize(&abs), normalize(&dir));
     abs.strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/"))
-}
-
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 struct CheckOptions {

@@ -64,4 +64,18 @@ mod tests {
         assert_eq!(lexical_parts("../../etc/shadow"), ["etc", "shadow"]);
         assert!(lexical_parts("/").is_empty());
     }
+
+    /// The file-system rule: a relative path keeps its leading `..` (`../base` from an overlay
+    /// is another directory, and `--format json=a.json --format sarif=../a.json` are two files),
+    /// an absolute one cannot climb above `/`.
+    #[test]
+    fn normalize_keeps_a_leading_parent_and_stops_at_the_root() {
+        let n = |p: &str| normalize(Path::new(p));
+        assert_eq!(n("a/./b/../c"), Path::new("a/c"));
+        assert_eq!(n("../base"), Path::new("../base"));
+        assert_eq!(n("overlay/../../base"), Path::new("../base"));
+        assert_eq!(n("/../etc/./x"), Path::new("/etc/x"));
+        assert_eq!(n("a/.."), Path::new("."));
+        assert_ne!(n("a.json"), n("../a.json"));
+    }
 }
