@@ -113,14 +113,12 @@ pub fn expand_parameter(text: &str, vars: &dyn Vars) -> (Expanded, usize) {
     }
 }
 
-fn dedup(names: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::with_capacity(names.len());
-    for n in names {
-        if !out.contains(&n) {
-            out.push(n);
-        }
-    }
-    out
+/// `names` without repeats, in order of first appearance (a set, not a scan per name: a word
+/// can name hundreds of thousands of variables).
+pub(crate) fn dedup(mut names: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
+    names.retain(|n| seen.insert(n.clone()));
+    names
 }
 
 struct Lex<'a> {
@@ -635,5 +633,17 @@ mod tests {
     fn unicode_names_and_values() {
         let v: HashMap<String, String> = [("É".to_string(), "é/ü".to_string())].into_iter().collect();
         assert_eq!(expand("${É%/*}", '\\', &v).value, "é");
+    }
+
+    #[test]
+    fn many_undefined_names_cost_linear_time() {
+        // Each name was compared with every earlier one: 200,000 names took minutes.
+        let word: String = (0..200_000).map(|i| format!("$v{i}")).collect();
+        let started = std::time::Instant::now();
+        let e = expand(&word, '\\', &HashMap::new());
+        assert_eq!(e.undefined.len(), 200_000);
+        assert_eq!(e.undefined[199_999], "v199999");
+        assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+        assert_eq!(dedup(vec!["b".into(), "a".into(), "b".into()]), ["b", "a"]);
     }
 }

@@ -265,6 +265,7 @@ impl<'a> Sh<'a> {
             }
         }
         w.end = self.i;
+        w.shell_vars = args::dedup(std::mem::take(&mut w.shell_vars));
         w
     }
 
@@ -312,11 +313,7 @@ impl<'a> Sh<'a> {
         if e.error.is_some() {
             w.dynamic = true;
         }
-        for v in &e.undefined {
-            if !w.shell_vars.contains(v) {
-                w.shell_vars.push(v.clone());
-            }
-        }
+        w.shell_vars.extend(e.undefined);
         if e.value == self.t[self.i..raw_end] {
             self.raw_until(w, raw_end);
         } else {
