@@ -14,8 +14,139 @@
 //! unset variable **without a default** is left as written (`$V`, `${V}`, `${V#p}`) and its name
 //! is reported in [`Expanded::undefined`], so callers can report the reference as unresolved
 //! instead of guessing. Special parameters (`$1`, `$@`, ...) are never set.
+//!
+//! Expansion is bounded ([`Budget`]): a file is text someone else wrote, and each `ARG` can
+//! double the previous one (`ARG A1=${A0}${A0}`, forty times, is 8 TiB). Every byte a
+//! substitution inserts (a value, a trimmed value, a replacement) is counted against a limit
+//! per word and a limit per file, pattern matching against a number of steps per file, and
+//! `${` nesting against a depth. Once a limit is reached nothing more is inserted in the file:
+//! every later expansion that would insert or match something stops with
+//! [`ExpandError::Limit`], its value the word as written; words that need no substitution
+//! still read as they are.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
+
+/// Most bytes substitutions may insert into one word (`ARG`/`ENV` value, `FROM` image, path,
+/// or one `$` parameter of a `RUN` script): 1 MiB. An image reference is at most a few hundred
+/// bytes and the longest values real Containerfiles carry (`PATH`, package lists, inline
+/// JSON) a few KiB; a larger word can only come from a file written to exhaust memory.
+pub const MAX_WORD_EXPANSION: usize = 1024 * 1024;
+/// Most bytes substitutions may insert over one file, all words together: 16 MiB. This bounds
+/// what many words of up to [`MAX_WORD_EXPANSION`] each can hold together (and what copies of
+/// them cost); a real Containerfile inserts a few KiB to a few hundred KiB.
+pub const MAX_FILE_EXPANSION: usize = 16 * 1024 * 1024;
+/// Most pattern-matching steps (`${V#p}`, `${V%p}`, `${V/p/r}`; one step is one pattern
+/// position tried against one character) over one file: 100 million, a fraction of a second.
+/// Real patterns are a few characters matched against short values: thousands of steps.
+pub const MAX_PATTERN_STEPS: u64 = 100_000_000;
+/// Deepest nesting of `${...}` inside one word (`${A:-${B:-${C}}}` is 3): beyond it the
+/// recursive expansion would risk the stack. Real files nest 2 or 3 deep.
+pub const MAX_NESTING: usize = 64;
+
+/// A bound of [`Budget`] that an expansion reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Limit {
+    #[error("variable substitution stopped: substitutions would insert more than {} into one word", size(*.0))]
+    Word(usize),
+    #[error("variable substitution stopped: substitutions would insert more than {} into this file's words in all", size(*.0))]
+    File(usize),
+    #[error("variable substitution stopped: pattern matching would take more than {} steps in this file", .0)]
+    Steps(u64),
+    #[error("variable substitution stopped: more than {} nested `${{...}}`", .0)]
+    Nesting(usize),
+}
+
+/// `1 MiB` for a whole number of MiB, else bytes.
+fn size(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What the expansions of one file may still spend. Shared by every expansion of the file
+/// (interior mutability: the interpreter and the shell-word splitter both hold it); once a
+/// limit is reached it has nothing left, and every later expansion that would insert or match
+/// something returns [`ExpandError::Limit`], its value the word as written.
+#[derive(Debug)]
+pub struct Budget {
+    word: usize,
+    file: usize,
+    steps: u64,
+    nesting: usize,
+    bytes_left: Cell<usize>,
+    steps_left: Cell<u64>,
+    exceeded: Cell<Option<Limit>>,
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget::new(MAX_WORD_EXPANSION, MAX_FILE_EXPANSION, MAX_PATTERN_STEPS, MAX_NESTING)
+    }
+}
+
+impl Budget {
+    /// A budget with other limits than the defaults (tests, callers with their own bounds).
+    pub fn new(word: usize, file: usize, steps: u64, nesting: usize) -> Budget {
+        Budget {
+            word,
+            file,
+            steps,
+            nesting,
+            bytes_left: Cell::new(file),
+            steps_left: Cell::new(steps),
+            exceeded: Cell::new(None),
+        }
+    }
+
+    /// The limit that stopped expansion, if one was reached.
+    pub fn exceeded(&self) -> Option<Limit> {
+        self.exceeded.get()
+    }
+
+    /// Bytes inserted so far, over every expansion.
+    pub fn bytes_spent(&self) -> usize {
+        self.file - self.bytes_left.get()
+    }
+
+    fn stop(&self, limit: Limit) -> ExpandError {
+        if self.exceeded.get().is_none() {
+            self.exceeded.set(Some(limit));
+        }
+        ExpandError::Limit(self.exceeded.get().unwrap_or(limit))
+    }
+
+    /// Account for `n` more inserted bytes, before they are allocated.
+    fn spend(&self, word_left: &mut usize, n: usize) -> Result<(), ExpandError> {
+        if let Some(l) = self.exceeded.get() {
+            return Err(ExpandError::Limit(l));
+        }
+        if n > *word_left {
+            return Err(self.stop(Limit::Word(self.word)));
+        }
+        let Some(left) = self.bytes_left.get().checked_sub(n) else {
+            return Err(self.stop(Limit::File(self.file)));
+        };
+        *word_left -= n;
+        self.bytes_left.set(left);
+        Ok(())
+    }
+
+    /// Account for `n` more pattern-matching steps, before they are taken.
+    fn step(&self, n: u64) -> Result<(), ExpandError> {
+        if let Some(l) = self.exceeded.get() {
+            return Err(ExpandError::Limit(l));
+        }
+        let Some(left) = self.steps_left.get().checked_sub(n) else {
+            return Err(self.stop(Limit::Steps(self.steps)));
+        };
+        self.steps_left.set(left);
+        Ok(())
+    }
+}
 
 /// Variables visible to an expansion.
 pub trait Vars {
@@ -65,6 +196,9 @@ pub enum ExpandError {
     /// `${Vop...}` with an operator BuildKit does not know.
     #[error("unsupported modifier ({0}) in substitution")]
     UnsupportedModifier(char),
+    /// A bound of the [`Budget`] was reached: not a syntax error of the word, a refusal to go on.
+    #[error(transparent)]
+    Limit(#[from] Limit),
 }
 
 /// The result of expanding a word.
@@ -86,9 +220,10 @@ impl Expanded {
     }
 }
 
-/// Expand `word` like BuildKit's `ProcessWord`, with `escape` the Dockerfile escape character.
-pub fn expand(word: &str, escape: char, vars: &dyn Vars) -> Expanded {
-    let mut lex = Lex { s: word, pos: 0, escape, vars, undefined: Vec::new() };
+/// Expand `word` like BuildKit's `ProcessWord`, with `escape` the Dockerfile escape character,
+/// spending from `budget` (the file's: see [`Budget`]).
+pub fn expand(word: &str, escape: char, vars: &dyn Vars, budget: &Budget) -> Expanded {
+    let mut lex = Lex::new(word, escape, vars, budget);
     match lex.word(None, false) {
         Ok(value) => Expanded { value, undefined: dedup(lex.undefined), error: None },
         Err(e) => Expanded { value: word.to_string(), undefined: dedup(lex.undefined), error: Some(e) },
@@ -98,8 +233,8 @@ pub fn expand(word: &str, escape: char, vars: &dyn Vars) -> Expanded {
 /// Expand the one parameter expression at the start of `text` (which must start with `$`),
 /// for callers with their own quoting rules (a shell-word splitter). Returns the expansion
 /// and the number of bytes of `text` it used. The escape character is `\`, as in a shell.
-pub fn expand_parameter(text: &str, vars: &dyn Vars) -> (Expanded, usize) {
-    let mut lex = Lex { s: text, pos: 0, escape: '\\', vars, undefined: Vec::new() };
+pub fn expand_parameter(text: &str, vars: &dyn Vars, budget: &Budget) -> (Expanded, usize) {
+    let mut lex = Lex::new(text, '\\', vars, budget);
     match lex.dollar() {
         Ok(value) => {
             let used = lex.pos.max(1);
@@ -127,9 +262,18 @@ struct Lex<'a> {
     escape: char,
     vars: &'a dyn Vars,
     undefined: Vec<String>,
+    budget: &'a Budget,
+    /// Bytes this word may still insert.
+    word_left: usize,
+    /// `${` currently open.
+    depth: usize,
 }
 
-impl Lex<'_> {
+impl<'a> Lex<'a> {
+    fn new(s: &'a str, escape: char, vars: &'a dyn Vars, budget: &'a Budget) -> Lex<'a> {
+        Lex { s, pos: 0, escape, vars, undefined: Vec::new(), budget, word_left: budget.word, depth: 0 }
+    }
+
     fn peek(&self) -> Option<char> {
         self.s[self.pos..].chars().next()
     }
@@ -140,8 +284,15 @@ impl Lex<'_> {
         Some(c)
     }
 
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.vars.var(name).map(str::to_string)
+    /// The value of `name`, borrowed: nothing is copied (or counted) until it is inserted.
+    fn lookup(&self, name: &str) -> Option<&'a str> {
+        self.vars.var(name)
+    }
+
+    /// `text` as inserted into the word: counted against the budget, then copied.
+    fn insert(&mut self, text: &str) -> Result<String, ExpandError> {
+        self.budget.spend(&mut self.word_left, text.len())?;
+        Ok(text.to_string())
     }
 
     fn raw_since(&self, start: usize) -> String {
@@ -263,15 +414,26 @@ impl Lex<'_> {
             if name.is_empty() {
                 return Ok("$".into());
             }
-            return Ok(match self.lookup(&name) {
-                Some(v) => v,
+            return match self.lookup(&name) {
+                Some(v) => self.insert(v),
                 None => {
                     self.undefined(&name);
-                    self.raw_since(start)
+                    Ok(self.raw_since(start))
                 }
-            });
+            };
         }
         self.next();
+        if self.depth >= self.budget.nesting {
+            return Err(self.budget.stop(Limit::Nesting(self.budget.nesting)));
+        }
+        self.depth += 1;
+        let braced = self.braced(start);
+        self.depth -= 1;
+        braced
+    }
+
+    /// After `${`.
+    fn braced(&mut self, start: usize) -> Result<String, ExpandError> {
         match self.peek() {
             None => return Err(ExpandError::MissingBrace),
             Some('{' | '}' | ':') => return Err(ExpandError::BadSubstitution),
@@ -279,13 +441,13 @@ impl Lex<'_> {
         }
         let name = self.name();
         match self.next() {
-            Some('}') => Ok(match self.lookup(&name) {
-                Some(v) => v,
+            Some('}') => match self.lookup(&name) {
+                Some(v) => self.insert(v),
                 None => {
                     self.undefined(&name);
-                    self.raw_since(start)
+                    Ok(self.raw_since(start))
                 }
-            }),
+            },
             Some(':') => match self.next() {
                 Some(op @ ('-' | '+' | '?' | '#' | '%')) => self.modifier(start, &name, op, true),
                 Some(op) => Err(ExpandError::UnsupportedColonModifier(op)),
@@ -308,12 +470,12 @@ impl Lex<'_> {
         let mark = self.undefined.len();
         let word = self.word(Some('}'), op == '#' || op == '%')?;
         let value = self.lookup(name);
-        let set = value.as_deref().is_some_and(|v| !(null_is_unset && v.is_empty()));
+        let set = value.is_some_and(|v| !(null_is_unset && v.is_empty()));
         match op {
             '-' => {
                 if set {
                     self.undefined.truncate(mark);
-                    Ok(value.unwrap_or_default())
+                    self.insert(value.unwrap_or_default())
                 } else {
                     Ok(word)
                 }
@@ -329,7 +491,7 @@ impl Lex<'_> {
             '?' => {
                 self.undefined.truncate(mark);
                 if set {
-                    Ok(value.unwrap_or_default())
+                    self.insert(value.unwrap_or_default())
                 } else {
                     self.undefined(name);
                     Ok(self.raw_since(start))
@@ -346,11 +508,12 @@ impl Lex<'_> {
                     None => (word.as_str(), false),
                 };
                 let glob = Glob::new(pattern);
-                Ok(if op == '#' {
-                    glob.trim_prefix(&value, greedy).to_string()
+                let kept = if op == '#' {
+                    glob.trim_prefix(value, greedy, self.budget)?
                 } else {
-                    glob.trim_suffix(&value, greedy).to_string()
-                })
+                    glob.trim_suffix(value, greedy, self.budget)?
+                };
+                self.insert(kept)
             }
         }
     }
@@ -361,14 +524,17 @@ impl Lex<'_> {
             self.next();
         }
         let mark = self.undefined.len();
-        let pattern = self.word(Some('/'), true).map_err(|_| ExpandError::MissingSlash)?;
+        let pattern = self.word(Some('/'), true).map_err(|e| match e {
+            ExpandError::Limit(l) => ExpandError::Limit(l),
+            _ => ExpandError::MissingSlash,
+        })?;
         let replacement = self.word(Some('}'), true)?;
         let Some(value) = self.lookup(name) else {
             self.undefined.truncate(mark);
             self.undefined(name);
             return Ok(self.raw_since(start));
         };
-        Ok(Glob::new(&pattern).replace(&value, &replacement, all))
+        Glob::new(&pattern).replace(value, &replacement, all, self.budget, &mut self.word_left)
     }
 }
 
@@ -380,7 +546,15 @@ enum Tok {
 }
 
 /// A shell pattern as BuildKit supports it: `*`, `?`, literal characters, `\` escapes.
+///
+/// Matching runs the pattern as an automaton over the text (one set of pattern positions per
+/// character, a `*` staying in place): `m` steps per character for a pattern of `m` tokens,
+/// counted against the budget, instead of trying every prefix, suffix or substring in turn.
 struct Glob(Vec<Tok>);
+
+/// The pattern positions reached so far (`None`: not reached), with the leftmost start of the
+/// text that reached each (only meaningful to [`Glob::find`]).
+type States = Vec<Option<usize>>;
 
 impl Glob {
     fn new(pattern: &str) -> Glob {
@@ -400,81 +574,141 @@ impl Glob {
         Glob(toks)
     }
 
-    /// Whether the whole of `text` matches.
-    fn matches(&self, text: &str) -> bool {
-        let t: Vec<char> = text.chars().collect();
-        let p = &self.0;
-        let (mut ti, mut pi) = (0usize, 0usize);
-        let mut star: Option<(usize, usize)> = None;
-        while ti < t.len() {
-            match p.get(pi) {
-                Some(Tok::Any) => {
-                    ti += 1;
-                    pi += 1;
-                }
-                Some(Tok::Lit(c)) if *c == t[ti] => {
-                    ti += 1;
-                    pi += 1;
-                }
-                Some(Tok::Star) => {
-                    star = Some((pi, ti));
-                    pi += 1;
-                }
-                _ => match star {
-                    Some((sp, st)) => {
-                        pi = sp + 1;
-                        ti = st + 1;
-                        star = Some((sp, st + 1));
-                    }
-                    None => return false,
-                },
+    /// `*` matches the empty text too: every position after a reached `*` is reached.
+    fn close(toks: &[Tok], states: &mut States) {
+        for p in 0..toks.len() {
+            if toks[p] == Tok::Star
+                && let Some(s) = states[p]
+            {
+                states[p + 1] = Some(states[p + 1].map_or(s, |t| t.min(s)));
             }
         }
-        p[pi..].iter().all(|t| *t == Tok::Star)
     }
 
-    fn boundaries(text: &str) -> Vec<usize> {
-        text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len())).collect()
-    }
-
-    fn trim_prefix<'t>(&self, text: &'t str, longest: bool) -> &'t str {
-        let mut ends = Self::boundaries(text);
-        if longest {
-            ends.reverse();
+    /// The states after reading `c` from `states` (closed), into `next`.
+    fn advance(toks: &[Tok], states: &States, c: char, next: &mut States) {
+        next.iter_mut().for_each(|n| *n = None);
+        for (p, tok) in toks.iter().enumerate() {
+            let Some(s) = states[p] else { continue };
+            let to = match tok {
+                Tok::Star => p,
+                Tok::Any => p + 1,
+                Tok::Lit(l) if *l == c => p + 1,
+                Tok::Lit(_) => continue,
+            };
+            next[to] = Some(next[to].map_or(s, |t| t.min(s)));
         }
-        ends.into_iter().find(|&e| self.matches(&text[..e])).map_or(text, |e| &text[e..])
+        Glob::close(toks, next);
     }
 
-    fn trim_suffix<'t>(&self, text: &'t str, longest: bool) -> &'t str {
-        let mut starts = Self::boundaries(text);
-        if !longest {
-            starts.reverse();
-        }
-        starts.into_iter().find(|&s| self.matches(&text[s..])).map_or(text, |s| &text[..s])
-    }
-
-    /// The leftmost match starting at or after `from`, longest at that start.
-    fn find(&self, text: &str, from: usize) -> Option<(usize, usize)> {
-        let b = Self::boundaries(text);
-        for &s in b.iter().filter(|&&s| s >= from) {
-            if let Some(&e) = b.iter().rev().filter(|&&e| e >= s).find(|&&e| self.matches(&text[s..e])) {
-                return Some((s, e));
+    /// The first or last (`last`) boundary where `toks` matches the text read from `at`:
+    /// `chars` yields each character with the boundary after it.
+    fn anchored(
+        toks: &[Tok],
+        at: usize,
+        chars: impl Iterator<Item = (usize, char)>,
+        last: bool,
+        budget: &Budget,
+    ) -> Result<Option<usize>, ExpandError> {
+        let m = toks.len();
+        budget.step(m as u64 + 1)?;
+        let mut states: States = vec![None; m + 1];
+        let mut next: States = vec![None; m + 1];
+        states[0] = Some(0);
+        Glob::close(toks, &mut states);
+        let mut found = states[m].map(|_| at);
+        for (boundary, c) in chars {
+            if (found.is_some() && !last) || states.iter().all(Option::is_none) {
+                break;
+            }
+            budget.step(m as u64 + 1)?;
+            Glob::advance(toks, &states, c, &mut next);
+            std::mem::swap(&mut states, &mut next);
+            if states[m].is_some() {
+                found = Some(boundary);
             }
         }
-        None
+        Ok(found)
     }
 
-    fn replace(&self, text: &str, replacement: &str, all: bool) -> String {
+    /// `text` without its shortest (or `longest`) prefix matching the pattern.
+    fn trim_prefix<'t>(&self, text: &'t str, longest: bool, budget: &Budget) -> Result<&'t str, ExpandError> {
+        let chars = text.char_indices().map(|(i, c)| (i + c.len_utf8(), c));
+        let end = Glob::anchored(&self.0, 0, chars, longest, budget)?;
+        Ok(end.map_or(text, |e| &text[e..]))
+    }
+
+    /// `text` without its shortest (or `longest`) suffix matching the pattern: the reversed
+    /// pattern run over the text from its end.
+    fn trim_suffix<'t>(&self, text: &'t str, longest: bool, budget: &Budget) -> Result<&'t str, ExpandError> {
+        let reversed: Vec<Tok> = self.0.iter().rev().copied().collect();
+        let start = Glob::anchored(&reversed, text.len(), text.char_indices().rev(), longest, budget)?;
+        Ok(start.map_or(text, |s| &text[..s]))
+    }
+
+    /// The leftmost match starting at or after `from`, longest at that start: one pass that
+    /// starts a match at every boundary until one is found, keeping the leftmost start that
+    /// reached each pattern position (a later start can only do what it does).
+    fn find(&self, text: &str, from: usize, budget: &Budget) -> Result<Option<(usize, usize)>, ExpandError> {
+        let toks = &self.0;
+        let m = toks.len();
+        // Each call costs its setup too: `replace` calls it once per match.
+        budget.step(m as u64 + 1)?;
+        let mut states: States = vec![None; m + 1];
+        let mut next: States = vec![None; m + 1];
+        let mut best: Option<(usize, usize)> = None;
+        let mut chars = text[from..].char_indices().map(|(i, c)| (from + i, c));
+        let mut at = from;
+        loop {
+            if best.is_none() && states[0].is_none() {
+                states[0] = Some(at);
+                Glob::close(toks, &mut states);
+            }
+            if let Some(s) = states[m]
+                && best.is_none_or(|(bs, be)| s < bs || (s == bs && at > be))
+            {
+                best = Some((s, at));
+            }
+            if let Some((bs, _)) = best {
+                // Later starts cannot be leftmost any more.
+                states.iter_mut().filter(|st| st.is_some_and(|s| s > bs)).for_each(|st| *st = None);
+                if states.iter().all(Option::is_none) {
+                    break;
+                }
+            }
+            let Some((i, c)) = chars.next() else { break };
+            budget.step(m as u64 + 1)?;
+            Glob::advance(toks, &states, c, &mut next);
+            std::mem::swap(&mut states, &mut next);
+            at = i + c.len_utf8();
+        }
+        Ok(best)
+    }
+
+    /// `text` with the first (or `all`) matches replaced, every byte of the result counted.
+    fn replace(
+        &self,
+        text: &str,
+        replacement: &str,
+        all: bool,
+        budget: &Budget,
+        word_left: &mut usize,
+    ) -> Result<String, ExpandError> {
         let mut out = String::new();
+        let mut push = |out: &mut String, piece: &str| -> Result<(), ExpandError> {
+            budget.spend(word_left, piece.len())?;
+            out.push_str(piece);
+            Ok(())
+        };
         let mut pos = 0;
         while pos <= text.len() {
-            let Some((s, e)) = self.find(text, pos) else { break };
-            out.push_str(&text[pos..s]);
-            out.push_str(replacement);
+            let Some((s, e)) = self.find(text, pos, budget)? else { break };
+            push(&mut out, &text[pos..s])?;
+            push(&mut out, replacement)?;
             if e == s {
                 match text[e..].chars().next() {
                     Some(c) => {
-                        out.push(c);
+                        push(&mut out, &text[e..e + c.len_utf8()])?;
                         pos = e + c.len_utf8();
                     }
                     None => {
@@ -490,9 +724,9 @@ impl Glob {
             }
         }
         if pos <= text.len() {
-            out.push_str(&text[pos..]);
+            push(&mut out, &text[pos..])?;
         }
-        out
+        Ok(out)
     }
 }
 
@@ -514,7 +748,7 @@ mod tests {
     }
 
     fn x(word: &str) -> String {
-        let e = expand(word, '\\', &vars());
+        let e = expand(word, '\\', &vars(), &Budget::default());
         assert_eq!(e.error, None, "{word}");
         e.value
     }
@@ -543,24 +777,24 @@ mod tests {
         assert_eq!(x("${NOPE+x}"), "");
         assert_eq!(x("${NOPE:-$A:$TAG}"), "alpine:3.20");
         assert_eq!(x("${NOPE:-\"q d\"}"), "q d");
-        let e = expand("${NOPE:-d}", '\\', &vars());
+        let e = expand("${NOPE:-d}", '\\', &vars(), &Budget::default());
         assert!(e.undefined.is_empty());
         // the default of a set variable is not looked at
-        let e = expand("${A:-$MISSING}", '\\', &vars());
+        let e = expand("${A:-$MISSING}", '\\', &vars(), &Budget::default());
         assert!(e.is_complete());
     }
 
     #[test]
     fn undefined_is_kept_and_reported() {
-        let e = expand("$REG/app:${VER}", '\\', &vars());
+        let e = expand("$REG/app:${VER}", '\\', &vars(), &Budget::default());
         assert_eq!(e.value, "$REG/app:${VER}");
         assert_eq!(e.undefined, vec!["REG", "VER"]);
-        let e = expand("${NOPE#x}-${NOPE}", '\\', &vars());
+        let e = expand("${NOPE#x}-${NOPE}", '\\', &vars(), &Budget::default());
         assert_eq!(e.value, "${NOPE#x}-${NOPE}");
         assert_eq!(e.undefined, vec!["NOPE"]);
-        let e = expand("${NOPE:?must be set}", '\\', &vars());
+        let e = expand("${NOPE:?must be set}", '\\', &vars(), &Budget::default());
         assert_eq!(e.undefined, vec!["NOPE"]);
-        let e = expand("$1", '\\', &vars());
+        let e = expand("$1", '\\', &vars(), &Budget::default());
         assert_eq!(e.value, "$1");
         assert_eq!(e.undefined, vec!["1"]);
     }
@@ -588,14 +822,14 @@ mod tests {
         assert_eq!(x("\\$A"), "$A");
         assert_eq!(x("\"\\$A\""), "$A");
         assert_eq!(x("\"a\\b\""), "a\\b");
-        assert_eq!(expand("`$A", '`', &vars()).value, "$A");
-        assert_eq!(expand("\\$A", '`', &vars()).value, "\\alpine");
+        assert_eq!(expand("`$A", '`', &vars(), &Budget::default()).value, "$A");
+        assert_eq!(expand("\\$A", '`', &vars(), &Budget::default()).value, "\\alpine");
     }
 
     #[test]
     fn syntax_errors_keep_the_word() {
         for w in ["${", "${}", "${:x}", "${A", "${A:-x", "${A^x}", "\"open", "'open"] {
-            let e = expand(w, '\\', &vars());
+            let e = expand(w, '\\', &vars(), &Budget::default());
             assert!(e.error.is_some(), "{w}");
             assert_eq!(e.value, w);
         }
@@ -613,26 +847,165 @@ mod tests {
             ("\"open", "unexpected end of statement while looking for matching double-quote"),
             ("'open", "unexpected end of statement while looking for matching single-quote"),
         ] {
-            let e = expand(w, '\\', &vars());
+            let e = expand(w, '\\', &vars(), &Budget::default());
             assert_eq!(e.error.map(|e| e.to_string()).as_deref(), Some(message), "{w}");
         }
     }
 
     #[test]
     fn one_parameter() {
-        let (e, used) = expand_parameter("${IMG}/rest", &vars());
+        let (e, used) = expand_parameter("${IMG}/rest", &vars(), &Budget::default());
         assert_eq!((e.value.as_str(), used), ("quay.io/org/app:1.2", 6));
-        let (e, used) = expand_parameter("$img\"", &vars());
+        let (e, used) = expand_parameter("$img\"", &vars(), &Budget::default());
         assert_eq!((e.value.as_str(), used), ("$img", 4));
         assert_eq!(e.undefined, vec!["img"]);
-        let (e, used) = expand_parameter("$(uname -m)", &vars());
+        let (e, used) = expand_parameter("$(uname -m)", &vars(), &Budget::default());
         assert_eq!((e.value.as_str(), used), ("$", 1));
     }
 
     #[test]
     fn unicode_names_and_values() {
         let v: HashMap<String, String> = [("É".to_string(), "é/ü".to_string())].into_iter().collect();
-        assert_eq!(expand("${É%/*}", '\\', &v).value, "é");
+        assert_eq!(expand("${É%/*}", '\\', &v, &Budget::default()).value, "é");
+    }
+
+    /// Vars of one name.
+    fn one(name: &str, value: &str) -> HashMap<String, String> {
+        [(name.to_string(), value.to_string())].into_iter().collect()
+    }
+
+    fn limit(e: &Expanded) -> Option<Limit> {
+        match e.error {
+            Some(ExpandError::Limit(l)) => Some(l),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn doubling_arguments_stop_at_the_word_limit() {
+        // The issue: `ARG A{i}=${A{i-1}}${A{i-1}}`, 40 times, from 8 bytes.
+        let budget = Budget::default();
+        let mut vars = one("A0", "xxxxxxxx");
+        let mut stopped_at = None;
+        for i in 1..=40 {
+            let e = expand(&format!("${{A{}}}${{A{}}}", i - 1, i - 1), '\\', &vars, &budget);
+            assert!(e.value.len() <= MAX_WORD_EXPANSION, "A{i}");
+            if e.error.is_some() && stopped_at.is_none() {
+                stopped_at = Some(i);
+            }
+            vars.insert(format!("A{i}"), e.value);
+        }
+        // A17 is 8 × 2^17 = 1 MiB exactly, the most a word may take; A18 would be 2 MiB.
+        assert_eq!(stopped_at, Some(18));
+        assert_eq!(vars["A17"].len(), MAX_WORD_EXPANSION);
+        assert_eq!(vars["A18"], "${A17}${A17}");
+        assert_eq!(budget.exceeded(), Some(Limit::Word(MAX_WORD_EXPANSION)));
+        // Everything after is refused at once, with nothing substituted.
+        let spent = budget.bytes_spent();
+        let e = expand("$A0", '\\', &vars, &budget);
+        assert_eq!((e.value.as_str(), limit(&e)), ("$A0", Some(Limit::Word(MAX_WORD_EXPANSION))));
+        let (e, used) = expand_parameter("${A0}", &vars, &budget);
+        assert_eq!((e.value.as_str(), used, limit(&e).is_some()), ("${A0}", 5, true));
+        assert_eq!(budget.bytes_spent(), spent);
+    }
+
+    #[test]
+    fn the_word_limit_counts_substituted_bytes_only() {
+        let budget = Budget::new(8, 100, 1000, 4);
+        let v = one("A", "1234");
+        assert_eq!(expand("$A$A", '\\', &v, &budget).value, "12341234");
+        // Literal text is the file's own: not counted.
+        assert_eq!(expand("a long literal word, longer than 8 bytes", '\\', &v, &budget).error, None);
+        let e = expand("$A$A$A", '\\', &v, &budget);
+        assert_eq!((e.value.as_str(), limit(&e)), ("$A$A$A", Some(Limit::Word(8))));
+        // The file's substitution is over; a word that needs none still reads.
+        assert_eq!(limit(&expand("$A", '\\', &v, &budget)), Some(Limit::Word(8)));
+        assert_eq!(expand("'x'$UNSET", '\\', &v, &budget).value, "x$UNSET");
+    }
+
+    #[test]
+    fn the_file_limit_counts_every_word() {
+        let budget = Budget::new(8, 20, 1000, 4);
+        let v = one("A", "1234");
+        for _ in 0..5 {
+            assert_eq!(expand("$A", '\\', &v, &budget).error, None);
+        }
+        assert_eq!(budget.bytes_spent(), 20);
+        let e = expand("$A", '\\', &v, &budget);
+        assert_eq!(limit(&e), Some(Limit::File(20)));
+        assert_eq!(budget.bytes_spent(), 20);
+    }
+
+    #[test]
+    fn defaults_alternatives_and_quotes_are_counted() {
+        let v = one("A", "1234");
+        for word in [
+            "${NOPE:-$A$A$A}",
+            "${NOPE-$A$A$A}",
+            "${A:+$A$A$A}",
+            "${A+$A$A$A}",
+            "\"$A$A$A\"",
+            "${NOPE:-${NOPE:-${A}${A}}$A}",
+            "${A:-x}${A:?m}${A}",
+            "${A#1}${A%4}${A}${A}",
+            "${A/1/$A}${A}",
+        ] {
+            let budget = Budget::new(8, 100, 1000, 8);
+            let e = expand(word, '\\', &v, &budget);
+            assert_eq!(limit(&e), Some(Limit::Word(8)), "{word}");
+            assert_eq!(e.value, word);
+        }
+        // A default not taken still had to be expanded (BuildKit checks its syntax).
+        let budget = Budget::new(8, 100, 1000, 8);
+        assert_eq!(limit(&expand("${A:-$A$A$A}", '\\', &v, &budget)), Some(Limit::Word(8)));
+    }
+
+    #[test]
+    fn replacements_cannot_multiply_a_value() {
+        // `${A//?/$A}` replaces each of n characters with n characters: n² bytes.
+        let budget = Budget::default();
+        let v = one("A", &"x".repeat(64 * 1024));
+        let e = expand("${A//?/$A}", '\\', &v, &budget);
+        assert_eq!(limit(&e), Some(Limit::Word(MAX_WORD_EXPANSION)));
+        assert_eq!(e.value, "${A//?/$A}");
+        assert!(budget.bytes_spent() <= MAX_WORD_EXPANSION);
+    }
+
+    #[test]
+    fn nesting_is_bounded() {
+        let nested = |depth: usize| format!("{}alpine{}", "${X:-".repeat(depth), "}".repeat(depth));
+        let budget = Budget::default();
+        assert_eq!(expand(&nested(MAX_NESTING), '\\', &HashMap::new(), &budget).value, "alpine");
+        let e = expand(&nested(MAX_NESTING + 1), '\\', &HashMap::new(), &budget);
+        assert_eq!(limit(&e), Some(Limit::Nesting(MAX_NESTING)));
+        // Deep enough to overflow the stack if it were followed.
+        let deep = nested(1_000_000);
+        let e = expand(&deep, '\\', &HashMap::new(), &Budget::default());
+        assert_eq!(limit(&e), Some(Limit::Nesting(MAX_NESTING)));
+        let (e, _) = expand_parameter(&deep, &HashMap::new(), &Budget::default());
+        assert_eq!(limit(&e), Some(Limit::Nesting(MAX_NESTING)));
+    }
+
+    #[test]
+    fn pattern_matching_is_linear_and_bounded() {
+        // Trying every prefix, suffix or substring of a 512 KiB value with a pattern that
+        // never matches took time quadratic (cubic for `//`) in its length.
+        let long = "x".repeat(512 * 1024);
+        let v = one("A", &long);
+        for word in ["${A#*y}", "${A##*y}", "${A%y*}", "${A%%y*}", "${A/*y/z}", "${A//x*y/z}"] {
+            let budget = Budget::default();
+            let started = std::time::Instant::now();
+            let e = expand(word, '\\', &v, &budget);
+            assert_eq!(e.error, None, "{word}");
+            assert_eq!(e.value.len(), long.len(), "{word}");
+            assert!(started.elapsed().as_secs() < 10, "{word}: {:?}", started.elapsed());
+        }
+        // A long pattern against a long value is n × m steps: refused past the budget.
+        let mut vars = one("A", &long);
+        vars.insert("P".into(), "x".repeat(64 * 1024));
+        let budget = Budget::new(MAX_WORD_EXPANSION, MAX_FILE_EXPANSION, 1_000_000, MAX_NESTING);
+        let e = expand("${A#${P}y}", '\\', &vars, &budget);
+        assert_eq!(limit(&e), Some(Limit::Steps(1_000_000)));
     }
 
     #[test]
@@ -640,10 +1013,93 @@ mod tests {
         // Each name was compared with every earlier one: 200,000 names took minutes.
         let word: String = (0..200_000).map(|i| format!("$v{i}")).collect();
         let started = std::time::Instant::now();
-        let e = expand(&word, '\\', &HashMap::new());
+        let e = expand(&word, '\\', &HashMap::new(), &Budget::default());
         assert_eq!(e.undefined.len(), 200_000);
         assert_eq!(e.undefined[199_999], "v199999");
         assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
         assert_eq!(dedup(vec!["b".into(), "a".into(), "b".into()]), ["b", "a"]);
+    }
+
+    #[test]
+    fn limits_are_worded_for_people() {
+        assert_eq!(
+            Limit::Word(MAX_WORD_EXPANSION).to_string(),
+            "variable substitution stopped: substitutions would insert more than 1 MiB into one word"
+        );
+        assert_eq!(
+            Limit::File(1000).to_string(),
+            "variable substitution stopped: substitutions would insert more than 1000 bytes into this file's words in all"
+        );
+        assert_eq!(
+            Limit::Nesting(64).to_string(),
+            "variable substitution stopped: more than 64 nested `${...}`"
+        );
+    }
+
+    /// The matching this module did before it ran patterns as automata: every prefix, suffix
+    /// or substring tried in turn. Slow, but obviously right: the reference for the proptest.
+    mod oracle {
+        use super::super::{Glob, Tok};
+
+        fn matches(p: &[Tok], t: &[char]) -> bool {
+            match p.split_first() {
+                None => t.is_empty(),
+                Some((Tok::Star, rest)) => (0..=t.len()).any(|i| matches(rest, &t[i..])),
+                Some((Tok::Any, rest)) => !t.is_empty() && matches(rest, &t[1..]),
+                Some((Tok::Lit(c), rest)) => t.first() == Some(c) && matches(rest, &t[1..]),
+            }
+        }
+
+        fn m(g: &Glob, s: &str) -> bool {
+            matches(&g.0, &s.chars().collect::<Vec<_>>())
+        }
+
+        fn boundaries(text: &str) -> Vec<usize> {
+            text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len())).collect()
+        }
+
+        pub fn trim_prefix<'t>(g: &Glob, text: &'t str, longest: bool) -> &'t str {
+            let mut ends = boundaries(text);
+            if longest {
+                ends.reverse();
+            }
+            ends.into_iter().find(|&e| m(g, &text[..e])).map_or(text, |e| &text[e..])
+        }
+
+        pub fn trim_suffix<'t>(g: &Glob, text: &'t str, longest: bool) -> &'t str {
+            let mut starts = boundaries(text);
+            if !longest {
+                starts.reverse();
+            }
+            starts.into_iter().find(|&s| m(g, &text[s..])).map_or(text, |s| &text[..s])
+        }
+
+        pub fn find(g: &Glob, text: &str, from: usize) -> Option<(usize, usize)> {
+            let b = boundaries(text);
+            for &s in b.iter().filter(|&&s| s >= from) {
+                if let Some(&e) = b.iter().rev().filter(|&&e| e >= s).find(|&&e| m(g, &text[s..e])) {
+                    return Some((s, e));
+                }
+            }
+            None
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn patterns_match_as_the_exhaustive_search_does(
+            pattern in "[ab*?é\\\\]{0,6}",
+            text in "[abé/]{0,12}",
+        ) {
+            let g = Glob::new(&pattern);
+            let budget = Budget::default();
+            for longest in [false, true] {
+                proptest::prop_assert_eq!(g.trim_prefix(&text, longest, &budget).unwrap(), oracle::trim_prefix(&g, &text, longest));
+                proptest::prop_assert_eq!(g.trim_suffix(&text, longest, &budget).unwrap(), oracle::trim_suffix(&g, &text, longest));
+            }
+            for (from, _) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+                proptest::prop_assert_eq!(g.find(&text, from, &budget).unwrap(), oracle::find(&g, &text, from));
+            }
+        }
     }
 }

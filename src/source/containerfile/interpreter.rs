@@ -9,7 +9,7 @@ use super::{BaseKind, Containerfile, CopyPath, FileCopy, Stage, absolute_path};
 use crate::reference::{Origin, RefKind, Reference};
 use crate::source::BuildOptions;
 use crate::source::args;
-use crate::source::args::Expanded;
+use crate::source::args::{Budget, ExpandError, Expanded};
 use crate::text::location::{Location, Span};
 use crate::text::{Problem, SourceText};
 use std::collections::{HashMap, HashSet};
@@ -32,6 +32,10 @@ pub(super) struct Builder<'a> {
     seen_names: HashSet<String>,
     /// The stage being read (none before the first `FROM`).
     stage: Option<StageState>,
+    /// What the file's expansions may still spend (see [`Budget`]).
+    budget: Budget,
+    /// The budget's limit was reported as a problem.
+    limit_reported: bool,
 }
 
 struct StageState {
@@ -64,6 +68,8 @@ impl<'a> Builder<'a> {
             all_names: Vec::new(),
             seen_names: HashSet::new(),
             stage: None,
+            budget: Budget::default(),
+            limit_reported: false,
         }
     }
 }
@@ -93,7 +99,33 @@ impl Builder<'_> {
                 }
                 Inst::Other => {}
             }
+            self.report_limit(inst);
         }
+    }
+
+    /// The first time an expansion reaches a limit of the budget: a problem at the instruction
+    /// doing it. Nothing more is substituted in the file (a reference that needs a variable is
+    /// unresolved).
+    fn report_limit(&mut self, inst: &Inst) {
+        let Some(limit) = self.budget.exceeded() else { return };
+        if self.limit_reported {
+            return;
+        }
+        self.limit_reported = true;
+        let at = match inst {
+            Inst::From { image, .. } => image.span.start,
+            Inst::Arg { args } | Inst::Env { args } => args.span.start,
+            Inst::Workdir { path } => path.span.start,
+            Inst::Copy { keyword, .. } | Inst::Run { keyword, .. } => *keyword,
+            Inst::Other => 0,
+        };
+        self.out.problems.push(Problem {
+            message: format!(
+                "{limit} (stowage's bound against files built to exhaust memory or time); the rest of \
+                 the file is read without substituting variables"
+            ),
+            location: self.src.location(at..at),
+        });
     }
 
     /// `ARG NAME[=DEFAULT] ...`: global before the first `FROM`, else in the stage. The value is
@@ -108,7 +140,7 @@ impl Builder<'_> {
             // A bare `ARG TARGETARCH` keeps the automatic platform value.
             let scope = self.stage.as_ref().map_or(&self.global, |st| &st.scope);
             let value = build_arg(self.opts, &name)
-                .or_else(|| default.map(|d| args::expand(&d, escape, scope).value))
+                .or_else(|| default.map(|d| args::expand(&d, escape, scope, &self.budget).value))
                 .or_else(|| self.global.args.get(&name).cloned().flatten());
             let scope = match &mut self.stage {
                 None => &mut self.global,
@@ -128,11 +160,11 @@ impl Builder<'_> {
             // Legacy `ENV KEY value with spaces`.
             let key = words[0].clone();
             let rest = args.value.trim_start().get(key.len()..).unwrap_or("").trim();
-            pairs.push((key, args::expand(rest, escape, &st.scope).value));
+            pairs.push((key, args::expand(rest, escape, &st.scope, &self.budget).value));
         } else {
             for w in &words {
                 if let Some((k, v)) = w.split_once('=') {
-                    pairs.push((k.to_string(), args::expand(v, escape, &st.scope).value));
+                    pairs.push((k.to_string(), args::expand(v, escape, &st.scope, &self.budget).value));
                 }
             }
         }
@@ -156,8 +188,8 @@ impl Builder<'_> {
                 location: self.src.location(n.span.clone()),
             });
         }
-        let platform = flag_value(flags, "platform", escape, &self.global);
-        let e = args::expand(&image.value, escape, &self.global);
+        let platform = flag_value(flags, "platform", escape, &self.global, &self.budget);
+        let e = args::expand(&image.value, escape, &self.global, &self.budget);
         let location = self.src.location(image.span.clone());
         let base_kind = self.base_kind(&e);
         let expanded = (e.value != image.value).then(|| e.value.clone());
@@ -214,7 +246,7 @@ impl Builder<'_> {
     fn workdir(&mut self, path: &Word) {
         let escape = self.out.escape;
         let Some(st) = &mut self.stage else { return };
-        let e = args::expand(&path.value, escape, &st.scope);
+        let e = args::expand(&path.value, escape, &st.scope, &self.budget);
         st.workdir = absolute_path(&st.workdir, &e.value);
     }
 
@@ -243,14 +275,14 @@ impl Builder<'_> {
     ) -> FileCopy {
         let escape = self.out.escape;
         let path = |w: &Word| {
-            let e = args::expand(&w.value, escape, &st.scope);
+            let e = args::expand(&w.value, escape, &st.scope, &self.budget);
             CopyPath {
                 resolved: e.is_complete(),
                 value: e.value,
                 location: self.src.location(w.span.clone()),
             }
         };
-        let from = flag_value(flags, "from", escape, &st.scope);
+        let from = flag_value(flags, "from", escape, &st.scope, &self.budget);
         let parents = flags.iter().any(|f| {
             f.name == "parents" && f.value.as_ref().is_none_or(|v| !v.value.eq_ignore_ascii_case("false"))
         });
@@ -318,14 +350,14 @@ impl Builder<'_> {
         let escape = self.out.escape;
         let mut scripts: Vec<Vec<ShTok>> = Vec::new();
         if let Some(span) = shell {
-            scripts.push(Sh::new(&self.src.text, span.clone(), escape, true, scope).tokens());
+            scripts.push(Sh::new(&self.src.text, span.clone(), escape, true, scope, &self.budget).tokens());
         }
         let mut bodies: Vec<HereBody> = heredocs.to_vec();
         if let Some(extra) = self.heredocs.get(&keyword) {
             bodies.extend(extra.iter().cloned());
         }
         for b in bodies.iter().filter(|b| b.script) {
-            scripts.push(Sh::new(&self.src.text, b.body.clone(), '\\', false, scope).tokens());
+            scripts.push(Sh::new(&self.src.text, b.body.clone(), '\\', false, scope, &self.budget).tokens());
         }
         if !exec.is_empty() {
             scripts.push(exec.iter().map(|w| ShTok::Word(ShWord::literal(w))).collect());
@@ -345,7 +377,9 @@ impl Builder<'_> {
         if e.value != image {
             r.expanded = Some(e.value.clone());
         }
-        if !e.undefined.is_empty() {
+        if let Some(ExpandError::Limit(limit)) = &e.error {
+            r.unresolved(limit.to_string())
+        } else if !e.undefined.is_empty() {
             r.unresolved(undefined_reason(&e.undefined))
         } else if let Some(err) = &e.error {
             r.unresolved(format!("invalid variable substitution: {err}"))
@@ -364,7 +398,7 @@ impl Builder<'_> {
         scope: &Scope,
         within: Option<String>,
     ) {
-        let e = args::expand(text, self.out.escape, scope);
+        let e = args::expand(text, self.out.escape, scope, &self.budget);
         if e.is_complete() {
             let v = e.value.to_lowercase();
             if (!v.is_empty() && v.chars().all(|c| c.is_ascii_digit())) || self.all_names.contains(&v) {
@@ -378,9 +412,15 @@ impl Builder<'_> {
 }
 
 /// The value of the instruction flag `--name=...`, expanded with `vars`.
-fn flag_value(flags: &[Flag], name: &str, escape: char, vars: &dyn args::Vars) -> Option<String> {
+fn flag_value(
+    flags: &[Flag],
+    name: &str,
+    escape: char,
+    vars: &dyn args::Vars,
+    budget: &Budget,
+) -> Option<String> {
     let value = flags.iter().find(|f| f.name == name).and_then(|f| f.value.as_ref())?;
-    Some(args::expand(&value.value, escape, vars).value)
+    Some(args::expand(&value.value, escape, vars, budget).value)
 }
 
 fn undefined_reason(names: &[String]) -> String {

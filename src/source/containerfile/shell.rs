@@ -5,6 +5,7 @@
 use super::instructions::Word;
 use super::scope::Scope;
 use crate::source::args;
+use crate::source::args::Budget;
 use crate::text::location::Span;
 
 #[derive(Clone, Debug, Default)]
@@ -64,12 +65,20 @@ pub(super) struct Sh<'a> {
     /// Dockerfile parser does.
     dockerfile: bool,
     scope: &'a Scope,
+    budget: &'a Budget,
 }
 
 impl<'a> Sh<'a> {
-    pub(super) fn new(t: &'a str, span: Span, cont: char, dockerfile: bool, scope: &'a Scope) -> Sh<'a> {
+    pub(super) fn new(
+        t: &'a str,
+        span: Span,
+        cont: char,
+        dockerfile: bool,
+        scope: &'a Scope,
+        budget: &'a Budget,
+    ) -> Sh<'a> {
         let end = span.end.min(t.len());
-        Sh { t, i: span.start.min(end), end, cont, dockerfile, scope }
+        Sh { t, i: span.start.min(end), end, cont, dockerfile, scope, budget }
     }
 
     fn peek(&self) -> Option<char> {
@@ -308,7 +317,7 @@ impl<'a> Sh<'a> {
             self.raw_until(w, to);
             return;
         }
-        let (e, used) = args::expand_parameter(&self.t[self.i..self.end], self.scope);
+        let (e, used) = args::expand_parameter(&self.t[self.i..self.end], self.scope, self.budget);
         let raw_end = self.i + used;
         if e.error.is_some() {
             w.dynamic = true;

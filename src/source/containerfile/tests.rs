@@ -388,3 +388,102 @@ fn unicode_columns_count_code_points() {
     let c = cf("# é\nFROM --platform=linux/amd64 «x»/é:1\n");
     assert_eq!(pos(&c.references[0].location), (2, 29));
 }
+
+/// `KW N0=xxxxxxxx`, then `KW N{i}=${N{i-1}}${N{i-1}}` up to `levels`: each line doubles.
+fn doubling(keyword: &str, name: &str, levels: usize) -> String {
+    let mut text = format!("{keyword} {name}0=xxxxxxxx\n");
+    for i in 1..=levels {
+        text.push_str(&format!("{keyword} {name}{i}=${{{name}{p}}}${{{name}{p}}}\n", p = i - 1));
+    }
+    text
+}
+
+#[test]
+fn doubling_build_arguments_stop_with_a_problem_where_they_overflow() {
+    // Issue 17: forty doublings of 8 bytes are 8 TiB; stowage allocated until it was killed.
+    // Twenty here (8 MiB, should the bound go), the forty in tests/regressions.rs.
+    let text = format!("{}FROM quay.io/x/${{A20}}\n", doubling("ARG", "A", 20));
+    let c = cf(&text);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    // `ARG A18` (line 19) is the first over 1 MiB: A17 is exactly 1 MiB.
+    assert_eq!(pos(&c.problems[0].location), (19, 5));
+    assert!(
+        c.problems[0].message.starts_with(
+            "variable substitution stopped: substitutions would insert more than 1 MiB into one word"
+        ),
+        "{}",
+        c.problems[0].message
+    );
+    let r = &c.references[0];
+    assert_eq!((pos(&r.location), r.expanded.as_deref()), ((22, 6), None));
+    assert_eq!(
+        unresolved(r),
+        "variable substitution stopped: substitutions would insert more than 1 MiB into one word"
+    );
+}
+
+#[test]
+fn a_word_of_exactly_the_limit_is_expanded() {
+    let text = format!("{}FROM quay.io/x/${{A17}}\n", doubling("ARG", "A", 17));
+    let c = cf(&text);
+    assert!(c.problems.is_empty(), "{:?}", c.problems);
+    let expanded = c.references[0].expanded.as_deref().unwrap();
+    assert_eq!(expanded.len(), "quay.io/x/".len() + crate::source::args::MAX_WORD_EXPANSION);
+}
+
+#[test]
+fn env_defaults_and_run_scripts_are_bounded_as_args_are() {
+    // ENV doubling in a stage; the reference that needs it is unresolved, not 8 TiB long.
+    let text = format!("FROM a:1\n{}COPY --from=quay.io/x/${{E20}} /a /b\n", doubling("ENV", "E", 20));
+    let c = cf(&text);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert_eq!(pos(&c.problems[0].location), (20, 5));
+    assert!(unresolved(&c.references[1]).contains("more than 1 MiB"));
+
+    // `${X:-...}` / `${X:+...}` forms double too.
+    let mut text = "ARG A0=xxxxxxxx\n".to_string();
+    for i in 1..=20 {
+        text.push_str(&format!("ARG A{i}=${{UNSET:-$A{p}}}${{A{p}:+${{A{p}}}}}\n", p = i - 1));
+    }
+    text.push_str("FROM quay.io/x/$A20\n");
+    let c = cf(&text);
+    assert_eq!(pos(&c.problems[0].location), (19, 5));
+
+    // A RUN script naming a 1 MiB value again and again stops at the file's 16 MiB.
+    let text = format!(
+        "FROM a:1\n{}RUN skopeo copy docker://q.io/{} dir:/x\n",
+        doubling("ARG", "A", 17),
+        "$A17".repeat(24)
+    );
+    let c = cf(&text);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert_eq!(pos(&c.problems[0].location), (20, 1));
+    assert!(c.problems[0].message.contains("more than 16 MiB into this file's words in all"));
+}
+
+#[test]
+fn deep_nesting_is_a_problem_not_a_stack_overflow() {
+    let depth = 200_000;
+    let text = format!("FROM {}alpine{}\n", "${X:-".repeat(depth), "}".repeat(depth));
+    let c = cf(&text);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert_eq!(pos(&c.problems[0].location), (1, 6));
+    assert!(c.problems[0].message.contains("more than 64 nested"), "{}", c.problems[0].message);
+}
+
+#[test]
+fn after_the_limit_nothing_more_is_substituted() {
+    let text = format!(
+        "{}ARG OK=fine\nFROM quay.io/x/$OK\nARG A16\nARG B=${{A16}}${{A16}}${{A16}}\nFROM quay.io/y/$OK\nFROM \"quay.io/z\":1\n",
+        doubling("ARG", "A", 16)
+    );
+    let c = cf(&text);
+    assert_eq!(c.problems.len(), 1, "{:?}", c.problems);
+    assert_eq!(pos(&c.problems[0].location), (21, 5));
+    assert_eq!(c.references[0].expanded.as_deref(), Some("quay.io/x/fine"));
+    assert_eq!(c.references[1].expanded, None);
+    assert!(unresolved(&c.references[1]).starts_with("variable substitution stopped"));
+    // A word with nothing to substitute still reads.
+    assert_eq!(c.references[2].expanded.as_deref(), Some("quay.io/z:1"));
+    assert_eq!(c.references[2].status, Status::Resolved);
+}
