@@ -3,7 +3,7 @@
 //! `Builder::script` in `embed`) the embed plan. One function per instruction.
 
 use super::instructions::{Flag, HereBody, Inst, Word};
-use super::scope::{Scope, build_arg, platform_args, split_words};
+use super::scope::{Scope, Value, build_arg, platform_args, split_words};
 use super::shell::{Sh, ShTok, ShWord};
 use super::{BaseKind, Containerfile, CopyPath, FileCopy, Stage, absolute_path};
 use crate::reference::{Origin, RefKind, Reference};
@@ -21,7 +21,7 @@ pub(super) struct Builder<'a> {
     /// Heredoc bodies blanked by the pre-pass, by the offset of their `RUN` keyword.
     heredocs: HashMap<usize, Vec<HereBody>>,
     /// ENV at the end of each finished stage.
-    stage_envs: Vec<HashMap<String, String>>,
+    stage_envs: Vec<HashMap<String, Value>>,
     /// WORKDIR at the end of each finished stage.
     stage_workdirs: Vec<String>,
     /// The ARGs declared before the first `FROM`, over the automatic platform ARGs.
@@ -55,7 +55,7 @@ impl<'a> Builder<'a> {
     ) -> Builder<'a> {
         let mut global = Scope::default();
         for (k, v) in platform_args(opts) {
-            global.args.insert(k.to_string(), Some(v));
+            global.args.insert(k.to_string(), Some(v.into()));
         }
         Builder {
             src,
@@ -139,8 +139,9 @@ impl Builder<'_> {
             };
             // A bare `ARG TARGETARCH` keeps the automatic platform value.
             let scope = self.stage.as_ref().map_or(&self.global, |st| &st.scope);
-            let value = build_arg(self.opts, &name)
+            let value: Option<Value> = build_arg(self.opts, &name)
                 .or_else(|| default.map(|d| args::expand(&d, escape, scope, &self.budget).value))
+                .map(Value::from)
                 .or_else(|| self.global.args.get(&name).cloned().flatten());
             let scope = match &mut self.stage {
                 None => &mut self.global,
@@ -160,11 +161,12 @@ impl Builder<'_> {
             // Legacy `ENV KEY value with spaces`.
             let key = words[0].clone();
             let rest = args.value.trim_start().get(key.len()..).unwrap_or("").trim();
-            pairs.push((key, args::expand(rest, escape, &st.scope, &self.budget).value));
+            pairs.push((key, args::expand(rest, escape, &st.scope, &self.budget).value.into()));
         } else {
             for w in &words {
                 if let Some((k, v)) = w.split_once('=') {
-                    pairs.push((k.to_string(), args::expand(v, escape, &st.scope, &self.budget).value));
+                    pairs
+                        .push((k.to_string(), args::expand(v, escape, &st.scope, &self.budget).value.into()));
                 }
             }
         }
@@ -252,15 +254,18 @@ impl Builder<'_> {
 
     /// `COPY` / `ADD`: the copy, and the image a `COPY --from` names.
     fn copy(&mut self, keyword: usize, add: bool, flags: &[Flag], sources: &[Word], dest: &Word) {
-        let Some(st) = &self.stage else { return };
-        let copy = self.file_copy(st, keyword, add, flags, sources, dest);
+        // Taken out while it is read, not cloned: copying the scope per instruction would cost
+        // its size (up to the expansion budget) times the number of instructions.
+        let Some(st) = self.stage.take() else { return };
+        let copy = self.file_copy(&st, keyword, add, flags, sources, dest);
         self.out.copies.push(copy);
         // `ADD` has no `--from`.
         let from = flags.iter().find(|f| f.name == "from" && !add).and_then(|f| f.value.as_ref());
         if let Some(v) = from {
-            let (within, scope) = (st.name.clone(), st.scope.clone());
-            self.stage_or_image(Origin::ContainerfileCopyFrom, &v.value, v.span.start, &scope, within);
+            let within = st.name.clone();
+            self.stage_or_image(Origin::ContainerfileCopyFrom, &v.value, v.span.start, &st.scope, within);
         }
+        self.stage = Some(st);
     }
 
     /// A `COPY` / `ADD` with its paths substituted and its destination made absolute.
@@ -313,12 +318,13 @@ impl Builder<'_> {
         exec: &[Word],
         heredocs: &[HereBody],
     ) {
-        let Some(st) = &self.stage else { return };
-        let (within, scope) = (st.name.clone(), st.scope.clone());
-        self.run_mounts(flags, &scope, &within);
-        for toks in self.scripts(keyword, shell, exec, heredocs, &scope) {
-            self.script(&toks, &scope, within.clone());
+        // Taken out while it is read, not cloned (as in `copy`).
+        let Some(st) = self.stage.take() else { return };
+        self.run_mounts(flags, &st.scope, &st.name);
+        for toks in self.scripts(keyword, shell, exec, heredocs, &st.scope) {
+            self.script(&toks, &st.scope, st.name.clone());
         }
+        self.stage = Some(st);
     }
 
     /// `RUN --mount=...,from=X`: the stage or image each mount reads.

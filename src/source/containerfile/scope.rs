@@ -3,18 +3,23 @@
 use crate::source::BuildOptions;
 use crate::source::args::Vars;
 use std::collections::HashMap;
+use std::rc::Rc;
+
+/// A value, shared: a stage inherits its parent's ENV without copying the text (values can
+/// be up to [`crate::source::args::MAX_WORD_EXPANSION`] long, and a file can have many stages).
+pub(super) type Value = Rc<str>;
 
 /// ARG and ENV values visible at one point. `args` holds declared ARGs (`None`: declared
 /// without a value); ENV wins over ARG of the same name.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Scope {
-    pub(super) env: HashMap<String, String>,
-    pub(super) args: HashMap<String, Option<String>>,
+    pub(super) env: HashMap<String, Value>,
+    pub(super) args: HashMap<String, Option<Value>>,
 }
 
 impl Vars for Scope {
     fn var(&self, name: &str) -> Option<&str> {
-        self.env.get(name).map(String::as_str).or_else(|| self.args.get(name).and_then(|v| v.as_deref()))
+        self.env.get(name).map(|v| &**v).or_else(|| self.args.get(name).and_then(|v| v.as_deref()))
     }
 }
 
