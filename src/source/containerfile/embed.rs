@@ -237,7 +237,7 @@ impl Builder<'_> {
             0
         };
         let chars_skipped = value[..skip].chars().count();
-        let Some(&at) = w.offsets.get(chars_skipped) else { return };
+        let Some(at) = w.offset_of(chars_skipped) else { return };
         let end = w.end;
         let image = unquote(self.src.text.get(at..end).unwrap_or(""));
         let e = Expanded { value: value[skip..].to_string(), undefined: w.shell_vars.clone(), error: None };

@@ -15,8 +15,12 @@ pub(super) struct ShWord {
     pub(super) end: usize,
     /// Quotes removed, ARG/ENV expanded; shell variables and `$(...)` kept as written.
     pub(super) value: String,
-    /// Source byte offset of each character of `value` (expansions map to their `$`).
-    pub(super) offsets: Vec<usize>,
+    /// Where the characters of `value` come from, as `(first character, source byte offset)`
+    /// runs: one per character written out, one per expansion (all its characters map to its
+    /// `$`), so an expanded value costs its own length and no more (see [`ShWord::offset_of`]).
+    marks: Vec<(usize, usize)>,
+    /// Characters in `value`.
+    chars: usize,
     /// Variables with no build value (shell variables, or ARGs declared without a value).
     pub(super) shell_vars: Vec<String>,
     /// Holds command substitution or a substitution error.
@@ -25,13 +29,22 @@ pub(super) struct ShWord {
 
 impl ShWord {
     pub(super) fn literal(w: &Word) -> ShWord {
-        let mut offsets = Vec::new();
+        let mut word = ShWord { start: w.span.start, end: w.span.end, ..ShWord::default() };
         let mut at = w.span.start;
         for c in w.value.chars() {
-            offsets.push(at);
+            word.push(c, at);
             at += c.len_utf8();
         }
-        ShWord { start: w.span.start, end: w.span.end, value: w.value.clone(), offsets, ..ShWord::default() }
+        word
+    }
+
+    /// The source byte offset of character `index` of `value`.
+    pub(super) fn offset_of(&self, index: usize) -> Option<usize> {
+        if index >= self.chars {
+            return None;
+        }
+        let run = self.marks.partition_point(|&(first, _)| first <= index);
+        Some(self.marks[run.checked_sub(1)?].1)
     }
 
     pub(super) fn is_literal(&self) -> bool {
@@ -40,7 +53,18 @@ impl ShWord {
 
     fn push(&mut self, c: char, at: usize) {
         self.value.push(c);
-        self.offsets.push(at);
+        self.marks.push((self.chars, at));
+        self.chars += 1;
+    }
+
+    /// An expansion produced by the `$` at `at`.
+    fn push_expansion(&mut self, s: &str, at: usize) {
+        if s.is_empty() {
+            return;
+        }
+        self.value.push_str(s);
+        self.marks.push((self.chars, at));
+        self.chars += s.chars().count();
     }
 
     pub(super) fn unquoted(&self, text: &str) -> String {
@@ -326,10 +350,7 @@ impl<'a> Sh<'a> {
         if e.value == self.t[self.i..raw_end] {
             self.raw_until(w, raw_end);
         } else {
-            let at = self.i;
-            for c in e.value.chars() {
-                w.push(c, at);
-            }
+            w.push_expansion(&e.value, self.i);
             self.i = raw_end;
         }
     }

@@ -487,3 +487,12 @@ fn after_the_limit_nothing_more_is_substituted() {
     assert_eq!(c.references[2].expanded.as_deref(), Some("quay.io/z:1"));
     assert_eq!(c.references[2].status, Status::Resolved);
 }
+
+#[test]
+fn embed_sources_from_expansions_point_at_their_dollar() {
+    let text = "FROM a:1\nARG IMG=q.io/a:1\nARG SRC=docker://q.io/b:2\nRUN skopeo copy docker://$IMG dir:/x && skopeo copy \"$SRC\" dir:/y\n";
+    let c = cf(text);
+    let r = refs(&c);
+    assert_eq!((r[1].2, r[1].3, r[1].1.as_deref()), (4, 26, Some("q.io/a:1")));
+    assert_eq!((r[2].2, r[2].3, r[2].1.as_deref()), (4, 54, Some("q.io/b:2")));
+}
