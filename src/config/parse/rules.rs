@@ -61,6 +61,7 @@ impl Parser<'_> {
             Value::Seq(items) => items.iter().collect(),
             _ => vec![node],
         };
+        let allowed: Vec<&str> = values.iter().map(String::as_str).collect();
         let mut ok = true;
         for item in items {
             let Some(text) = item.as_str() else {
@@ -68,7 +69,6 @@ impl Parser<'_> {
                 ok = false;
                 continue;
             };
-            let allowed: Vec<&str> = values.iter().map(String::as_str).collect();
             if !allowed.is_empty() && !allowed.contains(&text) {
                 let message =
                     format!("`{what}` takes {}, not `{text}`{}", allowed.join(", "), suggest(text, &allowed));
