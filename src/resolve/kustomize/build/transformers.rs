@@ -263,8 +263,7 @@ fn name_prefix_suffix(k: &Val, resources: &mut [Resource]) {
         for r in
             resources.iter_mut().filter(|r| r.kind() != "CustomResourceDefinition" && r.kind() != "Namespace")
         {
-            let name = format!("{prefix}{}{suffix}", r.name());
-            r.set_name(name);
+            r.add_prefix_suffix(prefix, suffix);
         }
     }
 }
@@ -543,12 +542,12 @@ metadata:
         let web = &rs[0];
         assert_eq!(web.obj.str_at(&["metadata", "name"]), Some("a-web-z"));
         // One rename, the original name kept for patches.
-        assert_eq!(web.names, ["web", "a-web-z"]);
-        assert_eq!(rs[2].names, ["team"]);
+        assert_eq!(web.names().collect::<Vec<_>>(), ["web", "a-web-z"]);
+        assert_eq!(rs[2].names().collect::<Vec<_>>(), ["team"]);
         name_prefix_suffix(&kustomization("nameSuffix: -2\n"), &mut rs);
         assert_eq!(rs[1].name(), "a-db-z-2");
         name_prefix_suffix(&kustomization("namespace: x\n"), &mut rs);
-        assert_eq!(rs[1].names.len(), 3);
+        assert_eq!(rs[1].names().collect::<Vec<_>>(), ["db", "a-db-z", "a-db-z-2"]);
     }
 
     #[test]
