@@ -13,7 +13,7 @@ mod transformers;
 
 use super::fs::Fs;
 use super::resource::Resource;
-use super::{Issue, IssueKind};
+use super::{Issue, IssueKind, Preread};
 use crate::source::kustomization::KUSTOMIZATION_FILES;
 use crate::text::SourceText;
 use crate::text::location::Location;
@@ -39,6 +39,9 @@ pub struct Builder<'a> {
     known: &'a HashMap<PathBuf, Arc<SourceText>>,
     /// Documents of known files parsed by the walk already, by path.
     pub parsed: Option<&'a HashMap<PathBuf, Arc<Vec<Val>>>>,
+    /// Kustomization files outside the walk, read and parsed before the build (see
+    /// `used_dirs`): taken as if read now.
+    pub(crate) preread: Option<&'a Preread>,
     /// The builder this one was forked from: its caches are read, never written.
     parent: Option<&'a Builder<'a>>,
     /// Whether sibling directory entries may be built in parallel.
@@ -87,6 +90,7 @@ impl<'a> Builder<'a> {
             fs,
             known,
             parsed: None,
+            preread: None,
             parent: None,
             parallel: true,
             sources: HashMap::new(),
@@ -107,6 +111,7 @@ impl<'a> Builder<'a> {
             fs: self.fs,
             known: self.known,
             parsed: self.parsed,
+            preread: self.preread,
             parent: Some(self),
             parallel: self.parallel,
             sources: HashMap::new(),
@@ -179,10 +184,16 @@ impl<'a> Builder<'a> {
         if let Some(s) = self.cached_source(path) {
             return Ok(Arc::clone(s));
         }
-        let bytes = self.fs.read(path).map_err(|e| e.to_string())?;
-        let display = display_path(path);
-        let source = crate::text::source::source_from_bytes(path, &display, bytes).map_err(|p| p.message)?;
-        let source = Arc::new(source);
+        let source = match self.preread.and_then(|p| p.sources.get(path)) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let bytes = self.fs.read(path).map_err(|e| e.to_string())?;
+                let display = display_path(path);
+                Arc::new(
+                    crate::text::source::source_from_bytes(path, &display, bytes).map_err(|p| p.message)?,
+                )
+            }
+        };
         self.sources.insert(path.to_path_buf(), Arc::clone(&source));
         Ok(source)
     }
@@ -193,7 +204,8 @@ impl<'a> Builder<'a> {
             return Some(Arc::clone(d));
         }
         self.reached.insert(path.to_path_buf());
-        if let Some(docs) = self.parsed.and_then(|p| p.get(path)) {
+        let parsed = self.parsed.and_then(|p| p.get(path));
+        if let Some(docs) = parsed.or_else(|| self.preread.and_then(|p| p.documents.get(path))) {
             self.docs.insert(path.to_path_buf(), Arc::clone(docs));
             return Some(Arc::clone(docs));
         }

@@ -110,18 +110,24 @@ impl Request<'_> {
             .into_iter()
             .collect();
         dirs.sort();
+        let uses = used_dirs(fs, &dirs, known, parsed);
         let mut builder = Builder::new(fs, known);
         builder.parsed = Some(parsed);
+        builder.preread = Some(&uses.read);
         builder.parallel = parallel;
-        let used = used_dirs(fs, &dirs, known, parsed);
         let mut out = Resolution::default();
-        let mut roots: Vec<PathBuf> =
-            dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
+        let mut roots: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| !uses.direct.contains_key(*d) || always_roots.contains(*d))
+            .cloned()
+            .collect();
         // A directory built once (a root nothing uses, or used by one entry only) is not kept for
         // reuse: its resources are big, and a copy of them would only be dropped at the end.
+        let is_root: HashSet<&PathBuf> = roots.iter().collect();
         builder.built_once = Arc::new(
             dirs.iter()
-                .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
+                .chain(uses.all.keys())
+                .filter(|d| uses.all.get(*d).copied().unwrap_or(0) + usize::from(is_root.contains(d)) <= 1)
                 .cloned()
                 .collect(),
         );
@@ -161,49 +167,107 @@ impl Request<'_> {
     }
 }
 
-/// The directories some kustomization names in `resources`, `bases` or `components`, with
-/// the number of entries naming each. Kustomizations the walk parsed (`parsed`) are not
-/// parsed again.
+/// What [`used_dirs`] found: how many kustomization entries name each directory, and the
+/// kustomization files it read that the walk had not.
+#[derive(Default)]
+struct Uses {
+    /// The directories named by the kustomizations of the walked directories (`resources`,
+    /// `bases`, `components`), with the number of entries naming each: a directory used by
+    /// none is a root.
+    direct: BTreeMap<PathBuf, usize>,
+    /// The same over every kustomization the builds can reach (those of the directories
+    /// named, and so on): a directory named once is built once, so its build is not kept.
+    all: BTreeMap<PathBuf, usize>,
+    read: Preread,
+}
+
+/// Kustomization files read (and parsed, when they are valid YAML) before the build, for it to
+/// take instead of reading them again.
+#[derive(Default)]
+pub(crate) struct Preread {
+    pub sources: HashMap<PathBuf, Arc<SourceText>>,
+    pub documents: HashMap<PathBuf, Arc<Vec<Val>>>,
+}
+
+/// The directories kustomizations name in `resources`, `bases` or `components`, from the
+/// walked directories `dirs` and then from each directory named (a worklist, not recursion:
+/// a chain of thousands of overlays is followed in constant stack). Kustomizations the walk
+/// parsed (`parsed`) are not parsed again.
+///
+/// Counting only the walked directories' entries left every directory outside the walk
+/// (`check overlays/prod`, the directories MicroShift applies inside an image) looking like
+/// one used again later, so the build of each was kept, copied, for reuse that never came:
+/// over a chain of N overlays, N copies of resources whose names grow with each
+/// `namePrefix`.
 fn used_dirs(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
-) -> BTreeMap<PathBuf, usize> {
-    let mut used = BTreeMap::new();
+) -> Uses {
+    let mut uses = Uses::default();
     let scratch = Builder::new(fs, known);
-    for dir in dirs {
-        for file in scratch.kustomization_file(dir) {
-            let Some(k) = parsed.get(&file).map_or_else(|| first_document(fs, &file), |d| d.first().cloned())
-            else {
-                continue;
+    let walked: HashSet<&PathBuf> = dirs.iter().collect();
+    let mut seen: HashSet<PathBuf> = dirs.iter().cloned().collect();
+    let mut todo: Vec<PathBuf> = dirs.to_vec();
+    while let Some(dir) = todo.pop() {
+        let is_walked = walked.contains(&dir);
+        for file in scratch.kustomization_file(&dir) {
+            let docs = match parsed.get(&file) {
+                Some(d) => Arc::clone(d),
+                None => match read_documents(fs, &file, known, &mut uses.read) {
+                    Some(d) => d,
+                    None => continue,
+                },
             };
+            let Some(k) = docs.first() else { continue };
             for field in ["resources", "bases", "components"] {
                 for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
                     if let Some(text) = entry.as_str() {
                         let path = normalize(&dir.join(text));
-                        if fs.is_dir(&path) && path != *dir {
-                            *used.entry(path).or_insert(0) += 1;
+                        if fs.is_dir(&path) && path != dir {
+                            if is_walked {
+                                *uses.direct.entry(path.clone()).or_insert(0) += 1;
+                            }
+                            *uses.all.entry(path.clone()).or_insert(0) += 1;
+                            if seen.insert(path.clone()) {
+                                todo.push(path);
+                            }
                         }
                     }
                 }
             }
         }
     }
-    used
+    uses
 }
 
-/// The first document of a file, read from `fs` (without the cache of the walk's sources).
-fn first_document(fs: &dyn Fs, file: &Path) -> Option<Val> {
-    let bytes = fs.read(file).ok()?;
-    let src = Arc::new(crate::text::source::source_from_bytes(file, "", bytes).ok()?);
-    let mut first = None;
-    crate::text::yaml::for_each_document(&src, |d| {
-        if first.is_none() {
-            first = Some(Val::from_node(&d.root, &src));
+/// The documents of a kustomization file the walk did not parse, read from `fs` (or taken from
+/// the walk's sources); what was read and parsed is kept in `read` for the build. A file that
+/// is not valid YAML is left for the build to parse again and report.
+fn read_documents(
+    fs: &dyn Fs,
+    file: &Path,
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+    read: &mut Preread,
+) -> Option<Arc<Vec<Val>>> {
+    let src = match known.get(file) {
+        Some(s) => Arc::clone(s),
+        None => {
+            let bytes = fs.read(file).ok()?;
+            let display = crate::text::source::display_path(file);
+            let src = Arc::new(crate::text::source::source_from_bytes(file, &display, bytes).ok()?);
+            read.sources.insert(file.to_path_buf(), Arc::clone(&src));
+            src
         }
-    });
-    first
+    };
+    let mut docs = Vec::new();
+    let problems = crate::text::yaml::for_each_document(&src, |d| docs.push(Val::from_node(&d.root, &src)));
+    let docs = Arc::new(docs);
+    if problems.is_empty() {
+        read.documents.insert(file.to_path_buf(), Arc::clone(&docs));
+    }
+    Some(docs)
 }
 
 /// Exact duplicates (a base reached from two roots with the same result) are reported once.
