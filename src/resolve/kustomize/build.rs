@@ -22,9 +22,15 @@ use crate::text::source::display_path;
 use crate::text::tree::{V, Val};
 use crate::text::yaml;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// Sibling directory entries are built in parallel forks in the outer kustomizations only (a
+/// root and its overlays, where the work is spread): a fork at every level of a deep tree would
+/// copy the stack, walk a chain of parents at each cache lookup and merge every deeper result
+/// once per level, which costs the square of the depth.
+const PARALLEL_NESTING: usize = 4;
 
 /// Sibling directory entries of one kustomization are built in parallel, each by a fork of
 /// the builder that reads its parent's caches and writes its own; the forks are merged back in
@@ -51,7 +57,10 @@ pub struct Builder<'a> {
     built: HashMap<PathBuf, Arc<Vec<Resource>>>,
     /// Directories requested once only: their builds are not kept in `built`.
     pub built_once: Arc<BTreeSet<PathBuf>>,
+    /// The kustomizations being built, outermost first (for the cycle message) ...
     stack: Vec<PathBuf>,
+    /// ... and as a set (for the cycle check, in constant time at any depth).
+    on_stack: HashSet<PathBuf>,
     pub issues: Vec<Issue>,
     /// Every file a build read (resources, patches, kustomization files).
     pub reached: BTreeSet<PathBuf>,
@@ -98,6 +107,7 @@ impl<'a> Builder<'a> {
             built: HashMap::new(),
             built_once: Arc::new(BTreeSet::new()),
             stack: Vec::new(),
+            on_stack: HashSet::new(),
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
@@ -119,6 +129,7 @@ impl<'a> Builder<'a> {
             built: HashMap::new(),
             built_once: Arc::clone(&self.built_once),
             stack: self.stack.clone(),
+            on_stack: self.on_stack.clone(),
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
@@ -241,16 +252,28 @@ impl<'a> Builder<'a> {
         let Some((k, kfile)) = self.load_kustomization(&dir, from, "Kustomization") else {
             return Vec::new();
         };
-        self.stack.push(dir.clone());
-        self.visited.insert(dir.clone());
+        self.enter(&dir);
         let mut resources = Vec::new();
         self.run(&k, &dir, &kfile, &mut resources);
-        self.stack.pop();
+        self.leave();
         if !self.built_once.contains(&dir) {
             self.fresh.insert(dir.clone());
             self.built.insert(dir, Arc::new(resources.clone()));
         }
         resources
+    }
+
+    /// Start building the kustomization (or component) of `dir`, inside those on the stack.
+    fn enter(&mut self, dir: &Path) {
+        self.stack.push(dir.to_path_buf());
+        self.on_stack.insert(dir.to_path_buf());
+        self.visited.insert(dir.to_path_buf());
+    }
+
+    fn leave(&mut self) {
+        if let Some(dir) = self.stack.pop() {
+            self.on_stack.remove(&dir);
+        }
     }
 
     /// The kustomization of `dir` (its first document), after checking for cycles and kind.
@@ -260,7 +283,7 @@ impl<'a> Builder<'a> {
         from: &Location,
         want: &str,
     ) -> Option<(Val, Arc<SourceText>)> {
-        if self.stack.iter().any(|d| d == dir) {
+        if self.on_stack.contains(dir) {
             let chain: Vec<String> = self
                 .stack
                 .iter()
@@ -324,10 +347,9 @@ impl<'a> Builder<'a> {
             }
             let cdir = normalize(&dir.join(text));
             let Some((ck, cfile)) = self.load_kustomization(&cdir, &at, "Component") else { continue };
-            self.stack.push(cdir.clone());
-            self.visited.insert(cdir.clone());
+            self.enter(&cdir);
             self.run(&ck, &cdir, &cfile, resources);
-            self.stack.pop();
+            self.leave();
         }
         for field in ["helmCharts", "helmChartInflationGenerator"] {
             if let Some(v) = k.get(field).filter(|v| !v.is_null()) {
@@ -357,9 +379,12 @@ impl<'a> Builder<'a> {
     }
 
     /// Load the entries in order; with several directories among them, in parallel forks
-    /// (see [`Builder`]).
+    /// (see [`Builder`]) while the kustomization is one of the outer [`PARALLEL_NESTING`].
     fn load_entries(&mut self, entries: &[Entry], resources: &mut Vec<Resource>) {
-        if !self.parallel || entries.iter().filter(|e| e.is_dir).count() < 2 {
+        if !self.parallel
+            || self.stack.len() > PARALLEL_NESTING
+            || entries.iter().filter(|e| e.is_dir).count() < 2
+        {
             for entry in entries {
                 let loaded = self.load_entry(entry);
                 resources.extend(loaded);
