@@ -100,7 +100,17 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// Build every kustomization, on the parser pool: the build recurses once per nested
+    /// kustomization, which needs the pool's stack whatever thread asks (a test's, the main
+    /// thread).
     pub fn resolve(&self) -> Resolution {
+        match crate::text::yaml::parser_pool() {
+            Some(pool) => pool.install(|| self.resolve_here()),
+            None => self.resolve_here(),
+        }
+    }
+
+    fn resolve_here(&self) -> Resolution {
         let Request { fs, kustomization_files, always_roots, known, parsed, image_fields, parallel } = *self;
         let mut dirs: Vec<PathBuf> = kustomization_files
             .iter()
