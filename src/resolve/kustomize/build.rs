@@ -26,6 +26,33 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// The most kustomizations (overlays, bases, components) built one inside the other; a
+/// deeper entry is an [`Issue`] at the entry. The build recurses once per level, on the parser
+/// pool's threads (`PARSER_STACK_SIZE`, 64 MiB): about 6 KiB per level in a debug build, which
+/// overflows between 10,000 and 12,000 levels; far less in a release build. Real repositories
+/// nest fewer than 20; `kubectl kustomize` has no limit of its own.
+pub const MAX_NESTING: usize = 1000;
+
+/// The most resources one kustomization's build may hold; a larger build is an [`Issue`] at
+/// the entry naming it and yields nothing. Depth alone does not bound a build: a kustomization
+/// that uses the one below it twice (through two overlays) doubles at each level, 2^20
+/// resources after 20. The largest repository of the benchmarks (`bench/gen_manifests.py
+/// --overlays`, 10,000 manifests) holds 20,000 in its root.
+pub const MAX_RESOURCES: usize = 50_000;
+
+/// The bounds of one build: [`MAX_NESTING`] and [`MAX_RESOURCES`] (smaller in tests).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub nesting: usize,
+    pub resources: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { nesting: MAX_NESTING, resources: MAX_RESOURCES }
+    }
+}
+
 /// Sibling directory entries are built in parallel forks in the outer kustomizations only (a
 /// root and its overlays, where the work is spread): a fork at every level of a deep tree would
 /// copy the stack, walk a chain of parents at each cache lookup and merge every deeper result
@@ -52,6 +79,7 @@ pub struct Builder<'a> {
     parent: Option<&'a Builder<'a>>,
     /// Whether sibling directory entries may be built in parallel.
     pub parallel: bool,
+    pub(crate) limits: Limits,
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     docs: HashMap<PathBuf, Arc<Vec<Val>>>,
     built: HashMap<PathBuf, Arc<Vec<Resource>>>,
@@ -66,6 +94,8 @@ pub struct Builder<'a> {
     pub reached: BTreeSet<PathBuf>,
     /// Every kustomization directory built, as a root or for another one.
     pub visited: BTreeSet<PathBuf>,
+    /// Directories not built because they are nested deeper than the limit.
+    pub too_deep: BTreeSet<PathBuf>,
     /// Files this builder parsed and directories it built for reuse itself (not found in a
     /// cache): what two parallel forks must not both have done for their merge to equal the
     /// serial build when issues were reported.
@@ -81,6 +111,7 @@ struct Forked {
     issues: Vec<Issue>,
     reached: BTreeSet<PathBuf>,
     visited: BTreeSet<PathBuf>,
+    too_deep: BTreeSet<PathBuf>,
     fresh: BTreeSet<PathBuf>,
 }
 
@@ -102,6 +133,7 @@ impl<'a> Builder<'a> {
             preread: None,
             parent: None,
             parallel: true,
+            limits: Limits::default(),
             sources: HashMap::new(),
             docs: HashMap::new(),
             built: HashMap::new(),
@@ -111,6 +143,7 @@ impl<'a> Builder<'a> {
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
+            too_deep: BTreeSet::new(),
             fresh: BTreeSet::new(),
         }
     }
@@ -124,6 +157,7 @@ impl<'a> Builder<'a> {
             preread: self.preread,
             parent: Some(self),
             parallel: self.parallel,
+            limits: self.limits,
             sources: HashMap::new(),
             docs: HashMap::new(),
             built: HashMap::new(),
@@ -133,6 +167,7 @@ impl<'a> Builder<'a> {
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
+            too_deep: BTreeSet::new(),
             fresh: BTreeSet::new(),
         }
     }
@@ -146,6 +181,7 @@ impl<'a> Builder<'a> {
             issues: self.issues,
             reached: self.reached,
             visited: self.visited,
+            too_deep: self.too_deep,
             fresh: self.fresh,
         }
     }
@@ -164,6 +200,7 @@ impl<'a> Builder<'a> {
         self.issues.extend(fork.issues);
         self.reached.extend(fork.reached);
         self.visited.extend(fork.visited);
+        self.too_deep.extend(fork.too_deep);
         self.fresh.extend(fork.fresh);
     }
 
@@ -256,6 +293,16 @@ impl<'a> Builder<'a> {
         let mut resources = Vec::new();
         self.run(&k, &dir, &kfile, &mut resources);
         self.leave();
+        if resources.len() > self.limits.resources {
+            let msg = format!(
+                "`{}` builds {} resources, more than the {} stowage builds in one kustomization, so the images it deploys are not checked",
+                display_path(&dir),
+                resources.len(),
+                self.limits.resources,
+            );
+            self.issue(IssueKind::Unbuildable, msg, from.clone());
+            resources = Vec::new();
+        }
         if !self.built_once.contains(&dir) {
             self.fresh.insert(dir.clone());
             self.built.insert(dir, Arc::new(resources.clone()));
@@ -276,7 +323,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// The kustomization of `dir` (its first document), after checking for cycles and kind.
+    /// The kustomization of `dir` (its first document), after checking for cycles, depth and
+    /// kind.
     fn load_kustomization(
         &mut self,
         dir: &Path,
@@ -292,6 +340,17 @@ impl<'a> Builder<'a> {
                 .collect();
             let msg = format!("kustomization cycle: {}", chain.join(" → "));
             self.issue(IssueKind::Unbuildable, msg, from.clone());
+            return None;
+        }
+        if self.stack.len() >= self.limits.nesting {
+            let msg = format!(
+                "kustomizations nested more than {} deep (from `{}`): stowage does not build `{}`, so the images it deploys are not checked",
+                self.limits.nesting,
+                self.stack.first().map(|d| display_path(d)).unwrap_or_default(),
+                display_path(dir),
+            );
+            self.issue(IssueKind::Unbuildable, msg, from.clone());
+            self.too_deep.insert(dir.to_path_buf());
             return None;
         }
         let files = self.kustomization_file(dir);
