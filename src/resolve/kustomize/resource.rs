@@ -44,6 +44,11 @@ impl Resource {
         &self.name
     }
 
+    /// The name the resource was written with.
+    pub fn original_name(&self) -> &str {
+        self.names().next().unwrap_or("")
+    }
+
     /// Every name the resource had, the original first, the current one last.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         let (mut start, mut end) =
@@ -166,16 +171,36 @@ impl Selector {
         Ok(s)
     }
 
+    /// Whether the resource matches by any name and namespace it had (replacement sources and
+    /// targets, like kustomize's `GetMatchingResourcesByAnyId`).
     pub fn matches(&self, r: &Resource) -> bool {
+        self.matches_ids(r, false)
+    }
+
+    /// Whether a patch `target` selects the resource: by its original or its current name and
+    /// namespace only, not one it had in between (kustomize's `Select` compares `OrgId` and
+    /// `CurId`).
+    pub fn targets(&self, r: &Resource) -> bool {
+        self.matches_ids(r, true)
+    }
+
+    fn matches_ids(&self, r: &Resource, ends_only: bool) -> bool {
+        let in_namespace = |n: &Regex, ns: &Option<String>| n.is_match(ns.as_deref().unwrap_or("default"));
         let (group, version) = r.group_version();
         self.group.as_deref().is_none_or(|g| g == group)
             && self.version.as_deref().is_none_or(|v| v == version)
             && self.kind.as_ref().is_none_or(|k| k.is_match(r.kind()))
-            && self.name.as_ref().is_none_or(|n| r.names().any(|name| n.is_match(name)))
-            && self
-                .namespace
-                .as_ref()
-                .is_none_or(|n| r.namespaces.iter().any(|ns| n.is_match(ns.as_deref().unwrap_or("default"))))
+            && self.name.as_ref().is_none_or(|n| match ends_only {
+                true => n.is_match(r.original_name()) || n.is_match(r.name()),
+                false => r.names().any(|name| n.is_match(name)),
+            })
+            && self.namespace.as_ref().is_none_or(|n| match ends_only {
+                true => [r.namespaces.first(), r.namespaces.last()]
+                    .into_iter()
+                    .flatten()
+                    .any(|ns| in_namespace(n, ns)),
+                false => r.namespaces.iter().any(|ns| in_namespace(n, ns)),
+            })
             && self.labels.as_ref().is_none_or(|req| satisfied(req, &r.obj.metadata_pairs("labels")))
             && self
                 .annotations
@@ -284,8 +309,19 @@ mod tests {
         assert_eq!(r.obj.str_at(&["metadata", "name"]), Some("b-é-a-app-z-ü-y"));
         assert!(r.known_as("a-app-z", None) && r.known_as("app", None));
         assert!(!r.known_as("a-app-ü", None));
-        let doc = &crate::resolve::kustomize::build::documents("t.yaml", "name: é-a-.*-ü\n")[0];
-        assert!(Selector::from_val(doc).unwrap().matches(&r));
+        // A patch target selects by the original or the current name only; a replacement by any.
+        let selector = |pattern: &str| {
+            let doc =
+                &crate::resolve::kustomize::build::documents("t.yaml", &format!("name: \"{pattern}\"\n"))[0];
+            Selector::from_val(doc).unwrap()
+        };
+        for pattern in ["app", "b-é-a-app-z-ü-y", "b-.*-y", "a.*"] {
+            assert!(selector(pattern).targets(&r) && selector(pattern).matches(&r), "{pattern}");
+        }
+        for pattern in ["a-app-z", "é-a-.*-ü"] {
+            assert!(!selector(pattern).targets(&r) && selector(pattern).matches(&r), "{pattern}");
+        }
+        assert!(!selector("b-a.*").matches(&r));
     }
 
     #[test]

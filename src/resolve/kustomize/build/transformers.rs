@@ -204,7 +204,7 @@ impl Builder<'_> {
                     meta.remove("name");
                     meta.remove("namespace");
                 }
-                (0..resources.len()).filter(|&i| sel.matches(&resources[i])).collect()
+                (0..resources.len()).filter(|&i| sel.targets(&resources[i])).collect()
             }
             None => {
                 let kind = patch.str_at(&["kind"]).unwrap_or("");
@@ -232,7 +232,7 @@ impl Builder<'_> {
     }
 
     fn json(&mut self, ops: &[JsonOp], target: &Selector, resources: &mut [Resource], at: &Location) {
-        for r in resources.iter_mut().filter(|r| target.matches(r)) {
+        for r in resources.iter_mut().filter(|r| target.targets(r)) {
             if let Err(e) = patch::apply_json(&mut r.obj, ops) {
                 self.issue(IssueKind::Unbuildable, e.to_string(), at.clone());
             }
