@@ -1,4 +1,4 @@
-//! The bounds of the kustomize build, replayed from the regression inputs in
+//! The bounds of the kustomize build (README "Limits"), replayed from the regression inputs in
 //! fuzz/regressions/kustomize: each is a tree of thousands of directories, generated here into a
 //! temporary directory and checked by the stowage binary under an address-space limit and a
 //! time limit, so a build that grows without bound fails the test instead of the machine.
@@ -149,4 +149,31 @@ fn every_kustomize_regression_input_stays_within_the_limits() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The README's "Limits" table gives the bounds the code enforces.
+#[test]
+fn the_limits_table_gives_the_enforced_bounds() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme.find("\n## Limits\n").expect("a Limits section") + 1;
+    let limits = &readme[start..];
+    let limits = &limits[..limits[1..].find("\n## ").map_or(limits.len(), |end| end + 1)];
+    let thousands = |n: usize| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    for bound in [stowage::resolve::kustomize::MAX_NESTING, stowage::resolve::kustomize::MAX_RESOURCES] {
+        assert!(
+            limits.contains(&format!("| {} ", thousands(bound))),
+            "README Limits lacks {}",
+            thousands(bound)
+        );
+    }
 }
