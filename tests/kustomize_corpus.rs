@@ -78,6 +78,39 @@ fn every_tree_resolves_to_what_kubectl_kustomize_deploys() {
     assert!(checked >= 40, "only {checked} trees");
 }
 
+type Objects = BTreeSet<(String, String, String, Option<String>)>;
+
+/// `(image, kind, name, namespace)` of each reference.
+fn objects<'r>(refs: impl Iterator<Item = (&'r str, Option<&'r stowage::reference::ObjectRef>)>) -> Objects {
+    refs.map(|(image, o)| {
+        let o = o.expect("a reference of a built object names it");
+        (image.to_string(), o.kind.clone(), o.name.clone(), o.namespace.clone())
+    })
+    .collect()
+}
+
+/// The objects holding the images are the ones kubectl builds: names with every prefix and
+/// suffix of the overlays above them, in the namespace the last one set.
+#[test]
+fn every_image_is_in_the_object_kubectl_kustomize_names() {
+    let mut failures = Vec::new();
+    for tree in trees() {
+        if tree.file_name().unwrap().to_string_lossy().starts_with("error-") {
+            continue;
+        }
+        let r = build(&tree);
+        let got = objects(r.references.iter().map(|r| (r.text(), r.object.as_ref())));
+        let path = tree.join("expected.yaml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let m = stowage::source::manifest::parse(&SourceText::from_str(&path.to_string_lossy(), &text));
+        let want = objects(m.references.iter().map(|r| (r.image.as_str(), r.object.as_ref())));
+        if got != want {
+            failures.push(format!("{}:\n  stowage: {got:?}\n  kubectl: {want:?}", tree.display()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 #[test]
 fn every_resolved_reference_keeps_where_it_was_written() {
     let r = build(Path::new("fixtures/kustomize/overlay-of-overlay"));

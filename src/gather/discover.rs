@@ -2,7 +2,7 @@
 //! ([`parse`](super::parse)), then combined — Quadlet links, MicroShift placement, the
 //! kustomize builds, the embed plan — into [`Facts`].
 
-use super::parse::{Details, ParsedFile, parse_all, parse_source, parser_pool};
+use super::parse::{Details, ParsedFile, parse_all, parse_source};
 use super::placement::{AppliedDir, manifests_not_applied, place};
 use super::walk::{WalkError, discover};
 use crate::gather::facts::Facts;
@@ -130,8 +130,8 @@ fn into_facts_with(
     facts
 }
 
-/// Build every kustomization among the parsed files, on the parser pool (whose threads have
-/// the stack the YAML parser needs, so no thread is started per file read); `always_roots` are
+/// Build every kustomization among the parsed files (on the parser pool, whose threads have
+/// the stack the YAML parser and the nested builds need); `always_roots` are
 /// built on their own; the images at the configured `image_fields` are taken from the built
 /// objects.
 fn resolve_kustomizations(
@@ -167,11 +167,7 @@ fn resolve_kustomizations(
         image_fields,
         parallel: true,
     };
-    let resolve = || request.resolve();
-    match parser_pool() {
-        Some(pool) => pool.install(resolve),
-        None => resolve(),
-    }
+    request.resolve()
 }
 
 /// Resolve `Image=NAME.image` through the unit of that name, then hand the Quadlet

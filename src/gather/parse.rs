@@ -6,6 +6,7 @@ use crate::source::{BuildOptions, FileKind};
 use crate::text::paths::normalize;
 use crate::text::source::read_source;
 use crate::text::tree::Val;
+use crate::text::yaml::parser_pool;
 use crate::text::{Problem, SourceText};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
@@ -109,19 +110,6 @@ pub fn parse_all(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {
         Some(pool) => pool.install(|| parse_files(files, opts)),
         None => parse_files(files, opts),
     }
-}
-
-pub(super) fn parser_pool() -> Option<&'static rayon::ThreadPool> {
-    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
-    POOL.get_or_init(|| {
-        rayon::ThreadPoolBuilder::new()
-            .thread_name(|i| format!("stowage-parse-{i}"))
-            .stack_size(crate::text::yaml::PARSER_STACK_SIZE)
-            .start_handler(|_| crate::text::yaml::mark_parser_stack())
-            .build()
-            .ok()
-    })
-    .as_ref()
 }
 
 fn parse_files(files: &[Discovered], opts: &BuildOptions) -> Vec<ParsedFile> {

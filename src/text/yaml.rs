@@ -251,6 +251,22 @@ fn has_parser_stack() -> bool {
     PARSER_STACK.with(|c| c.get())
 }
 
+/// The shared pool whose threads have [`PARSER_STACK_SIZE`] of stack: files are parsed on it,
+/// and kustomizations are built on it (the build recurses once per nested kustomization).
+/// `None` when its threads cannot be started.
+pub fn parser_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("stowage-parse-{i}"))
+            .stack_size(PARSER_STACK_SIZE)
+            .start_handler(|_| mark_parser_stack())
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
 /// Parse all documents of `src` and collect them (convenient for small files and tests).
 pub fn parse_documents(src: &SourceText) -> (Vec<Document>, Vec<Problem>) {
     let mut docs = Vec::new();

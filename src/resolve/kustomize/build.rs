@@ -13,7 +13,7 @@ mod transformers;
 
 use super::fs::Fs;
 use super::resource::Resource;
-use super::{Issue, IssueKind};
+use super::{Issue, IssueKind, Preread};
 use crate::source::kustomization::KUSTOMIZATION_FILES;
 use crate::text::SourceText;
 use crate::text::location::Location;
@@ -22,9 +22,42 @@ use crate::text::source::display_path;
 use crate::text::tree::{V, Val};
 use crate::text::yaml;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// The most kustomizations (overlays, bases, components) built one inside the other; a
+/// deeper entry is an [`Issue`] at the entry. The build recurses once per level, on the parser
+/// pool's threads (`PARSER_STACK_SIZE`, 64 MiB): about 6 KiB per level in a debug build, which
+/// overflows between 10,000 and 12,000 levels; far less in a release build. Real repositories
+/// nest fewer than 20; `kubectl kustomize` has no limit of its own.
+pub const MAX_NESTING: usize = 1000;
+
+/// The most resources one kustomization's build may hold; a larger build is an [`Issue`] at
+/// the entry naming it and yields nothing. Depth alone does not bound a build: a kustomization
+/// that uses the one below it twice (through two overlays) doubles at each level, 2^20
+/// resources after 20. The largest repository of the benchmarks (`bench/gen_manifests.py
+/// --overlays`, 10,000 manifests) holds 20,000 in its root.
+pub const MAX_RESOURCES: usize = 50_000;
+
+/// The bounds of one build: [`MAX_NESTING`] and [`MAX_RESOURCES`] (smaller in tests).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub nesting: usize,
+    pub resources: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { nesting: MAX_NESTING, resources: MAX_RESOURCES }
+    }
+}
+
+/// Sibling directory entries are built in parallel forks in the outer kustomizations only (a
+/// root and its overlays, where the work is spread): a fork at every level of a deep tree would
+/// copy the stack, walk a chain of parents at each cache lookup and merge every deeper result
+/// once per level, which costs the square of the depth.
+const PARALLEL_NESTING: usize = 4;
 
 /// Sibling directory entries of one kustomization are built in parallel, each by a fork of
 /// the builder that reads its parent's caches and writes its own; the forks are merged back in
@@ -39,21 +72,30 @@ pub struct Builder<'a> {
     known: &'a HashMap<PathBuf, Arc<SourceText>>,
     /// Documents of known files parsed by the walk already, by path.
     pub parsed: Option<&'a HashMap<PathBuf, Arc<Vec<Val>>>>,
+    /// Kustomization files outside the walk, read and parsed before the build (see
+    /// `used_dirs`): taken as if read now.
+    pub(crate) preread: Option<&'a Preread>,
     /// The builder this one was forked from: its caches are read, never written.
     parent: Option<&'a Builder<'a>>,
     /// Whether sibling directory entries may be built in parallel.
     pub parallel: bool,
+    pub(crate) limits: Limits,
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     docs: HashMap<PathBuf, Arc<Vec<Val>>>,
     built: HashMap<PathBuf, Arc<Vec<Resource>>>,
     /// Directories requested once only: their builds are not kept in `built`.
     pub built_once: Arc<BTreeSet<PathBuf>>,
+    /// The kustomizations being built, outermost first (for the cycle message) ...
     stack: Vec<PathBuf>,
+    /// ... and as a set (for the cycle check, in constant time at any depth).
+    on_stack: HashSet<PathBuf>,
     pub issues: Vec<Issue>,
     /// Every file a build read (resources, patches, kustomization files).
     pub reached: BTreeSet<PathBuf>,
     /// Every kustomization directory built, as a root or for another one.
     pub visited: BTreeSet<PathBuf>,
+    /// Directories not built because they are nested deeper than the limit.
+    pub too_deep: BTreeSet<PathBuf>,
     /// Files this builder parsed and directories it built for reuse itself (not found in a
     /// cache): what two parallel forks must not both have done for their merge to equal the
     /// serial build when issues were reported.
@@ -69,6 +111,7 @@ struct Forked {
     issues: Vec<Issue>,
     reached: BTreeSet<PathBuf>,
     visited: BTreeSet<PathBuf>,
+    too_deep: BTreeSet<PathBuf>,
     fresh: BTreeSet<PathBuf>,
 }
 
@@ -87,16 +130,20 @@ impl<'a> Builder<'a> {
             fs,
             known,
             parsed: None,
+            preread: None,
             parent: None,
             parallel: true,
+            limits: Limits::default(),
             sources: HashMap::new(),
             docs: HashMap::new(),
             built: HashMap::new(),
             built_once: Arc::new(BTreeSet::new()),
             stack: Vec::new(),
+            on_stack: HashSet::new(),
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
+            too_deep: BTreeSet::new(),
             fresh: BTreeSet::new(),
         }
     }
@@ -107,16 +154,20 @@ impl<'a> Builder<'a> {
             fs: self.fs,
             known: self.known,
             parsed: self.parsed,
+            preread: self.preread,
             parent: Some(self),
             parallel: self.parallel,
+            limits: self.limits,
             sources: HashMap::new(),
             docs: HashMap::new(),
             built: HashMap::new(),
             built_once: Arc::clone(&self.built_once),
             stack: self.stack.clone(),
+            on_stack: self.on_stack.clone(),
             issues: Vec::new(),
             reached: BTreeSet::new(),
             visited: BTreeSet::new(),
+            too_deep: BTreeSet::new(),
             fresh: BTreeSet::new(),
         }
     }
@@ -130,6 +181,7 @@ impl<'a> Builder<'a> {
             issues: self.issues,
             reached: self.reached,
             visited: self.visited,
+            too_deep: self.too_deep,
             fresh: self.fresh,
         }
     }
@@ -148,6 +200,7 @@ impl<'a> Builder<'a> {
         self.issues.extend(fork.issues);
         self.reached.extend(fork.reached);
         self.visited.extend(fork.visited);
+        self.too_deep.extend(fork.too_deep);
         self.fresh.extend(fork.fresh);
     }
 
@@ -179,10 +232,16 @@ impl<'a> Builder<'a> {
         if let Some(s) = self.cached_source(path) {
             return Ok(Arc::clone(s));
         }
-        let bytes = self.fs.read(path).map_err(|e| e.to_string())?;
-        let display = display_path(path);
-        let source = crate::text::source::source_from_bytes(path, &display, bytes).map_err(|p| p.message)?;
-        let source = Arc::new(source);
+        let source = match self.preread.and_then(|p| p.sources.get(path)) {
+            Some(s) => Arc::clone(s),
+            None => {
+                let bytes = self.fs.read(path).map_err(|e| e.to_string())?;
+                let display = display_path(path);
+                Arc::new(
+                    crate::text::source::source_from_bytes(path, &display, bytes).map_err(|p| p.message)?,
+                )
+            }
+        };
         self.sources.insert(path.to_path_buf(), Arc::clone(&source));
         Ok(source)
     }
@@ -193,7 +252,8 @@ impl<'a> Builder<'a> {
             return Some(Arc::clone(d));
         }
         self.reached.insert(path.to_path_buf());
-        if let Some(docs) = self.parsed.and_then(|p| p.get(path)) {
+        let parsed = self.parsed.and_then(|p| p.get(path));
+        if let Some(docs) = parsed.or_else(|| self.preread.and_then(|p| p.documents.get(path))) {
             self.docs.insert(path.to_path_buf(), Arc::clone(docs));
             return Some(Arc::clone(docs));
         }
@@ -229,11 +289,20 @@ impl<'a> Builder<'a> {
         let Some((k, kfile)) = self.load_kustomization(&dir, from, "Kustomization") else {
             return Vec::new();
         };
-        self.stack.push(dir.clone());
-        self.visited.insert(dir.clone());
+        self.enter(&dir);
         let mut resources = Vec::new();
         self.run(&k, &dir, &kfile, &mut resources);
-        self.stack.pop();
+        self.leave();
+        if resources.len() > self.limits.resources {
+            let msg = format!(
+                "`{}` builds {} resources, more than the {} stowage builds in one kustomization, so the images it deploys are not checked",
+                display_path(&dir),
+                resources.len(),
+                self.limits.resources,
+            );
+            self.issue(IssueKind::Unbuildable, msg, from.clone());
+            resources = Vec::new();
+        }
         if !self.built_once.contains(&dir) {
             self.fresh.insert(dir.clone());
             self.built.insert(dir, Arc::new(resources.clone()));
@@ -241,14 +310,28 @@ impl<'a> Builder<'a> {
         resources
     }
 
-    /// The kustomization of `dir` (its first document), after checking for cycles and kind.
+    /// Start building the kustomization (or component) of `dir`, inside those on the stack.
+    fn enter(&mut self, dir: &Path) {
+        self.stack.push(dir.to_path_buf());
+        self.on_stack.insert(dir.to_path_buf());
+        self.visited.insert(dir.to_path_buf());
+    }
+
+    fn leave(&mut self) {
+        if let Some(dir) = self.stack.pop() {
+            self.on_stack.remove(&dir);
+        }
+    }
+
+    /// The kustomization of `dir` (its first document), after checking for cycles, depth and
+    /// kind.
     fn load_kustomization(
         &mut self,
         dir: &Path,
         from: &Location,
         want: &str,
     ) -> Option<(Val, Arc<SourceText>)> {
-        if self.stack.iter().any(|d| d == dir) {
+        if self.on_stack.contains(dir) {
             let chain: Vec<String> = self
                 .stack
                 .iter()
@@ -257,6 +340,17 @@ impl<'a> Builder<'a> {
                 .collect();
             let msg = format!("kustomization cycle: {}", chain.join(" → "));
             self.issue(IssueKind::Unbuildable, msg, from.clone());
+            return None;
+        }
+        if self.stack.len() >= self.limits.nesting {
+            let msg = format!(
+                "kustomizations nested more than {} deep (from `{}`): stowage does not build `{}`, so the images it deploys are not checked",
+                self.limits.nesting,
+                self.stack.first().map(|d| display_path(d)).unwrap_or_default(),
+                display_path(dir),
+            );
+            self.issue(IssueKind::Unbuildable, msg, from.clone());
+            self.too_deep.insert(dir.to_path_buf());
             return None;
         }
         let files = self.kustomization_file(dir);
@@ -312,10 +406,9 @@ impl<'a> Builder<'a> {
             }
             let cdir = normalize(&dir.join(text));
             let Some((ck, cfile)) = self.load_kustomization(&cdir, &at, "Component") else { continue };
-            self.stack.push(cdir.clone());
-            self.visited.insert(cdir.clone());
+            self.enter(&cdir);
             self.run(&ck, &cdir, &cfile, resources);
-            self.stack.pop();
+            self.leave();
         }
         for field in ["helmCharts", "helmChartInflationGenerator"] {
             if let Some(v) = k.get(field).filter(|v| !v.is_null()) {
@@ -345,9 +438,12 @@ impl<'a> Builder<'a> {
     }
 
     /// Load the entries in order; with several directories among them, in parallel forks
-    /// (see [`Builder`]).
+    /// (see [`Builder`]) while the kustomization is one of the outer [`PARALLEL_NESTING`].
     fn load_entries(&mut self, entries: &[Entry], resources: &mut Vec<Resource>) {
-        if !self.parallel || entries.iter().filter(|e| e.is_dir).count() < 2 {
+        if !self.parallel
+            || self.stack.len() > PARALLEL_NESTING
+            || entries.iter().filter(|e| e.is_dir).count() < 2
+        {
             for entry in entries {
                 let loaded = self.load_entry(entry);
                 resources.extend(loaded);

@@ -22,8 +22,8 @@ use crate::text::fieldpath::FieldPath;
 use crate::text::location::Location;
 use crate::text::paths::normalize;
 use crate::text::tree::Val;
-use build::Builder;
-pub use build::is_remote;
+use build::{Builder, Limits};
+pub use build::{MAX_NESTING, MAX_RESOURCES, is_remote};
 use fs::Fs;
 use rayon::prelude::*;
 use resource::Resource;
@@ -100,7 +100,22 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
+    /// Build every kustomization, on the parser pool: the build recurses once per nested
+    /// kustomization, up to [`MAX_NESTING`] deep, which needs the pool's stack whatever
+    /// thread asks (a test's, the main thread).
     pub fn resolve(&self) -> Resolution {
+        self.resolve_limited(Limits::default())
+    }
+
+    /// [`Request::resolve`] within other bounds (smaller ones, in tests).
+    pub(crate) fn resolve_limited(&self, limits: Limits) -> Resolution {
+        match crate::text::yaml::parser_pool() {
+            Some(pool) => pool.install(|| self.resolve_here(limits)),
+            None => self.resolve_here(limits),
+        }
+    }
+
+    fn resolve_here(&self, limits: Limits) -> Resolution {
         let Request { fs, kustomization_files, always_roots, known, parsed, image_fields, parallel } = *self;
         let mut dirs: Vec<PathBuf> = kustomization_files
             .iter()
@@ -110,22 +125,30 @@ impl Request<'_> {
             .into_iter()
             .collect();
         dirs.sort();
+        let uses = used_dirs(fs, &dirs, known, parsed);
         let mut builder = Builder::new(fs, known);
         builder.parsed = Some(parsed);
+        builder.preread = Some(&uses.read);
         builder.parallel = parallel;
-        let used = used_dirs(fs, &dirs, known, parsed);
+        builder.limits = limits;
         let mut out = Resolution::default();
-        let mut roots: Vec<PathBuf> =
-            dirs.iter().filter(|d| !used.contains_key(*d) || always_roots.contains(*d)).cloned().collect();
+        let mut roots: Vec<PathBuf> = dirs
+            .iter()
+            .filter(|d| !uses.direct.contains_key(*d) || always_roots.contains(*d))
+            .cloned()
+            .collect();
         // A directory built once (a root nothing uses, or used by one entry only) is not kept for
         // reuse: its resources are big, and a copy of them would only be dropped at the end.
+        let is_root: HashSet<&PathBuf> = roots.iter().collect();
         builder.built_once = Arc::new(
             dirs.iter()
-                .filter(|d| used.get(*d).copied().unwrap_or(0) + usize::from(roots.contains(d)) <= 1)
+                .chain(uses.all.keys())
+                .filter(|d| uses.all.get(*d).copied().unwrap_or(0) + usize::from(is_root.contains(d)) <= 1)
                 .cloned()
                 .collect(),
         );
         let mut done = BTreeSet::new();
+        let (mut below, mut below_of) = (HashSet::new(), 0);
         loop {
             for root in &roots {
                 if !done.insert(root.clone()) {
@@ -143,8 +166,16 @@ impl Request<'_> {
                 }
                 out.roots.push(root.clone());
             }
-            // Directories only used by each other (a cycle) have no root: build one of them.
-            match dirs.iter().find(|d| !builder.visited.contains(*d) && !done.contains(*d)) {
+            // Directories only used by each other (a cycle) have no root: build one of them. Those
+            // below a kustomization nested too deep are left unbuilt: that is the issue reported.
+            if builder.too_deep.len() != below_of {
+                below = uses.reachable(&builder.too_deep);
+                below_of = builder.too_deep.len();
+            }
+            match dirs
+                .iter()
+                .find(|d| !builder.visited.contains(*d) && !done.contains(*d) && !below.contains(*d))
+            {
                 Some(next) => roots = vec![next.clone()],
                 None => break,
             }
@@ -161,49 +192,126 @@ impl Request<'_> {
     }
 }
 
-/// The directories some kustomization names in `resources`, `bases` or `components`, with
-/// the number of entries naming each. Kustomizations the walk parsed (`parsed`) are not
-/// parsed again.
+/// What [`used_dirs`] found: how many kustomization entries name each directory, and the
+/// kustomization files it read that the walk had not.
+#[derive(Default)]
+struct Uses {
+    /// The directories named by the kustomizations of the walked directories (`resources`,
+    /// `bases`, `components`), with the number of entries naming each: a directory used by
+    /// none is a root.
+    direct: BTreeMap<PathBuf, usize>,
+    /// The same over every kustomization the builds can reach (those of the directories
+    /// named, and so on): a directory named once is built once, so its build is not kept.
+    all: BTreeMap<PathBuf, usize>,
+    /// The directories each kustomization names.
+    edges: HashMap<PathBuf, Vec<PathBuf>>,
+    read: Preread,
+}
+
+impl Uses {
+    /// The directories `from` and those they name, and so on.
+    fn reachable(&self, from: &BTreeSet<PathBuf>) -> HashSet<PathBuf> {
+        let mut seen: HashSet<PathBuf> = from.iter().cloned().collect();
+        let mut todo: Vec<&PathBuf> = from.iter().collect();
+        while let Some(dir) = todo.pop() {
+            for next in self.edges.get(dir).into_iter().flatten() {
+                if seen.insert(next.clone()) {
+                    todo.push(next);
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// Kustomization files read (and parsed, when they are valid YAML) before the build, for it to
+/// take instead of reading them again.
+#[derive(Default)]
+pub(crate) struct Preread {
+    pub sources: HashMap<PathBuf, Arc<SourceText>>,
+    pub documents: HashMap<PathBuf, Arc<Vec<Val>>>,
+}
+
+/// The directories kustomizations name in `resources`, `bases` or `components`, from the
+/// walked directories `dirs` and then from each directory named (a worklist, not recursion:
+/// a chain of thousands of overlays is followed in constant stack). Kustomizations the walk
+/// parsed (`parsed`) are not parsed again.
+///
+/// Counting only the walked directories' entries left every directory outside the walk
+/// (`check overlays/prod`, the directories MicroShift applies inside an image) looking like
+/// one used again later, so the build of each was kept, copied, for reuse that never came:
+/// over a chain of N overlays, N copies of resources whose names grow with each
+/// `namePrefix`.
 fn used_dirs(
     fs: &dyn Fs,
     dirs: &[PathBuf],
     known: &HashMap<PathBuf, Arc<SourceText>>,
     parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
-) -> BTreeMap<PathBuf, usize> {
-    let mut used = BTreeMap::new();
+) -> Uses {
+    let mut uses = Uses::default();
     let scratch = Builder::new(fs, known);
-    for dir in dirs {
-        for file in scratch.kustomization_file(dir) {
-            let Some(k) = parsed.get(&file).map_or_else(|| first_document(fs, &file), |d| d.first().cloned())
-            else {
-                continue;
+    let walked: HashSet<&PathBuf> = dirs.iter().collect();
+    let mut seen: HashSet<PathBuf> = dirs.iter().cloned().collect();
+    let mut todo: Vec<PathBuf> = dirs.to_vec();
+    while let Some(dir) = todo.pop() {
+        let is_walked = walked.contains(&dir);
+        for file in scratch.kustomization_file(&dir) {
+            let docs = match parsed.get(&file) {
+                Some(d) => Arc::clone(d),
+                None => match read_documents(fs, &file, known, &mut uses.read) {
+                    Some(d) => d,
+                    None => continue,
+                },
             };
+            let Some(k) = docs.first() else { continue };
             for field in ["resources", "bases", "components"] {
                 for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
                     if let Some(text) = entry.as_str() {
                         let path = normalize(&dir.join(text));
-                        if fs.is_dir(&path) && path != *dir {
-                            *used.entry(path).or_insert(0) += 1;
+                        if fs.is_dir(&path) && path != dir {
+                            if is_walked {
+                                *uses.direct.entry(path.clone()).or_insert(0) += 1;
+                            }
+                            *uses.all.entry(path.clone()).or_insert(0) += 1;
+                            uses.edges.entry(dir.clone()).or_default().push(path.clone());
+                            if seen.insert(path.clone()) {
+                                todo.push(path);
+                            }
                         }
                     }
                 }
             }
         }
     }
-    used
+    uses
 }
 
-/// The first document of a file, read from `fs` (without the cache of the walk's sources).
-fn first_document(fs: &dyn Fs, file: &Path) -> Option<Val> {
-    let bytes = fs.read(file).ok()?;
-    let src = Arc::new(crate::text::source::source_from_bytes(file, "", bytes).ok()?);
-    let mut first = None;
-    crate::text::yaml::for_each_document(&src, |d| {
-        if first.is_none() {
-            first = Some(Val::from_node(&d.root, &src));
+/// The documents of a kustomization file the walk did not parse, read from `fs` (or taken from
+/// the walk's sources); what was read and parsed is kept in `read` for the build. A file that
+/// is not valid YAML is left for the build to parse again and report.
+fn read_documents(
+    fs: &dyn Fs,
+    file: &Path,
+    known: &HashMap<PathBuf, Arc<SourceText>>,
+    read: &mut Preread,
+) -> Option<Arc<Vec<Val>>> {
+    let src = match known.get(file) {
+        Some(s) => Arc::clone(s),
+        None => {
+            let bytes = fs.read(file).ok()?;
+            let display = crate::text::source::display_path(file);
+            let src = Arc::new(crate::text::source::source_from_bytes(file, &display, bytes).ok()?);
+            read.sources.insert(file.to_path_buf(), Arc::clone(&src));
+            src
         }
-    });
-    first
+    };
+    let mut docs = Vec::new();
+    let problems = crate::text::yaml::for_each_document(&src, |d| docs.push(Val::from_node(&d.root, &src)));
+    let docs = Arc::new(docs);
+    if problems.is_empty() {
+        read.documents.insert(file.to_path_buf(), Arc::clone(&docs));
+    }
+    Some(docs)
 }
 
 /// Exact duplicates (a base reached from two roots with the same result) are reported once.
@@ -390,6 +498,131 @@ mod tests {
             r.roots,
             sources
         )
+    }
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: quay.io/acme/app:1.0\n";
+
+    /// `c/l0` holds a Deployment `app`; each `c/lI` (I = 1..=depth) uses `../l(I-1)` with
+    /// `namePrefix: pI-`.
+    fn chain(depth: usize) -> MemFs {
+        let mut fs = MemFs::default();
+        fs.files.insert("c/l0/kustomization.yaml".into(), "resources:\n  - deploy.yaml\n".into());
+        fs.files.insert("c/l0/deploy.yaml".into(), DEPLOYMENT.into());
+        for i in 1..=depth {
+            let k = format!("resources:\n  - ../l{}\nnamePrefix: p{i}-\n", i - 1);
+            fs.files.insert(format!("c/l{i}/kustomization.yaml").into(), k);
+        }
+        fs
+    }
+
+    /// Each `d/lI` uses `../aI` and `../bI`, overlays (`namePrefix` `a-`, `b-`) of
+    /// `../l(I-1)`: 2^I Deployments at `d/lI`.
+    fn doubling(levels: usize) -> MemFs {
+        let mut fs = MemFs::default();
+        fs.files.insert("d/l0/kustomization.yaml".into(), "resources:\n  - deploy.yaml\n".into());
+        fs.files.insert("d/l0/deploy.yaml".into(), DEPLOYMENT.into());
+        for i in 1..=levels {
+            for side in ["a", "b"] {
+                let k = format!("resources:\n  - ../l{}\nnamePrefix: {side}-\n", i - 1);
+                fs.files.insert(format!("d/{side}{i}/kustomization.yaml").into(), k);
+            }
+            let k = format!("resources:\n  - ../a{i}\n  - ../b{i}\n");
+            fs.files.insert(format!("d/l{i}/kustomization.yaml").into(), k);
+        }
+        fs
+    }
+
+    fn resolve_files(fs: &MemFs, files: &[PathBuf], limits: Limits, parallel: bool) -> Resolution {
+        let (roots, known, parsed) = (BTreeSet::new(), HashMap::new(), HashMap::new());
+        Request {
+            fs,
+            kustomization_files: files,
+            always_roots: &roots,
+            known: &known,
+            parsed: &parsed,
+            image_fields: &[],
+            parallel,
+        }
+        .resolve_limited(limits)
+    }
+
+    fn issues(r: &Resolution) -> Vec<String> {
+        r.issues.iter().map(|i| format!("{}: {}", i.location, i.message)).collect()
+    }
+
+    /// 3,000 nested overlays, built from a test thread (a small stack: the build moves to the
+    /// parser pool): the entry 1,000 levels down is the issue, nothing below it is built, and
+    /// the directories below are not built as roots of their own either.
+    #[test]
+    fn nesting_deeper_than_the_limit_is_an_issue_at_the_entry_that_goes_too_deep() {
+        let fs = chain(3000);
+        let top = [PathBuf::from("c/l3000/kustomization.yaml")];
+        let every: Vec<PathBuf> =
+            fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
+        for files in [&top[..], &every[..]] {
+            let r = resolve_files(&fs, files, Limits::default(), true);
+            assert_eq!(
+                issues(&r),
+                [
+                    "c/l2001/kustomization.yaml:2:5: kustomizations nested more than 1000 deep (from `c/l3000`): \
+                  stowage does not build `c/l2000`, so the images it deploys are not checked"
+                ]
+            );
+            assert!(r.references.is_empty(), "{:?}", r.references);
+            assert_eq!(r.roots, [PathBuf::from("c/l3000")]);
+        }
+    }
+
+    /// 1,000 nested overlays are built: the name carries every prefix, and a patch still finds
+    /// the resource by the name it had 500 levels down.
+    #[test]
+    fn nesting_up_to_the_limit_is_built() {
+        let mut fs = chain(MAX_NESTING - 1);
+        let middle: String = (1..=500).rev().map(|i| format!("p{i}-")).chain(["app".to_string()]).collect();
+        let top = format!("c/l{}/kustomization.yaml", MAX_NESTING - 1);
+        let patch = format!(
+            "patches:\n  - patch: |-\n      apiVersion: apps/v1\n      kind: Deployment\n      metadata:\n        name: {middle}\n      spec:\n        template:\n          spec:\n            containers:\n              - name: app\n                image: quay.io/acme/app:2.0\n"
+        );
+        fs.files.get_mut(Path::new(&top)).unwrap().push_str(&patch);
+        let r = resolve_files(&fs, &[PathBuf::from(top)], Limits::default(), true);
+        assert!(r.issues.is_empty(), "{:?}", issues(&r));
+        let [one] = &r.references[..] else { panic!("{:?}", r.references) };
+        let name: String =
+            (1..MAX_NESTING).rev().map(|i| format!("p{i}-")).chain(["app".to_string()]).collect();
+        assert_eq!(one.object.as_ref().map(|o| o.name.as_str()), Some(name.as_str()));
+        assert_eq!(one.text(), "quay.io/acme/app:2.0");
+    }
+
+    /// Smaller limits, the same rules: the chain stops at its third kustomization; a build
+    /// that doubles stops where it holds more than the budget, at the entry naming it, and the
+    /// parallel build gives the serial one.
+    #[test]
+    fn nesting_and_resources_are_bounded() {
+        let limits = Limits { nesting: 3, resources: 8 };
+        let r = resolve_files(&chain(5), &[PathBuf::from("c/l5/kustomization.yaml")], limits, true);
+        assert_eq!(
+            issues(&r),
+            ["c/l3/kustomization.yaml:2:5: kustomizations nested more than 3 deep (from `c/l5`): \
+              stowage does not build `c/l2`, so the images it deploys are not checked"]
+        );
+        let fs = doubling(5);
+        let top = [PathBuf::from("d/l5/kustomization.yaml")];
+        let limits = Limits { nesting: 16, resources: 8 };
+        let r = resolve_files(&fs, &top, limits, true);
+        assert_eq!(
+            issues(&r),
+            ["d/a5/kustomization.yaml:2:5: `d/l4` builds 16 resources, more than the 8 stowage builds \
+              in one kustomization, so the images it deploys are not checked"]
+        );
+        assert!(r.references.is_empty());
+        let r = resolve_files(&fs, &top, Limits { nesting: 16, resources: 32 }, true);
+        assert_eq!(r.references.len(), 32);
+        let debug = |r: &Resolution| format!("{:?} {:?} {:?}", r.references, r.issues, r.reached);
+        for (nesting, resources) in [(3, 8), (16, 8), (16, 32)] {
+            let limits = Limits { nesting, resources };
+            let serial = resolve_files(&fs, &top, limits, false);
+            assert_eq!(debug(&resolve_files(&fs, &top, limits, true)), debug(&serial));
+        }
     }
 
     #[test]

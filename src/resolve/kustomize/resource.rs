@@ -6,11 +6,19 @@ use regex::Regex;
 
 /// One object of the build. Kustomize matches patches against every name a resource had
 /// (its original id and its current one), so renames (`namePrefix`, `namespace`) are kept.
+///
+/// The names are kept as the current name and the lengths of each rename's prefix and suffix:
+/// a rename wraps the name before it, so every earlier name is a slice of the current one. A
+/// resource renamed at each of N nested overlays keeps N pairs of lengths, not N names of up
+/// to N prefixes each (which grew with the square of the depth, and with its cube over a
+/// chain adding a resource at each level).
 #[derive(Clone, Debug)]
 pub struct Resource {
     pub obj: Val,
-    /// Names the resource had, the original first.
-    pub names: Vec<String>,
+    /// The current name.
+    name: String,
+    /// The byte lengths of the prefix and suffix each rename added, oldest first.
+    renames: Vec<(usize, usize)>,
     /// Namespaces it had, the original first (`None`: none set).
     pub namespaces: Vec<Option<String>>,
 }
@@ -19,7 +27,7 @@ impl Resource {
     pub fn new(obj: Val) -> Self {
         let name = obj.str_at(&["metadata", "name"]).unwrap_or("").to_string();
         let namespace = obj.str_at(&["metadata", "namespace"]).map(str::to_string);
-        Resource { obj, names: vec![name], namespaces: vec![namespace] }
+        Resource { obj, name, renames: Vec::new(), namespaces: vec![namespace] }
     }
 
     pub fn kind(&self) -> &str {
@@ -33,14 +41,32 @@ impl Resource {
     }
 
     pub fn name(&self) -> &str {
-        self.names.last().map_or("", String::as_str)
+        &self.name
     }
 
-    pub fn set_name(&mut self, name: String) {
+    /// The name the resource was written with.
+    pub fn original_name(&self) -> &str {
+        self.names().next().unwrap_or("")
+    }
+
+    /// Every name the resource had, the original first, the current one last.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        let (mut start, mut end) =
+            self.renames.iter().fold((0, self.name.len()), |(s, e), (p, x)| (s + p, e - x));
+        std::iter::once(&self.name[start..end]).chain(self.renames.iter().map(move |(p, x)| {
+            start -= p;
+            end += x;
+            &self.name[start..end]
+        }))
+    }
+
+    /// Rename to `prefix` + the current name + `suffix` (`namePrefix`, `nameSuffix`).
+    pub fn add_prefix_suffix(&mut self, prefix: &str, suffix: &str) {
+        self.name = format!("{prefix}{}{suffix}", self.name);
         if let Some(meta) = self.obj.get_mut("metadata") {
-            meta.set("name", Val::scalar(name.clone(), None));
+            meta.set("name", Val::scalar(self.name.clone(), None));
         }
-        self.names.push(name);
+        self.renames.push((prefix.len(), suffix.len()));
     }
 
     pub fn set_namespace(&mut self, namespace: String) {
@@ -56,7 +82,7 @@ impl Resource {
     /// Whether the resource is (or was) known by this name and namespace; a patch without
     /// a namespace matches a resource whose namespace was unset or `default` at some point.
     pub fn known_as(&self, name: &str, namespace: Option<&str>) -> bool {
-        self.names.iter().any(|n| n == name)
+        self.names().any(|n| n == name)
             && match namespace {
                 Some(ns) => self.namespaces.iter().any(|n| n.as_deref().unwrap_or("default") == ns),
                 None => self.namespaces.iter().any(|n| matches!(n.as_deref(), None | Some("default"))),
@@ -145,16 +171,36 @@ impl Selector {
         Ok(s)
     }
 
+    /// Whether the resource matches by any name and namespace it had (replacement sources and
+    /// targets, like kustomize's `GetMatchingResourcesByAnyId`).
     pub fn matches(&self, r: &Resource) -> bool {
+        self.matches_ids(r, false)
+    }
+
+    /// Whether a patch `target` selects the resource: by its original or its current name and
+    /// namespace only, not one it had in between (kustomize's `Select` compares `OrgId` and
+    /// `CurId`).
+    pub fn targets(&self, r: &Resource) -> bool {
+        self.matches_ids(r, true)
+    }
+
+    fn matches_ids(&self, r: &Resource, ends_only: bool) -> bool {
+        let in_namespace = |n: &Regex, ns: &Option<String>| n.is_match(ns.as_deref().unwrap_or("default"));
         let (group, version) = r.group_version();
         self.group.as_deref().is_none_or(|g| g == group)
             && self.version.as_deref().is_none_or(|v| v == version)
             && self.kind.as_ref().is_none_or(|k| k.is_match(r.kind()))
-            && self.name.as_ref().is_none_or(|n| r.names.iter().any(|name| n.is_match(name)))
-            && self
-                .namespace
-                .as_ref()
-                .is_none_or(|n| r.namespaces.iter().any(|ns| n.is_match(ns.as_deref().unwrap_or("default"))))
+            && self.name.as_ref().is_none_or(|n| match ends_only {
+                true => n.is_match(r.original_name()) || n.is_match(r.name()),
+                false => r.names().any(|name| n.is_match(name)),
+            })
+            && self.namespace.as_ref().is_none_or(|n| match ends_only {
+                true => [r.namespaces.first(), r.namespaces.last()]
+                    .into_iter()
+                    .flatten()
+                    .any(|ns| in_namespace(n, ns)),
+                false => r.namespaces.iter().any(|ns| in_namespace(n, ns)),
+            })
             && self.labels.as_ref().is_none_or(|req| satisfied(req, &r.obj.metadata_pairs("labels")))
             && self
                 .annotations
@@ -238,6 +284,45 @@ fn parse_requirements(text: &str) -> Result<Vec<Requirement>, SelectorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resource(name: &str) -> Resource {
+        let docs = crate::resolve::kustomize::build::documents(
+            "r.yaml",
+            &format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n"),
+        );
+        Resource::new(docs.into_iter().next().unwrap())
+    }
+
+    /// Every earlier name is a slice of the current one; patches still find each of them.
+    #[test]
+    fn every_name_a_resource_had_is_kept() {
+        let mut r = resource("app");
+        assert_eq!(r.names().collect::<Vec<_>>(), ["app"]);
+        for (prefix, suffix) in [("a-", ""), ("", "-z"), ("", ""), ("é-", "-ü"), ("b-", "-y")] {
+            r.add_prefix_suffix(prefix, suffix);
+        }
+        assert_eq!(
+            r.names().collect::<Vec<_>>(),
+            ["app", "a-app", "a-app-z", "a-app-z", "é-a-app-z-ü", "b-é-a-app-z-ü-y"]
+        );
+        assert_eq!(r.name(), "b-é-a-app-z-ü-y");
+        assert_eq!(r.obj.str_at(&["metadata", "name"]), Some("b-é-a-app-z-ü-y"));
+        assert!(r.known_as("a-app-z", None) && r.known_as("app", None));
+        assert!(!r.known_as("a-app-ü", None));
+        // A patch target selects by the original or the current name only; a replacement by any.
+        let selector = |pattern: &str| {
+            let doc =
+                &crate::resolve::kustomize::build::documents("t.yaml", &format!("name: \"{pattern}\"\n"))[0];
+            Selector::from_val(doc).unwrap()
+        };
+        for pattern in ["app", "b-é-a-app-z-ü-y", "b-.*-y", "a.*"] {
+            assert!(selector(pattern).targets(&r) && selector(pattern).matches(&r), "{pattern}");
+        }
+        for pattern in ["a-app-z", "é-a-.*-ü"] {
+            assert!(!selector(pattern).targets(&r) && selector(pattern).matches(&r), "{pattern}");
+        }
+        assert!(!selector("b-a.*").matches(&r));
+    }
 
     #[test]
     fn label_selectors() {

@@ -204,7 +204,7 @@ impl Builder<'_> {
                     meta.remove("name");
                     meta.remove("namespace");
                 }
-                (0..resources.len()).filter(|&i| sel.matches(&resources[i])).collect()
+                (0..resources.len()).filter(|&i| sel.targets(&resources[i])).collect()
             }
             None => {
                 let kind = patch.str_at(&["kind"]).unwrap_or("");
@@ -232,7 +232,7 @@ impl Builder<'_> {
     }
 
     fn json(&mut self, ops: &[JsonOp], target: &Selector, resources: &mut [Resource], at: &Location) {
-        for r in resources.iter_mut().filter(|r| target.matches(r)) {
+        for r in resources.iter_mut().filter(|r| target.targets(r)) {
             if let Err(e) = patch::apply_json(&mut r.obj, ops) {
                 self.issue(IssueKind::Unbuildable, e.to_string(), at.clone());
             }
@@ -263,8 +263,7 @@ fn name_prefix_suffix(k: &Val, resources: &mut [Resource]) {
         for r in
             resources.iter_mut().filter(|r| r.kind() != "CustomResourceDefinition" && r.kind() != "Namespace")
         {
-            let name = format!("{prefix}{}{suffix}", r.name());
-            r.set_name(name);
+            r.add_prefix_suffix(prefix, suffix);
         }
     }
 }
@@ -543,12 +542,12 @@ metadata:
         let web = &rs[0];
         assert_eq!(web.obj.str_at(&["metadata", "name"]), Some("a-web-z"));
         // One rename, the original name kept for patches.
-        assert_eq!(web.names, ["web", "a-web-z"]);
-        assert_eq!(rs[2].names, ["team"]);
+        assert_eq!(web.names().collect::<Vec<_>>(), ["web", "a-web-z"]);
+        assert_eq!(rs[2].names().collect::<Vec<_>>(), ["team"]);
         name_prefix_suffix(&kustomization("nameSuffix: -2\n"), &mut rs);
         assert_eq!(rs[1].name(), "a-db-z-2");
         name_prefix_suffix(&kustomization("namespace: x\n"), &mut rs);
-        assert_eq!(rs[1].names.len(), 3);
+        assert_eq!(rs[1].names().collect::<Vec<_>>(), ["db", "a-db-z", "a-db-z-2"]);
     }
 
     #[test]
