@@ -257,6 +257,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
     let report = Report {
         findings: outcome.findings,
         waived: outcome.waived,
+        verdicts: crate::rules::explain::verdicts(&facts),
         references: std::mem::take(&mut facts.references),
         summary,
         inventory: facts.image.as_ref().map(|i| i.inventory.clone()),
@@ -315,7 +316,7 @@ fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> S
     match format {
         CheckFormat::Human => report::human::render(&report.findings, facts, color),
         CheckFormat::Compact => report::compact::render(&report.findings),
-        CheckFormat::Json => report::json::render(&report.findings, &report.waived, &report.summary),
+        CheckFormat::Json => report::json::render(report),
         CheckFormat::Sarif => report::sarif::render(report),
         CheckFormat::Junit => report::junit::render(report),
         CheckFormat::Github => report::github::render(report),
@@ -332,7 +333,9 @@ fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, CliError> {
         RefsFormat::Table => write_stdout(&report::refs::table(&facts.references))?,
         RefsFormat::Json => {
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            let written = report::refs::write_json(&facts.references, &mut out).and_then(|_| out.flush());
+            let verdicts = crate::rules::explain::verdicts(&facts);
+            let written =
+                report::refs::write_json(&facts.references, &verdicts, &mut out).and_then(|_| out.flush());
             match written {
                 Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
                     return Err(CliError::Output(e));

@@ -5,9 +5,11 @@
 //! `REF` followed by a newline. At boot `/usr/bin/microshift-copy-images` (run by a
 //! `microshift.service.d` drop-in) copies every listed directory into the default store.
 
+use super::copystep::{self, CopyFailure, ExecLine, FailKind, LineOutcome, Loop, ReadLine, ScriptModel};
 use super::manifest::{self, Descriptor, Manifest};
 use super::{EmbeddedImage, Method, StoreInfo, is_hex64, join, sha256_digest, sha256_hex, tree_size};
 use crate::image::view::{Entry, FileView};
+use crate::reference::imageref::ImageRef;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Where lists and copies live.
@@ -19,35 +21,86 @@ pub const DROP_IN_DIR: &str = "/usr/lib/systemd/system/microshift.service.d";
 /// The `version` file of a `dir:` copy written by containers/image.
 const DIR_VERSION: &[u8] = b"Directory Transport Version: 1.1\n";
 
-/// Whether the copy service that makes `dir:` copies visible to CRI-O is installed.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The copy service that makes `dir:` copies visible to CRI-O: the script, the drop-in that
+/// runs it, and how the script is understood.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CopyService {
     pub script: bool,
     /// The script's text, when captured.
     pub script_text: Option<String>,
     /// The drop-in that runs the script.
     pub drop_in: Option<String>,
+    /// The drop-in line that runs it.
+    pub exec: Option<ExecLine>,
+    /// The script read as bash runs it.
+    pub model: ScriptModel,
+    /// Its run over the list it reads, when it is the documented loop.
+    pub run: Option<ListRun>,
+}
+
+impl Default for CopyService {
+    fn default() -> Self {
+        CopyService {
+            script: false,
+            script_text: None,
+            drop_in: None,
+            exec: None,
+            model: ScriptModel { recognised: Err("no copy script".into()) },
+            run: None,
+        }
+    }
+}
+
+/// The copy script's run over its list, as bash and systemd run it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListRun {
+    /// The list read.
+    pub list: String,
+    /// `set -e` was in effect.
+    pub errexit: bool,
+    /// Lines whose copy fails (1-based line, why), in file order.
+    pub failed: Vec<(u32, String)>,
+    /// The line whose failure ended the script, and how many later lines were never run.
+    pub stopped_at: Option<(u32, usize)>,
+    /// A last line without a newline: never copied.
+    pub no_newline: Option<u32>,
+    /// The script exits non-zero.
+    pub fails: bool,
+}
+
+impl ListRun {
+    /// Whether `microshift.service` starts: a failing `ExecStartPre=` without `-` fails the
+    /// unit (systemd.service(5)).
+    pub fn microshift_starts(&self, exec: Option<&ExecLine>) -> bool {
+        !self.fails || exec.is_some_and(|e| e.ignore_failure || !e.pre)
+    }
 }
 
 impl CopyService {
     pub fn find(view: &FileView) -> CopyService {
         let script = matches!(view.lookup(COPY_SCRIPT), Some(Entry::File { .. }));
         let script_text = view.read(COPY_SCRIPT).map(|b| String::from_utf8_lossy(b).into_owned());
-        let drop_in = view
+        let exec = view
             .list_dir(DROP_IN_DIR)
             .into_iter()
             .filter(|(name, _)| name.ends_with(".conf"))
             .map(|(name, _)| join(DROP_IN_DIR, name))
-            .find(|path| {
-                view.read(path).is_some_and(|b| {
-                    String::from_utf8_lossy(b).lines().any(|l| {
-                        let l = l.trim();
-                        (l.starts_with("ExecStartPre=") || l.starts_with("ExecStart="))
-                            && l.contains("microshift-copy-images")
-                    })
-                })
+            .find_map(|path| {
+                let text = String::from_utf8_lossy(view.read(&path)?).into_owned();
+                ExecLine::find(&path, &text, COPY_SCRIPT)
             });
-        CopyService { script, script_text, drop_in }
+        let model = match &script_text {
+            Some(text) => copystep::understand(text),
+            None => ScriptModel { recognised: Err("no copy script".into()) },
+        };
+        CopyService {
+            script,
+            script_text,
+            drop_in: exec.as_ref().map(|e| e.file.clone()),
+            exec,
+            model,
+            run: None,
+        }
     }
 
     /// Whether the service copies the copies named in `list`, and why (not).
@@ -64,6 +117,12 @@ impl CopyService {
                 format!("no drop-in in {DROP_IN_DIR} runs {COPY_SCRIPT}: nothing copies it at boot"),
             );
         };
+        if let Ok(l) = &self.model.recognised {
+            if l.list != list {
+                return (false, format!("{COPY_SCRIPT} reads {}, not {list}", l.list));
+            }
+            return (true, format!("copied into the default store at boot by {COPY_SCRIPT} ({drop_in})"));
+        }
         let file_name = list.rsplit('/').next().unwrap_or(list);
         let named = self.script_text.as_deref().is_some_and(|t| t.contains(list) || t.contains(file_name));
         if list != DEFAULT_LIST && !named {
@@ -71,12 +130,26 @@ impl CopyService {
         }
         (true, format!("copied into the default store at boot by {COPY_SCRIPT} ({drop_in})"))
     }
+
+    /// The documented loop, when it reads `list` and a drop-in runs it.
+    fn loop_for(&self, list: &str) -> Option<&Loop> {
+        self.model
+            .recognised
+            .as_ref()
+            .ok()
+            .filter(|l| l.list == list && self.drop_in.is_some() && self.script)
+    }
 }
 
 /// Read every image list under [`COPY_ROOTS`] and the copies it names, plus copies no list
-/// names.
-pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<StoreInfo>) {
-    let service = CopyService::find(view);
+/// names. `target_arch` is the device's: the copy step picks its instance from a list.
+pub fn read(
+    view: &FileView,
+    target_arch: Option<&str>,
+    images: &mut Vec<EmbeddedImage>,
+    stores: &mut Vec<StoreInfo>,
+) -> CopyService {
+    let mut service = CopyService::find(view);
     for base in COPY_ROOTS {
         if view.lookup(base).is_none() {
             continue;
@@ -91,7 +164,8 @@ pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<S
         for list in &lists {
             let Some(bytes) = view.read(list) else { continue };
             let text = String::from_utf8_lossy(bytes);
-            if !looks_like_list(&text) {
+            let script_loop = service.loop_for(list).cloned();
+            if script_loop.is_none() && !looks_like_list(&text) {
                 continue;
             }
             let (visible, why) = service.serves(list);
@@ -108,37 +182,94 @@ pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<S
             if !visible {
                 store.problems.push(why.clone());
             }
+            let lines = match &script_loop {
+                Some(_) => copystep::read_lines(&text),
+                None => trimmed_lines(&text),
+            };
+            // The image each line names (a line naming the same copy again shares it).
             let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-            for (n, raw) in text.lines().enumerate() {
-                let line = raw.trim();
-                if line.is_empty() || line.starts_with('#') {
-                    continue;
-                }
-                let Some((reference, hash)) = line.split_once(',') else {
-                    store.problems.push(format!("line {}: `{line}` has no comma (expected REF,H)", n + 1));
-                    store.malformed_lines.push((n as u32 + 1, line.to_string()));
-                    continue;
-                };
-                let (reference, hash) = (reference.trim().to_string(), hash.trim().to_string());
-                if let Some(&first) = seen.get(&(reference.clone(), hash.clone())) {
-                    if let Some(image) = images.get_mut(first) {
-                        image.warnings.push(format!("listed again on line {} of {list}", n + 1));
+            let mut line_image: BTreeMap<u32, usize> = BTreeMap::new();
+            for l in &lines {
+                let malformed = !l.text.contains(',') || l.reference.is_empty();
+                if malformed {
+                    if script_loop.is_some() || !l.text.trim().is_empty() {
+                        let shown =
+                            if l.text.trim().is_empty() { "(an empty line)" } else { l.text.as_str() };
+                        store.problems.push(format!("line {}: `{shown}` is not REF,H", l.line));
+                        store.malformed_lines.push((l.line, l.text.clone()));
                     }
                     continue;
                 }
-                seen.insert((reference.clone(), hash.clone()), images.len());
-                listed.insert(hash.clone());
-                let mut image = EmbeddedImage::new(Method::Dir, list.clone(), join(base, &hash));
-                image.names.push(reference.clone());
+                let key = (l.reference.clone(), l.hash.clone());
+                if let Some(&first) = seen.get(&key) {
+                    if let Some(image) = images.get_mut(first) {
+                        image.warnings.push(format!("listed again on line {} of {list}", l.line));
+                    }
+                    line_image.insert(l.line, first);
+                    continue;
+                }
+                seen.insert(key, images.len());
+                line_image.insert(l.line, images.len());
+                let dir_base = script_loop.as_ref().map_or(*base, |s| s.store_dir.as_str());
+                listed.insert(l.hash.clone());
+                let mut image = EmbeddedImage::new(Method::Dir, list.clone(), join(dir_base, &l.hash));
+                image.names.push(l.reference.clone());
                 image.visible(visible, why.clone());
                 image.list_line = Some(super::ListLine {
-                    line: n as u32 + 1,
-                    hash: hash.clone(),
-                    expected_hash: sha256_hex(format!("{reference}\n").as_bytes()),
+                    line: l.line,
+                    hash: l.hash.clone(),
+                    expected_hash: sha256_hex(format!("{}\n", l.reference).as_bytes()),
                 });
-                check_line(view, base, &reference, &hash, &mut image);
+                check_line(view, dir_base, &l.reference, &l.hash, &mut image);
                 images.push(image);
                 store.images += 1;
+            }
+            let errexit = script_loop.as_ref().is_some_and(|s| s.errexit);
+            let run = copystep::run(lines, errexit, |l| match line_image.get(&l.line) {
+                Some(&i) => copy_failure(&images[i], target_arch).map_or(Ok(()), Err),
+                None if l.text.is_empty() => Err(CopyFailure::new(
+                    FailKind::BadLine,
+                    "an empty line gives skopeo an empty image reference",
+                )),
+                None => Err(CopyFailure::new(
+                    FailKind::BadLine,
+                    format!("`{}` is not REF,H: skopeo is given no image to copy", l.text.escape_debug()),
+                )),
+            });
+            for (l, outcome) in &run.lines {
+                let Some(&i) = line_image.get(&l.line) else { continue };
+                let image = &mut images[i];
+                // The first line naming a copy decides; a later one copies it again or fails
+                // the same way.
+                if image.copy.is_none() || image.list_line.as_ref().is_some_and(|x| x.line == l.line) {
+                    image.copy = Some(outcome.clone());
+                }
+            }
+            if script_loop.is_some() {
+                service.run = Some(ListRun {
+                    list: list.clone(),
+                    errexit,
+                    failed: run
+                        .lines
+                        .iter()
+                        .filter_map(|(l, o)| match o {
+                            LineOutcome::Fails(f) => Some((l.line, f.why.clone())),
+                            _ => None,
+                        })
+                        .collect(),
+                    stopped_at: run.stopped_at.map(|at| {
+                        (
+                            at,
+                            run.lines.iter().filter(|(_, o)| matches!(o, LineOutcome::NotReached(_))).count(),
+                        )
+                    }),
+                    no_newline: run
+                        .lines
+                        .iter()
+                        .find(|(_, o)| *o == LineOutcome::NoNewline)
+                        .map(|(l, _)| l.line),
+                    fails: run.fails,
+                });
             }
             stores.push(store);
         }
@@ -157,6 +288,70 @@ pub fn read(view: &FileView, images: &mut Vec<EmbeddedImage>, stores: &mut Vec<S
             images.push(image);
         }
     }
+    service
+}
+
+/// The lines of a list read by something other than the documented loop: trimmed, blank and
+/// `#` lines skipped, each split on its first comma.
+fn trimmed_lines(text: &str) -> Vec<ReadLine> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, raw)| !raw.trim().is_empty() && !raw.trim().starts_with('#'))
+        .map(|(n, raw)| {
+            let line = raw.trim();
+            let (reference, hash) = match line.split_once(',') {
+                Some((r, h)) => (r.trim().to_string(), h.trim().to_string()),
+                None => (line.to_string(), String::new()),
+            };
+            ReadLine { line: n as u32 + 1, text: line.to_string(), reference, hash, runs: true }
+        })
+        .collect()
+}
+
+/// Why `skopeo copy --preserve-digests dir:DIR/H containers-storage:REF` refuses this copy on a
+/// device of `target_arch`, or `None` when it succeeds.
+fn copy_failure(image: &EmbeddedImage, target_arch: Option<&str>) -> Option<CopyFailure> {
+    let reference = image.names.first().map(String::as_str).unwrap_or_default();
+    let parsed = match ImageRef::parse(reference) {
+        Ok(r) if reference.trim() == reference => r,
+        _ => {
+            return Some(CopyFailure::new(
+                FailKind::BadLine,
+                format!("`{}` is not an image reference skopeo accepts", reference.escape_debug()),
+            ));
+        }
+    };
+    if !image.problems.is_empty() {
+        return Some(CopyFailure::new(
+            FailKind::Incomplete,
+            format!("the copy is incomplete ({})", image.problems.join("; ")),
+        ));
+    }
+    if let (Some(want), Some(has)) = (parsed.digest(), image.digest.as_deref())
+        && want != has
+    {
+        return Some(CopyFailure::new(
+            FailKind::DigestMismatch,
+            format!(
+                "its manifest.json is {has}, not the {want} the line names: skopeo refuses it (\"Digest of source \
+             image's manifest would not match destination reference\")"
+            ),
+        ));
+    }
+    if let Some(target) = target_arch
+        && image.index
+        && !image.architectures.is_empty()
+        && !image.architectures.iter().any(|a| super::same_arch(a, target))
+    {
+        return Some(CopyFailure::new(
+            FailKind::NoPlatform,
+            format!(
+                "it is a manifest list with no copied instance for {target}: skopeo copies the device's \
+                 platform only"
+            ),
+        ));
+    }
+    None
 }
 
 /// A text file is an image list when its first non-empty line is `something,<64 hex>`.
@@ -170,8 +365,8 @@ fn looks_like_list(text: &str) -> bool {
 
 fn check_line(view: &FileView, base: &str, reference: &str, hash: &str, image: &mut EmbeddedImage) {
     let expected = sha256_hex(format!("{reference}\n").as_bytes());
-    if !is_hex64(hash) {
-        image.problem(format!("`{hash}` is not a lowercase hex SHA-256 (expected {expected})"));
+    if hash.is_empty() || hash.contains('/') || hash == "." || hash == ".." {
+        image.problem(format!("`{hash}` is not a directory name (expected {expected})"));
         return;
     }
     if hash != expected {
@@ -227,6 +422,7 @@ fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
             image.architectures.extend(arch);
         }
         Ok(Manifest::Index { manifests }) => {
+            image.index = true;
             let mut missing = Vec::new();
             for entry in &manifests {
                 let label = entry.platform.clone().unwrap_or_else(|| entry.digest.clone());

@@ -8,6 +8,7 @@
 
 pub mod bound;
 pub mod config;
+pub mod copystep;
 pub mod cstorage;
 pub mod dircopy;
 mod manifest;
@@ -92,6 +93,13 @@ pub struct EmbeddedImage {
     /// is sha256(REF + newline).
     #[serde(skip)]
     pub list_line: Option<ListLine>,
+    /// For a `dir:` copy: what the boot-time copy step does with it (`None` when nothing runs
+    /// the step over its list).
+    #[serde(skip)]
+    pub copy: Option<copystep::LineOutcome>,
+    /// Its top manifest is a manifest list / OCI index.
+    #[serde(skip)]
+    pub index: bool,
 }
 
 /// Where a `dir:` copy is named in its image list, and whether the line is well-formed.
@@ -127,6 +135,8 @@ impl EmbeddedImage {
             visibility: String::new(),
             id: None,
             list_line: None,
+            copy: None,
+            index: false,
         }
     }
 
@@ -201,11 +211,10 @@ pub fn inventory(view: &FileView, target_arch: Option<&str>) -> Inventory {
     let mut stores = Vec::new();
     let mut problems = Vec::new();
 
-    dircopy::read(view, &mut images, &mut stores);
+    let copy_service = dircopy::read(view, target_arch.as_deref(), &mut images, &mut stores);
     cstorage::read(view, &config, &mut images, &mut stores);
     oci::read(view, &config, &mut images, &mut stores);
     bound::read(view, &mut images, &mut stores, &mut problems);
-    let copy_service = dircopy::CopyService::find(view);
 
     if let Some(target) = &target_arch {
         for image in images.iter_mut().filter(|i| i.method != Method::Bound) {

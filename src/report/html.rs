@@ -395,6 +395,7 @@ mod tests {
             findings,
             waived: Vec::new(),
             references: facts.references.clone(),
+            verdicts: Vec::new(),
             summary: Summary { embedded: Some(0), missing: Some(1), ..summary },
             inventory: Some(inventory),
             image: Some(image),

@@ -1,6 +1,7 @@
 //! `check --format json`: `{"findings":[...],"summary":{...}}` (DESIGN.md, the machine contract).
 
-use super::Summary;
+use super::refs::WithVerdicts;
+use super::{Report, Summary};
 use crate::finding::Finding;
 use crate::rules::engine::Waived;
 use serde::Serialize;
@@ -15,10 +16,18 @@ struct CheckOutput<'a> {
     /// Suppressed findings with the waiver that suppressed each.
     waived: &'a [Waived],
     summary: &'a Summary,
+    /// Every reference, with the verdict on it in image mode.
+    references: WithVerdicts<'a>,
 }
 
-pub fn render(findings: &[Finding], waived: &[Waived], summary: &Summary) -> String {
-    let out = CheckOutput { schema_version: SCHEMA_VERSION, findings, waived, summary };
+pub fn render(report: &Report) -> String {
+    let out = CheckOutput {
+        schema_version: SCHEMA_VERSION,
+        findings: &report.findings,
+        waived: &report.waived,
+        summary: &report.summary,
+        references: WithVerdicts { references: &report.references, verdicts: &report.verdicts },
+    };
     let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     text.push('\n');
     text

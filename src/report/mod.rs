@@ -39,6 +39,9 @@ pub struct Report {
     pub waived: Vec<Waived>,
     /// Every reference found, in file order.
     pub references: Vec<Reference>,
+    /// In image mode, per reference (same index), the verdict on a device reference; empty
+    /// without an image.
+    pub verdicts: Vec<Option<crate::rules::explain::RefVerdict>>,
     pub summary: Summary,
     /// What the audited image carries; `None` when no image was audited.
     pub inventory: Option<Inventory>,

@@ -1,18 +1,70 @@
 //! `stowage refs`: every reference found, as a table or as the JSON contract.
 
 use crate::reference::{Reference, Status};
+use crate::rules::explain::{Embedded, MissingReason, RefVerdict};
 use comfy_table::{ContentArrangement, Table, presets};
-use serde::Serialize;
+use serde::ser::SerializeSeq;
+use serde::{Serialize, Serializer};
+
+/// One reference of the JSON contract: the reference, and in image mode the verdict on it.
+#[derive(Serialize)]
+struct ReferenceOut<'a> {
+    #[serde(flatten)]
+    reference: &'a Reference,
+    /// The copy CRI-O finds first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    embedded: Option<&'a Embedded>,
+    /// Why the device will not find it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<MissingOut>,
+}
+
+#[derive(Serialize)]
+struct MissingOut {
+    reason: MissingReason,
+    message: String,
+}
+
+/// References with their verdicts (`verdicts` is empty, or one per reference).
+pub struct WithVerdicts<'a> {
+    pub references: &'a [Reference],
+    pub verdicts: &'a [Option<RefVerdict>],
+}
+
+impl Serialize for WithVerdicts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.references.len()))?;
+        for (i, reference) in self.references.iter().enumerate() {
+            let verdict = self.verdicts.get(i).and_then(Option::as_ref);
+            seq.serialize_element(&ReferenceOut {
+                reference,
+                embedded: verdict.and_then(|v| v.as_ref().ok()),
+                missing: verdict.and_then(|v| v.as_ref().err()).map(|m| MissingOut {
+                    reason: m.reason,
+                    message: format!("`{}` {}", reference.text(), m.text),
+                }),
+            })?;
+        }
+        seq.end()
+    }
+}
 
 #[derive(Serialize)]
 struct RefsOutput<'a> {
     schema_version: u32,
-    references: &'a [Reference],
+    references: WithVerdicts<'a>,
 }
 
 /// Write the JSON contract to `out`, streaming (a tree of 10,000 files yields tens of MB).
-pub fn write_json(references: &[Reference], out: &mut impl std::io::Write) -> std::io::Result<()> {
-    let doc = RefsOutput { schema_version: super::json::SCHEMA_VERSION, references };
+pub fn write_json(
+    references: &[Reference],
+    verdicts: &[Option<RefVerdict>],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    let doc = RefsOutput {
+        schema_version: super::json::SCHEMA_VERSION,
+        references: WithVerdicts { references, verdicts },
+    };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")
 }

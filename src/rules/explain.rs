@@ -3,10 +3,13 @@
 
 use crate::finding::Related;
 use crate::gather::facts::Facts;
-use crate::inventory::EmbeddedImage;
-use crate::reference::Reference;
+use crate::inventory::copystep::{FailKind, LineOutcome};
+use crate::inventory::{EmbeddedImage, Method};
+use crate::reference::imageref::ImageRef;
+use crate::reference::{RefKind, Reference};
 use crate::rules::matching::{self, Unusable};
 use crate::text::location::Location;
+use serde::Serialize;
 
 /// An in-image path, line 1 column 1 (the position of image-scope findings with nothing
 /// better). When the file is among the sources its first line is excerpted.
@@ -41,9 +44,91 @@ pub fn image_name(image: &EmbeddedImage) -> String {
     image.names.first().cloned().unwrap_or_else(|| image.path.clone())
 }
 
+/// Why a device reference is missing, as a code a gate can match on (`check --format json`
+/// `references[].missing.reason`; docs/check.schema.json lists them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissingReason {
+    /// Nothing the image carries (or the plan embeds) matches it.
+    NotCarried,
+    /// A matching `dir:` copy that `skopeo copy` refuses at boot.
+    CopyFails,
+    /// A matching `dir:` copy the copy script never reaches.
+    CopyNotReached,
+    /// A matching copy CRI-O does not see (store not configured, no copy service, ...).
+    NotVisible,
+    /// A matching image with missing content.
+    Incomplete,
+    /// A matching image built for another architecture.
+    ArchMismatch,
+    /// The reference pins a digest; the image carries its repository and tag with another one.
+    DigestMismatch,
+    /// The reference could not be resolved, so could not be looked up.
+    Unresolved,
+}
+
+/// A reference that is not embedded: the reason code, the text completing "`X` ...", and
+/// the related locations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Missing {
+    pub reason: MissingReason,
+    pub text: String,
+    pub related: Vec<Related>,
+}
+
+/// The copy of a reference CRI-O finds first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Embedded {
+    pub method: Method,
+    /// The store, image list or directory that holds it.
+    pub store: String,
+    /// The image's own path.
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// The verdict on one device reference: where CRI-O finds it, or why it will not.
+pub type RefVerdict = Result<Embedded, Missing>;
+
+/// The verdicts on every reference, in order (empty without `--image`).
+pub fn verdicts(facts: &Facts) -> Vec<Option<RefVerdict>> {
+    if facts.image.is_none() {
+        return Vec::new();
+    }
+    facts.references.iter().map(|r| verdict(facts, r)).collect()
+}
+
+/// The verdict on one device reference in image mode: the copy CRI-O finds, or why there is
+/// none. `None` for references the verdict does not judge (build references, static mode).
+pub fn verdict(facts: &Facts, r: &Reference) -> Option<RefVerdict> {
+    let image = facts.image.as_ref()?;
+    if !matches!(r.kind, RefKind::Runtime | RefKind::Release) {
+        return None;
+    }
+    let Some(resolved) = &r.resolved else {
+        let reason = r.status.unresolved_reason().unwrap_or_else(|| "it could not be resolved".into());
+        return Some(Err(Missing {
+            reason: MissingReason::Unresolved,
+            text: format!("cannot be looked up: {reason}"),
+            related: Vec::new(),
+        }));
+    };
+    let found = matching::lookup(resolved, &image.inventory, Some(&image.target_arch));
+    match found.found.first() {
+        Some((i, _)) => Some(Ok(Embedded {
+            method: i.method,
+            store: i.store.clone(),
+            path: i.path.clone(),
+            digest: i.digest.clone(),
+        })),
+        None => missing(facts, r).map(Err),
+    }
+}
+
 /// Why a resolved reference is not embedded, or `None` when it is (or when there is nothing to
-/// compare it with: no `--image` and no embed plan). The text completes "`X` ..." messages.
-pub fn missing(facts: &Facts, r: &Reference) -> Option<(String, Vec<Related>)> {
+/// compare it with: no `--image` and no embed plan).
+pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
     let resolved = r.resolved.as_ref()?;
     let Some(image) = &facts.image else {
         if facts.embed_plan.is_empty() {
@@ -82,16 +167,17 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<(String, Vec<Related>)> {
             .filter(|e| e.images.iter().any(|i| found.near.contains(i)))
             .map(|e| Related { message: "embeds the same repository".into(), location: e.location.clone() })
             .collect();
-        return Some((text, related));
+        return Some(Missing { reason: MissingReason::NotCarried, text, related });
     };
     let found = matching::lookup(resolved, &image.inventory, Some(&image.target_arch));
     if found.is_embedded() {
         return None;
     }
+    let mut reason = MissingReason::NotCarried;
     let mut text =
         "is not carried by the image in a form CRI-O finds: the device would have to pull it".to_string();
     let mut related = Vec::new();
-    for (i, why) in &found.unusable {
+    for (n, (i, why)) in found.unusable.iter().enumerate() {
         let reasons: Vec<String> = why.iter().map(|u| u.describe(i)).collect();
         text.push_str(&format!(
             "; the {} copy `{}` {}",
@@ -99,14 +185,29 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<(String, Vec<Related>)> {
             image_name(i),
             reasons.join(" and ")
         ));
-        let rule = match why.first() {
-            Some(Unusable::Incomplete) => "embedded-incomplete",
-            Some(Unusable::WrongArch) => "embedded-arch-mismatch",
-            Some(Unusable::BadListLine) => "image-list-corrupt",
-            Some(Unusable::NotVisible) | None => "not visible to CRI-O",
+        let (rule, code) = match why.first() {
+            Some(Unusable::Incomplete) => ("embedded-incomplete", MissingReason::Incomplete),
+            Some(Unusable::WrongArch) => ("embedded-arch-mismatch", MissingReason::ArchMismatch),
+            Some(Unusable::CopyFails(f)) if f.kind == FailKind::DigestMismatch => {
+                ("copy-script-fails", MissingReason::DigestMismatch)
+            }
+            Some(Unusable::CopyFails(_)) => ("copy-script-fails", MissingReason::CopyFails),
+            Some(Unusable::NotCopied(_)) => ("copy-script-fails", MissingReason::CopyNotReached),
+            Some(Unusable::NotVisible) | None => ("not visible to CRI-O", MissingReason::NotVisible),
         };
+        if n == 0 {
+            reason = code;
+        }
         related
             .push(Related { message: format!("matching copy ({rule})"), location: image_location(facts, i) });
+        if let Some(LineOutcome::NotReached(at)) = &i.copy
+            && let Some(src) = facts.sources.get(&i.store)
+        {
+            related.push(Related {
+                message: "the copy script stops at this line".into(),
+                location: line_of(src, *at),
+            });
+        }
     }
     if !found.near.is_empty() {
         let names: Vec<String> = found.near.iter().map(|i| image_name(i)).collect();
@@ -117,6 +218,9 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<(String, Vec<Related>)> {
         for i in &found.near {
             related.push(Related { message: "same repository".into(), location: image_location(facts, i) });
         }
+        if reason == MissingReason::NotCarried && repointed_tag(resolved, &found.near) {
+            reason = MissingReason::DigestMismatch;
+        }
     }
     if !found.digest_elsewhere.is_empty() {
         let names: Vec<String> = found.digest_elsewhere.iter().map(|i| image_name(i)).collect();
@@ -125,5 +229,16 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<(String, Vec<Related>)> {
             names.join(", ")
         ));
     }
-    Some((text, related))
+    Some(Missing { reason, text, related })
+}
+
+/// Whether a `repo:tag@digest` reference meets a carried `repo:tag` with another digest: the
+/// tag was re-pointed after the reference was pinned.
+pub fn repointed_tag(resolved: &ImageRef, near: &[&EmbeddedImage]) -> bool {
+    let (Some(tag), Some(_)) = (resolved.tag(), resolved.digest()) else { return false };
+    near.iter().any(|carried| {
+        matching::parsed_names(carried)
+            .iter()
+            .any(|n| n.name() == resolved.name() && n.digest().is_none() && n.effective_tag() == Some(tag))
+    })
 }

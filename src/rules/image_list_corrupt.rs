@@ -1,6 +1,7 @@
 //! `image-list-corrupt`: an image list line that is not `REF,H` with `H` = sha256(REF +
-//! newline), as the documented recipe writes it. A line without a comma stops the copy
-//! script; a wrong `H` means the list and the directories were not written together.
+//! newline), as the documented recipe writes it. A line without a comma (or an empty one)
+//! makes the copy fail; a wrong `H` means the list and the directories were not written
+//! together; a last line without a newline is never read by the copy loop.
 
 use super::{Context, Rule, finding};
 use crate::finding::Finding;
@@ -21,10 +22,26 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
         for (line, text) in &s.malformed_lines {
             out.push(finding(
                 RULE.id,
-                format!("`{text}` is not `REF,H`: the copy script cannot read this line"),
+                if text.is_empty() {
+                    "an empty line is not `REF,H`: the copy script runs `skopeo copy` with an empty reference"
+                        .to_string()
+                } else {
+                    format!("`{text}` is not `REF,H`: the copy script cannot read this line")
+                },
                 at(&s.path, *line),
             ));
         }
+    }
+    if let Some(run) = &inv.copy_service.run
+        && let Some(line) = run.no_newline
+    {
+        out.push(finding(
+            RULE.id,
+            "the last line has no newline: `while read` never runs the copy for it, so this image is never \
+             copied, and the script still succeeds"
+                .to_string(),
+            at(&run.list, line),
+        ));
     }
     for i in &inv.images {
         let Some(l) = i.list_line.as_ref().filter(|l| !l.hash_valid()) else { continue };

@@ -8,11 +8,13 @@
 //! looked up by its digest alone.
 //!
 //! A `dir:` copy named `REF` in an image list becomes `containers-storage:REF` at boot with
-//! the copy's digests, so it is matched by the same rule once its list line is valid (`H` is
-//! sha256(REF + newline)) and the copy complete. What matches but cannot serve the reference
-//! (incomplete, not visible to CRI-O, another architecture, bad list line) is reported as
-//! unusable, with the reason, so findings can say why.
+//! the copy's digests, so it is matched by the same rule once the boot-time copy step
+//! ([`crate::inventory::copystep`]) copies it: the script reaches its line and `skopeo copy`
+//! accepts it (`H` is used as written). What matches but cannot serve the reference
+//! (incomplete, refused or never reached by the copy step, not visible to CRI-O, another
+//! architecture) is reported as unusable, with the reason, so findings can say why.
 
+use crate::inventory::copystep::{CopyFailure, LineOutcome};
 use crate::inventory::plan::PlannedEmbed;
 use crate::inventory::{EmbeddedImage, Inventory, Method, same_arch};
 use crate::reference::imageref::ImageRef;
@@ -26,8 +28,11 @@ pub enum Unusable {
     NotVisible,
     /// Built for other architectures than the OS image's.
     WrongArch,
-    /// Its image list line has an `H` that is not sha256(REF + newline).
-    BadListLine,
+    /// A `dir:` copy the boot-time copy step refuses (why, in the failure).
+    CopyFails(CopyFailure),
+    /// A `dir:` copy the copy step never reaches: the script stopped at an earlier line, or
+    /// its list line is a last line without a newline.
+    NotCopied(LineOutcome),
 }
 
 impl Unusable {
@@ -36,7 +41,13 @@ impl Unusable {
             Unusable::Incomplete => format!("is incomplete ({})", image.problems.join("; ")),
             Unusable::NotVisible => format!("is not visible to CRI-O ({})", image.visibility),
             Unusable::WrongArch => format!("is built for {}", image.architectures.join(", ")),
-            Unusable::BadListLine => "has an image list line whose H is not sha256(REF + newline)".into(),
+            Unusable::CopyFails(f) => format!("is refused by `skopeo copy` at boot: {}", f.why),
+            Unusable::NotCopied(LineOutcome::NotReached(at)) => {
+                format!("is never copied: the copy script stops at line {at} of its list, before this one")
+            }
+            Unusable::NotCopied(_) => "is never copied: its list line is the last one and has no newline, \
+                                       so `while read` never runs for it"
+                .into(),
         }
     }
 }
@@ -117,11 +128,13 @@ pub fn matches(reference: &ImageRef, image: &EmbeddedImage) -> Option<MatchKind>
 /// Why `image` cannot serve a reference on a device of `target_arch` (empty: it can).
 pub fn unusable(image: &EmbeddedImage, target_arch: Option<&str>) -> Vec<Unusable> {
     let mut out = Vec::new();
-    if !image.complete {
-        out.push(Unusable::Incomplete);
-    }
-    if image.list_line.as_ref().is_some_and(|l| !l.hash_valid()) {
-        out.push(Unusable::BadListLine);
+    match &image.copy {
+        // What the copy step does with a `dir:` copy decides whether it reaches the store.
+        Some(LineOutcome::Copied) => {}
+        Some(LineOutcome::Fails(f)) => out.push(Unusable::CopyFails(f.clone())),
+        Some(other) => out.push(Unusable::NotCopied(other.clone())),
+        None if !image.complete => out.push(Unusable::Incomplete),
+        None => {}
     }
     if !image.visible_to_crio {
         out.push(Unusable::NotVisible);
@@ -242,6 +255,8 @@ mod tests {
             visibility: "configured".into(),
             id: None,
             list_line: None,
+            copy: None,
+            index: false,
         }
     }
 
@@ -326,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn dir_copies_need_a_valid_line_a_complete_copy_and_the_copy_service() {
+    fn dir_copies_need_the_copy_step_to_copy_them_and_the_copy_service() {
         let mut copy = image(Method::Dir, &["quay.io/a/b:1"], &[D1, D2]);
         let hash = crate::inventory::sha256_hex(b"quay.io/a/b:1\n");
         copy.list_line = Some(ListLine { line: 1, hash: hash.clone(), expected_hash: hash.clone() });
@@ -334,10 +349,21 @@ mod tests {
         assert!(found(&format!("quay.io/a/b@{D2}"), vec![copy.clone()]));
         assert!(found("quay.io/a/b:1", vec![copy.clone()]));
 
-        let mut bad_h = copy.clone();
-        bad_h.list_line = Some(ListLine { line: 1, hash: "0".repeat(64), expected_hash: hash });
-        let l = look("quay.io/a/b:1", vec![bad_h], Some("amd64"));
-        assert_eq!(l.unusable[0], [Unusable::BadListLine]);
+        // The script uses H as written: a copy at an unexpected H is still copied.
+        let mut other_h = copy.clone();
+        other_h.list_line = Some(ListLine { line: 1, hash: "0".repeat(64), expected_hash: hash });
+        other_h.copy = Some(LineOutcome::Copied);
+        assert!(found("quay.io/a/b:1", vec![other_h]));
+        // What the copy step does decides.
+        let refused = CopyFailure::new(crate::inventory::copystep::FailKind::DigestMismatch, "digest");
+        let mut fails = copy.clone();
+        fails.copy = Some(LineOutcome::Fails(refused.clone()));
+        let l = look("quay.io/a/b:1", vec![fails], Some("amd64"));
+        assert_eq!(l.unusable[0], [Unusable::CopyFails(refused)]);
+        let mut not_reached = copy.clone();
+        not_reached.copy = Some(LineOutcome::NotReached(1));
+        let l = look("quay.io/a/b:1", vec![not_reached], Some("amd64"));
+        assert_eq!(l.unusable[0], [Unusable::NotCopied(LineOutcome::NotReached(1))]);
 
         let mut incomplete = copy.clone();
         incomplete.complete = false;

@@ -28,6 +28,8 @@ checked_rules![
     additional_store_upgrade,
     base_image_unpinned,
     bound_image_needs_network,
+    copy_script_fails,
+    copy_script_unrecognised,
     copy_service_missing,
     embedded_arch_mismatch,
     embedded_digest_mismatch,
@@ -203,9 +205,9 @@ pub fn missing_findings(
         .iter()
         .filter(|r| which(r))
         .filter_map(|r| {
-            let (why, related) = crate::rules::explain::missing(facts, r)?;
-            let mut f = finding(rule, describe(r, &why), r.location.clone()).about(r);
-            f.related = related;
+            let missing = crate::rules::explain::missing(facts, r)?;
+            let mut f = finding(rule, describe(r, &missing.text), r.location.clone()).about(r);
+            f.related = missing.related;
             Some(f)
         })
         .collect()
