@@ -174,6 +174,38 @@ fn json_outputs_follow_their_published_schemas() {
     assert_eq!(refs.status.code(), Some(0));
     let refs: Value = serde_json::from_slice(&refs.stdout).expect("refs prints JSON");
     validate("docs/refs.schema.json", &refs);
+
+    // Image mode: each device reference carries exactly one verdict, in both outputs.
+    let image = ["--no-config", "--arch", "x86_64", "--image", "rootfs:fixtures/audit/images/app-missing"];
+    let check = stowage().arg("check").args(image).args(["--format", "json"]).output().expect("runs");
+    let check: Value = serde_json::from_slice(&check.stdout).expect("check prints JSON");
+    validate("docs/check.schema.json", &check);
+    let refs = stowage().arg("refs").args(image).args(["--format", "json"]).output().expect("runs");
+    let refs: Value = serde_json::from_slice(&refs.stdout).expect("refs prints JSON");
+    validate("docs/refs.schema.json", &refs);
+    assert_eq!(check["references"], refs["references"], "check and refs judge references alike");
+    let judged: Vec<&Value> = refs["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("embedded").is_some() || r.get("missing").is_some())
+        .collect();
+    assert!(!judged.is_empty());
+    assert!(judged.iter().all(|r| r.get("embedded").is_some() != r.get("missing").is_some()));
+    let reasons: Vec<&str> = judged.iter().filter_map(|r| r["missing"]["reason"].as_str()).collect();
+    assert_eq!(reasons, ["not-carried"], "app-missing lacks the agent image only");
+    // The schema holds the reason codes: an unknown one is refused.
+    let mut broken = refs.clone();
+    let agent = broken["references"].as_array_mut().unwrap().iter_mut().find(|r| r.get("missing").is_some());
+    agent.unwrap()["missing"]["reason"] = "gone".into();
+    assert!(!schema_errors("docs/refs.schema.json", &broken).is_empty());
+    // check and refs share one definition of a reference.
+    let schema = |p: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap())
+            .unwrap()
+    };
+    let (c, r) = (schema("docs/check.schema.json"), schema("docs/refs.schema.json"));
+    assert_eq!(c["properties"]["references"]["items"], r["properties"]["references"]["items"]);
 }
 
 #[test]

@@ -293,10 +293,8 @@ fn errexit_change(line: &str) -> Option<bool> {
         } else {
             continue;
         };
-        if flags == "o" || flags.ends_with('o') {
-            if iter.peek().is_some_and(|n| **n == "errexit") {
-                change = Some(on);
-            }
+        if flags.ends_with('o') && iter.peek().is_some_and(|n| **n == "errexit") {
+            change = Some(on);
         }
         if flags.chars().all(|c| c.is_ascii_alphabetic()) && flags.contains('e') {
             change = Some(on);
@@ -397,7 +395,7 @@ fn copy_source(body: &str, img: &str, sha: &str, vars: &Vars) -> Result<String, 
     let [command] = copies.as_slice() else {
         return Err("the loop body is not one `skopeo copy`".into());
     };
-    if !command.split_whitespace().next().is_some_and(|p| p.rsplit('/').next() == Some("skopeo")) {
+    if command.split_whitespace().next().is_none_or(|p| p.rsplit('/').next() != Some("skopeo")) {
         return Err("the loop body does not run `skopeo copy`".into());
     }
     let words: Vec<String> = command.split_whitespace().map(|w| w.replace(['"', '\''], "")).collect();

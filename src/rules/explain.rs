@@ -107,7 +107,7 @@ pub fn verdict(facts: &Facts, r: &Reference) -> Option<RefVerdict> {
         return None;
     }
     let Some(resolved) = &r.resolved else {
-        let reason = r.status.unresolved_reason().unwrap_or_else(|| "it could not be resolved".into());
+        let reason = r.status.unresolved_reason().unwrap_or("it could not be resolved");
         return Some(Err(Missing {
             reason: MissingReason::Unresolved,
             text: format!("cannot be looked up: {reason}"),

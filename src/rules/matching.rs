@@ -159,6 +159,8 @@ pub fn lookup<'a>(reference: &ImageRef, inventory: &'a Inventory, target_arch: O
     let search = &inventory.config.registries.unqualified_search_registries;
     let tries = candidates(reference, search);
     let mut out = Lookup::default();
+    // Unusable images matched by name come first: they are what the reference names.
+    let mut by_digest = Vec::new();
     for image in inventory.images.iter().filter(|i| i.method != Method::Bound) {
         let matched = tries.iter().find_map(|c| matches(c, image));
         match matched {
@@ -166,8 +168,10 @@ pub fn lookup<'a>(reference: &ImageRef, inventory: &'a Inventory, target_arch: O
                 let why = unusable(image, target_arch);
                 if why.is_empty() {
                     out.found.push((image, kind));
-                } else {
+                } else if kind == MatchKind::Name {
                     out.unusable.push((image, why));
+                } else {
+                    by_digest.push((image, why));
                 }
             }
             None => {
@@ -182,6 +186,7 @@ pub fn lookup<'a>(reference: &ImageRef, inventory: &'a Inventory, target_arch: O
             }
         }
     }
+    out.unusable.extend(by_digest);
     out
 }
 
