@@ -496,3 +496,20 @@ fn embed_sources_from_expansions_point_at_their_dollar() {
     assert_eq!((r[1].2, r[1].3, r[1].1.as_deref()), (4, 26, Some("q.io/a:1")));
     assert_eq!((r[2].2, r[2].3, r[2].1.as_deref()), (4, 54, Some("q.io/b:2")));
 }
+
+#[test]
+fn chained_stages_each_name_the_first_stage_of_that_name() {
+    // Names are case-insensitive; a later stage reusing a name does not shadow the first.
+    let mut text = String::from("FROM alpine AS S0\n");
+    for i in 1..2000 {
+        text.push_str(&format!("FROM s{} AS s{i}\n", i - 1));
+    }
+    text.push_str("FROM alpine AS s5\nFROM S5\n");
+    let c = cf(&text);
+    assert_eq!(c.stages.len(), 2002);
+    for (i, stage) in c.stages.iter().enumerate().skip(1).take(1999) {
+        assert_eq!(stage.base_kind, BaseKind::Stage(i - 1), "stage {i}");
+    }
+    assert_eq!(c.stages[2001].base_kind, BaseKind::Stage(5));
+    assert_eq!(refs(&c).len(), 2, "alpine twice, no stage name as an image");
+}
