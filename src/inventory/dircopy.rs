@@ -486,7 +486,15 @@ fn check_image(
     if let Some(c) = config
         && let Some(path) = check_blob(view, dir, c, "config", image)
     {
-        arch = view.read(&path).and_then(manifest::config_architecture).or(arch);
+        let bytes = view.read(&path);
+        // The config is small and read anyway: a damaged one fails the copy ("Download
+        // config.json digest ... does not match expected"). Layer blobs are not hashed here.
+        if let Some(b) = bytes
+            && manifest::sha256_hex_of(&c.digest).is_some_and(|hex| sha256_hex(b) != hex)
+        {
+            image.problem(format!("config blob {} does not match its digest", c.digest));
+        }
+        arch = bytes.and_then(manifest::config_architecture).or(arch);
     }
     for l in layers {
         check_blob(view, dir, l, "layer", image);
