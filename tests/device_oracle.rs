@@ -486,3 +486,34 @@ fn mutations_are_reproducible() {
     assert_eq!(kinds.len(), 20, "{kinds:?}");
     assert!((0..200).map(|i| mutate::generate(DEFAULT_SEED, i, &base).len()).all(|n| (1..=4).contains(&n)));
 }
+
+/// The per-reference verdicts of `check --format json`'s `references` (issue 15's contract),
+/// read from a stand-in for stowage that prints them.
+#[test]
+fn the_oracle_reads_the_references_of_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = serde_json::json!({
+        "schema_version": 1,
+        "findings": [],
+        "references": [
+            {"image": "quay.io/a:1", "resolved": "quay.io/a:1", "kind": "runtime", "origin": "quadlet-image",
+             "location": {"file": "/a.container", "line": 2, "column": 7},
+             "embedded": {"method": "dir", "path": "/usr/lib/containers/storage/x", "digest": "sha256:ab"}},
+            {"image": "quay.io/b:1", "resolved": "quay.io/b:1", "kind": "release", "origin": "microshift-release",
+             "location": {"file": "/r.json", "line": 3, "column": 9},
+             "missing": {"reason": "copy-not-reached", "message": "never copied"}},
+            {"image": "quay.io/c:1", "resolved": "quay.io/c:1", "kind": "build", "origin": "containerfile-from",
+             "location": {"file": "/Containerfile", "line": 1, "column": 6}}
+        ],
+        "summary": {"readiness": {"referenced": 2, "embedded": 1, "missing": 1, "unresolved": 0, "verdict": "not ready"}}
+    });
+    let bin = dir.path().join("stowage");
+    std::fs::write(&bin, format!("#!/bin/sh\ncat <<'EOF'\n{json}\nEOF\nexit 1\n")).unwrap();
+    std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let v = oracle::verdict::judge(&bin, "rootfs:/x", ARCH, &[], dir.path()).unwrap();
+    assert!(v.contract && !v.ready);
+    let got: Vec<(&str, bool, Option<&str>)> =
+        v.judged.iter().map(|j| (j.resolved.as_str(), j.embedded, j.digest.as_deref())).collect();
+    assert_eq!(got, [("quay.io/a:1", true, Some("sha256:ab")), ("quay.io/b:1", false, None)]);
+    assert!(v.judged[1].detail.contains("copy-not-reached"), "{}", v.judged[1].detail);
+}

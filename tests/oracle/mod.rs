@@ -262,7 +262,7 @@ impl Harness {
         }
         let mut references: Vec<(String, String)> = Vec::new();
         for (_, v) in &runs {
-            for j in v.iter().flat_map(|v| &v.judged) {
+            for j in v.iter().flat_map(|v| &v.judged).filter(|j| !j.resolved.is_empty()) {
                 if !references.iter().any(|(_, r)| *r == j.resolved) {
                     references.push((j.image.clone(), j.resolved.clone()));
                 }
@@ -295,7 +295,8 @@ impl Harness {
 fn compare(label: &str, v: &Verdict, boot: &Boot, outcome: &mut Outcome) {
     let mut seen: BTreeMap<&str, bool> = BTreeMap::new();
     let mut absent = Vec::new();
-    for j in &v.judged {
+    // An unresolved reference cannot be looked up (stowage counts it against READY).
+    for j in v.judged.iter().filter(|j| !j.resolved.is_empty()) {
         if let Some(&before) = seen.get(j.resolved.as_str()) {
             if before != j.embedded {
                 outcome.disagreements.push(Disagreement {
