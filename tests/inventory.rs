@@ -72,13 +72,14 @@ fn dir_copies_with_every_kind_of_list_line() {
              computed without the trailing newline, as `echo -n` does); the copy script uses H as written",
         ]
     );
-    // The --all copy: the index digest first, then both per-platform manifests.
+    // The --all copy: the index digest first, then the per-platform manifest of the device's
+    // architecture only: the boot-time copy (without --all) stores that instance alone, so the
+    // arm64 one (sha256:77bb24d5...) cannot be looked up on an amd64 device (device oracle).
     assert_eq!(
         inv.images[1].digests,
         [
             "sha256:93b11a42b39d1b679a2a928752469ea1a3633c16ee622008ad622645e9f47268",
             "sha256:5ccff81bb88af1cab19cb6778eef1d67305a1bd5df5108b42e9a7dff33aa7c31",
-            "sha256:77bb24d54584b73a8cb6043f4accd5cf6f6fd9dd35424f93b6cc2b6927a289cd",
         ]
     );
     // Without --all, skopeo stored the amd64 instance only: its digest, not the index's.
@@ -161,11 +162,16 @@ fn a_configured_store_without_lock_files_is_skipped() {
         ["quay.io/stowage/app:1 | containers-storage | 5ccff81bb88a | amd64 | 1403 | complete | crio=false"]
     );
     assert_eq!(inv.config.storage.file.as_deref(), Some("/usr/share/containers/storage.conf"));
+    // Not merely skipped: on the read-only /usr, containers/storage fails to open the store, and
+    // with it every containers-storage operation (skopeo 1.9.3 in the device oracle).
     assert_eq!(
         inv.images[0].visibility,
-        "lock files missing (/usr/lib/containers/storage/overlay-images/images.lock, \
-         /usr/lib/containers/storage/overlay-layers/layers.lock): a read-only store without them is skipped"
+        "the additional image store /usr/lib/containers/storage has no \
+         /usr/lib/containers/storage/overlay-images/images.lock, and /usr is read-only: containers/storage \
+         fails to open it, so every containers-storage operation fails (CRI-O's lookups and the boot-time \
+         copies included)"
     );
+    assert_eq!(inv.problems.len(), 1);
 }
 
 #[test]

@@ -149,6 +149,8 @@ pub enum FailKind {
     DigestMismatch,
     /// A manifest list without an instance for the device's architecture.
     NoPlatform,
+    /// containers/storage cannot be opened on the device: every copy fails.
+    StoreBroken,
 }
 
 /// A failing copy: what kind of failure, and the sentence that explains it.
@@ -171,7 +173,8 @@ pub enum LineOutcome {
     Copied,
     /// `skopeo copy` fails, and why.
     Fails(CopyFailure),
-    /// The script stopped at an earlier failing line (its number) before reaching this one.
+    /// The script stopped at an earlier failing line (its number) before reaching this one;
+    /// 0 when the script never ran.
     NotReached(u32),
     /// The last line has no newline: `read` fails on it and the body never runs.
     NoNewline,
@@ -223,6 +226,15 @@ pub fn run(
     // script's last command) has the status of its last copy.
     out.fails = out.stopped_at.is_some() || !last_status_ok;
     out
+}
+
+/// The lines of a list whose script never runs (systemd cannot execute it): none is copied.
+pub fn never_runs(lines: Vec<ReadLine>) -> Run {
+    Run {
+        lines: lines.into_iter().map(|l| (l, LineOutcome::NotReached(0))).collect(),
+        stopped_at: None,
+        fails: true,
+    }
 }
 
 /// Read a copy script: the documented loop, or why it is not one.

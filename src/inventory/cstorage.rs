@@ -1,8 +1,9 @@
 //! containers-storage stores inside the image (DOMAIN.md §2.B and §2.E), read as
 //! containers/storage reads them: `<driver>-images/images.json` with each image's big-data
 //! files, `<driver>-layers/layers.json`, layer contents in `overlay/<id>/diff` or
-//! `vfs/dir/<id>`, and the `images.lock` / `layers.lock` files without which a read-only
-//! store is skipped.
+//! `vfs/dir/<id>`, and the `images.lock` / `layers.lock` files without which a configured
+//! read-only store cannot be opened — and then no containers-storage operation works at all
+//! ([`storage_failure`]; DOMAIN.md says "skipped", the device oracle shows otherwise).
 
 use super::config::{DEFAULT_GRAPHROOT, EffectiveConfig, normalize_dir};
 use super::manifest;
@@ -88,6 +89,40 @@ pub fn read(
     }
 }
 
+/// Why containers/storage cannot be opened at all on the device, if it cannot: every
+/// configured additional image store is opened (read-only) by every `containers-storage:`
+/// operation, and one under the read-only `/usr` that lacks the `<driver>-images` /
+/// `<driver>-layers` directories or their lock files makes each operation fail ("mkdir
+/// .../overlay-images: read-only file system", "open .../images.lock: read-only file system";
+/// skopeo 1.9.3 as the device oracle runs it). CRI-O's lookups and the boot-time copy step
+/// then fail alike. The driver is the configured one, else `overlay` (containers/storage's
+/// choice on a device whose default store is empty).
+pub fn storage_failure(view: &FileView, config: &EffectiveConfig) -> Option<String> {
+    let driver = config.storage.driver.as_deref().unwrap_or("overlay");
+    for root in &config.storage.additional_image_stores {
+        let root = normalize_dir(root);
+        if !root.starts_with("/usr/") {
+            continue;
+        }
+        for (dir, lock) in [("images", "images.lock"), ("layers", "layers.lock")] {
+            let dir = join(&root, &format!("{driver}-{dir}"));
+            let missing = if !matches!(view.lookup(&dir), Some(Entry::Dir { .. })) {
+                dir.clone()
+            } else if !matches!(view.lookup(&join(&dir, lock)), Some(Entry::File { .. })) {
+                join(&dir, lock)
+            } else {
+                continue;
+            };
+            return Some(format!(
+                "the additional image store {root} has no {missing}, and /usr is read-only: containers/storage \
+                 fails to open it, so every containers-storage operation fails (CRI-O's lookups and the \
+                 boot-time copies included)"
+            ));
+        }
+    }
+    None
+}
+
 fn open(view: &FileView, config: &EffectiveConfig, root: &str, driver: &'static str) -> Option<Store> {
     let images_dir = join(root, &format!("{driver}-images"));
     let layers_dir = join(root, &format!("{driver}-layers"));
@@ -155,7 +190,7 @@ fn open(view: &FileView, config: &EffectiveConfig, root: &str, driver: &'static 
         (
             false,
             format!(
-                "lock files missing ({}): a read-only store without them is skipped",
+                "lock files missing ({}): containers/storage cannot open a read-only store without them",
                 missing_locks.join(", ")
             ),
         )

@@ -36,6 +36,9 @@ pub struct CopyService {
     pub model: ScriptModel,
     /// Its run over the list it reads, when it is the documented loop.
     pub run: Option<ListRun>,
+    /// Why the drop-in's command cannot run at all (a missing or non-executable script:
+    /// systemd's status 203/EXEC), when a drop-in names it.
+    pub cannot_run: Option<String>,
 }
 
 impl Default for CopyService {
@@ -47,6 +50,7 @@ impl Default for CopyService {
             exec: None,
             model: ScriptModel { recognised: Err("no copy script".into()) },
             run: None,
+            cannot_run: None,
         }
     }
 }
@@ -93,6 +97,18 @@ impl CopyService {
             Some(text) => copystep::understand(text),
             None => ScriptModel { recognised: Err("no copy script".into()) },
         };
+        let cannot_run = match (view.lookup(COPY_SCRIPT), &exec) {
+            (_, None) => None,
+            (Some(Entry::File { mode, .. }), Some(_)) if mode & 0o111 == 0 => Some(format!(
+                "{COPY_SCRIPT} is not executable (mode {:04o}): systemd fails the command with status 203/EXEC \
+                 before it runs",
+                mode & 0o7777
+            )),
+            (Some(Entry::File { .. }), Some(_)) => None,
+            (_, Some(_)) => {
+                Some(format!("{COPY_SCRIPT} does not exist: systemd fails the command with status 203/EXEC"))
+            }
+        };
         CopyService {
             script,
             script_text,
@@ -100,6 +116,7 @@ impl CopyService {
             exec,
             model,
             run: None,
+            cannot_run,
         }
     }
 
@@ -143,9 +160,12 @@ impl CopyService {
 
 /// Read every image list under [`COPY_ROOTS`] and the copies it names, plus copies no list
 /// names. `target_arch` is the device's: the copy step picks its instance from a list.
+/// `storage_failure` says why containers/storage cannot be opened on the device (then every
+/// copy fails).
 pub fn read(
     view: &FileView,
     target_arch: Option<&str>,
+    storage_failure: Option<&str>,
     images: &mut Vec<EmbeddedImage>,
     stores: &mut Vec<StoreInfo>,
 ) -> CopyService {
@@ -220,22 +240,29 @@ pub fn read(
                     hash: l.hash.clone(),
                     expected_hash: sha256_hex(format!("{}\n", l.reference).as_bytes()),
                 });
-                check_line(view, dir_base, &l.reference, &l.hash, &mut image);
+                check_line(view, dir_base, &l.reference, &l.hash, target_arch, &mut image);
                 images.push(image);
                 store.images += 1;
             }
             let errexit = script_loop.as_ref().is_some_and(|s| s.errexit);
-            let run = copystep::run(lines, errexit, |l| match line_image.get(&l.line) {
-                Some(&i) => copy_failure(&images[i], target_arch).map_or(Ok(()), Err),
-                None if l.text.is_empty() => Err(CopyFailure::new(
-                    FailKind::BadLine,
-                    "an empty line gives skopeo an empty image reference",
-                )),
-                None => Err(CopyFailure::new(
-                    FailKind::BadLine,
-                    format!("`{}` is not REF,H: skopeo is given no image to copy", l.text.escape_debug()),
-                )),
-            });
+            let run = if service.cannot_run.is_some() && visible {
+                copystep::never_runs(lines)
+            } else {
+                copystep::run(lines, errexit, |l| match line_image.get(&l.line) {
+                    Some(_) if storage_failure.is_some() => {
+                        Err(CopyFailure::new(FailKind::StoreBroken, storage_failure.unwrap_or_default()))
+                    }
+                    Some(&i) => copy_failure(&images[i], target_arch).map_or(Ok(()), Err),
+                    None if l.text.is_empty() => Err(CopyFailure::new(
+                        FailKind::BadLine,
+                        "an empty line gives skopeo an empty image reference",
+                    )),
+                    None => Err(CopyFailure::new(
+                        FailKind::BadLine,
+                        format!("`{}` is not REF,H: skopeo is given no image to copy", l.text.escape_debug()),
+                    )),
+                })
+            };
             for (l, outcome) in &run.lines {
                 let Some(&i) = line_image.get(&l.line) else { continue };
                 let image = &mut images[i];
@@ -245,7 +272,7 @@ pub fn read(
                     image.copy = Some(outcome.clone());
                 }
             }
-            if script_loop.is_some() {
+            if script_loop.is_some() && service.cannot_run.is_none() {
                 service.run = Some(ListRun {
                     list: list.clone(),
                     errexit,
@@ -284,7 +311,7 @@ pub fn read(
             }
             let mut image = EmbeddedImage::new(Method::Dir, *base, dir.clone());
             image.visible(false, "not named in any image list: nothing copies it into CRI-O's store");
-            check_copy(view, &dir, &mut image);
+            check_copy(view, &dir, None, &mut image);
             images.push(image);
         }
     }
@@ -363,7 +390,14 @@ fn looks_like_list(text: &str) -> bool {
         .is_some_and(|(r, h)| !r.trim().is_empty() && is_hex64(h.trim()))
 }
 
-fn check_line(view: &FileView, base: &str, reference: &str, hash: &str, image: &mut EmbeddedImage) {
+fn check_line(
+    view: &FileView,
+    base: &str,
+    reference: &str,
+    hash: &str,
+    target_arch: Option<&str>,
+    image: &mut EmbeddedImage,
+) {
     let expected = sha256_hex(format!("{reference}\n").as_bytes());
     if hash.is_empty() || hash.contains('/') || hash == "." || hash == ".." {
         image.problem(format!("`{hash}` is not a directory name (expected {expected})"));
@@ -389,11 +423,13 @@ fn check_line(view: &FileView, base: &str, reference: &str, hash: &str, image: &
         }
         return;
     }
-    check_copy(view, &dir, image);
+    check_copy(view, &dir, target_arch, image);
 }
 
 /// Check one `dir:` copy: manifest, per-platform manifests, blobs, architectures, size.
-fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
+/// With `target_arch`, only the instance of a manifest list for that architecture is among
+/// the digests: the boot-time copy (without `--all`) stores that one under the list's digest.
+fn check_copy(view: &FileView, dir: &str, target_arch: Option<&str>, image: &mut EmbeddedImage) {
     image.size = tree_size(view, dir);
     match view.read(&join(dir, "version")) {
         Some(v) if v == DIR_VERSION => {}
@@ -424,6 +460,7 @@ fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
         Ok(Manifest::Index { manifests }) => {
             image.index = true;
             let mut missing = Vec::new();
+            let mut copied = 0;
             for entry in &manifests {
                 let label = entry.platform.clone().unwrap_or_else(|| entry.digest.clone());
                 let Some(hex) = manifest::sha256_hex_of(&entry.digest) else {
@@ -439,9 +476,18 @@ fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
                     image.problem(format!("{hex}.manifest.json does not match its digest"));
                     continue;
                 }
-                image.digests.push(entry.digest.clone());
+                let copied_at_boot = match (target_arch, entry.platform.as_deref()) {
+                    (Some(target), Some(platform)) => super::same_arch(platform, target),
+                    _ => true,
+                };
+                copied += 1;
+                if copied_at_boot {
+                    image.digests.push(entry.digest.clone());
+                }
                 match manifest::parse(instance) {
                     Ok(Manifest::Image { config, layers, architecture }) => {
+                        // What an instance the device does not copy lacks is a warning only.
+                        let mut scratch = EmbeddedImage::new(Method::Dir, "", "");
                         let arch = check_image(
                             view,
                             dir,
@@ -449,8 +495,18 @@ fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
                             &layers,
                             architecture,
                             entry.platform.clone(),
-                            image,
+                            &mut scratch,
                         );
+                        if copied_at_boot {
+                            for p in scratch.problems {
+                                image.problem(p);
+                            }
+                        } else {
+                            image
+                                .warnings
+                                .extend(scratch.problems.into_iter().map(|p| format!("{label}: {p}")));
+                        }
+                        image.warnings.extend(scratch.warnings);
                         image.architectures.extend(arch);
                     }
                     Ok(Manifest::Index { .. }) => {
@@ -459,7 +515,7 @@ fn check_copy(view: &FileView, dir: &str, image: &mut EmbeddedImage) {
                     Err(e) => image.problem(format!("{hex}.manifest.json is {e}")),
                 }
             }
-            if image.digests.len() == 1 && !manifests.is_empty() {
+            if copied == 0 && !manifests.is_empty() {
                 image.problem(format!(
                     "only the index was copied: no per-platform manifest for {}",
                     missing.join(", ")

@@ -211,10 +211,18 @@ pub fn inventory(view: &FileView, target_arch: Option<&str>) -> Inventory {
     let mut stores = Vec::new();
     let mut problems = Vec::new();
 
-    let copy_service = dircopy::read(view, target_arch.as_deref(), &mut images, &mut stores);
+    let broken = cstorage::storage_failure(view, &config);
+    let copy_service =
+        dircopy::read(view, target_arch.as_deref(), broken.as_deref(), &mut images, &mut stores);
     cstorage::read(view, &config, &mut images, &mut stores);
     oci::read(view, &config, &mut images, &mut stores);
     bound::read(view, &mut images, &mut stores, &mut problems);
+    if let Some(why) = &broken {
+        for image in images.iter_mut().filter(|i| i.method != Method::Bound) {
+            image.visible(false, why.clone());
+        }
+        problems.push(why.clone());
+    }
 
     if let Some(target) = &target_arch {
         for image in images.iter_mut().filter(|i| i.method != Method::Bound) {

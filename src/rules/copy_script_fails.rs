@@ -14,13 +14,23 @@ pub static RULE: Rule = rule!("copy-script-fails", Some(check));
 fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let Some(image) = &facts.image else { return Vec::new() };
     let service = &image.inventory.copy_service;
-    let Some(run) = &service.run else { return Vec::new() };
     let exec = service.exec.as_ref();
-    let starts = run.microshift_starts(exec);
     let at = |file: &str, line: u32| match facts.sources.get(file) {
         Some(src) => line_of(src, line),
         None => Location { line, ..image_path(facts, file) },
     };
+    if let (Some(why), Some(e)) = (&service.cannot_run, exec) {
+        let starts = e.ignore_failure || !e.pre;
+        let consequence = if starts {
+            "the drop-in ignores the failure (`ExecStartPre=-`): MicroShift starts, with no image copied"
+        } else {
+            "nothing is copied, and microshift.service does not start: its `ExecStartPre=` fails, and without \
+             the `-` prefix systemd fails the unit (systemd.service(5))"
+        };
+        return vec![finding(RULE.id, format!("{why}; {consequence}"), at(&e.file, e.line))];
+    }
+    let Some(run) = &service.run else { return Vec::new() };
+    let starts = run.microshift_starts(exec);
     let last_failed = run.failed.last().map(|(l, _)| *l);
     run.failed
         .iter()

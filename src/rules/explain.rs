@@ -201,6 +201,7 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
         related
             .push(Related { message: format!("matching copy ({rule})"), location: image_location(facts, i) });
         if let Some(LineOutcome::NotReached(at)) = &i.copy
+            && *at > 0
             && let Some(src) = facts.sources.get(&i.store)
         {
             related.push(Related {

@@ -42,6 +42,9 @@ impl Unusable {
             Unusable::NotVisible => format!("is not visible to CRI-O ({})", image.visibility),
             Unusable::WrongArch => format!("is built for {}", image.architectures.join(", ")),
             Unusable::CopyFails(f) => format!("is refused by `skopeo copy` at boot: {}", f.why),
+            Unusable::NotCopied(LineOutcome::NotReached(0)) => {
+                "is never copied: the copy script cannot run (its `ExecStartPre=` fails with 203/EXEC)".into()
+            }
             Unusable::NotCopied(LineOutcome::NotReached(at)) => {
                 format!("is never copied: the copy script stops at line {at} of its list, before this one")
             }
