@@ -2,6 +2,7 @@
 //! ([`parse`](super::parse)), then combined — Quadlet links, MicroShift placement, the
 //! kustomize builds, the embed plan — into [`Facts`].
 
+use super::not_built::not_built;
 use super::parse::{Details, ParsedFile, parse_all, parse_source};
 use super::placement::{AppliedDir, manifests_not_applied, place};
 use super::walk::{WalkError, discover};
@@ -12,9 +13,10 @@ use crate::source::microshift::KustomizePath;
 use crate::source::{BuildOptions, FileKind};
 use crate::text::Problem;
 use crate::text::fieldpath::FieldPath;
+use crate::text::location::Location;
 use crate::text::paths::normalize;
 use crate::text::source::{display_path, source_from_bytes};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -64,13 +66,19 @@ fn into_facts_with(
     let placement = place(&parsed, kustomize_paths);
     let always_roots: BTreeSet<PathBuf> = placement.applied.keys().cloned().collect();
     let kustomize = resolve_kustomizations(&parsed, fs, &always_roots, image_fields);
+    let kustomizations = readable_kustomizations(&parsed);
     // The build is done with the documents the walk kept for it.
     let documents: Vec<_> = parsed.iter_mut().filter_map(|f| f.documents.take()).collect();
     if documents.len() >= crate::source::LARGE_TREE {
         crate::source::drop_in_background(documents);
     }
+    let not_applied = manifests_not_applied(&parsed, &placement, &kustomize.reached);
+    let reported: HashSet<&str> = not_applied.iter().map(|n| n.location.file.as_str()).collect();
+    let (not_deployed, manifests_not_built) =
+        not_built(&parsed, &kustomize, &kustomizations, &reported, &placement.placed);
     let mut facts = Facts {
-        manifests_not_applied: manifests_not_applied(&parsed, &placement, &kustomize.reached),
+        manifests_not_applied: not_applied,
+        manifests_not_built,
         applied_kustomizations: placement
             .applied
             .iter()
@@ -84,7 +92,7 @@ fn into_facts_with(
     let reached: HashSet<&Path> = kustomize.reached.iter().map(PathBuf::as_path).collect();
     // The raw references of manifests a kustomization resolves, replaced by its own.
     let mut superseded = Vec::new();
-    for file in parsed {
+    for (i, file) in parsed.into_iter().enumerate() {
         let display = file.source.as_ref().map(|s| s.display.clone());
         match file.details {
             Details::Manifest(objects) => append(&mut facts.objects, objects),
@@ -99,7 +107,9 @@ fn into_facts_with(
         if let Some(source) = file.source {
             let reached = reached.contains(normalize(&source.path).as_path());
             facts.sources.insert(source.display.clone(), source);
-            if reached && file.kind == FileKind::Manifest {
+            // A manifest a kustomization resolves is reported as it does; one no build takes is
+            // not deployed (`manifests_not_built` says why).
+            if (reached || not_deployed.contains(&i)) && file.kind == FileKind::Manifest {
                 facts.problems.extend(file.problems);
                 superseded.push(file.references);
                 continue;
@@ -128,6 +138,23 @@ fn into_facts_with(
         releases.iter().map(|(p, r)| (p.clone(), r)).collect();
     facts.embed_plan = crate::inventory::plan::embed_plan(&containerfiles, &releases);
     facts
+}
+
+/// The directories of the walked kustomization files that parsed without a problem, each
+/// with where its `resources` list is written (else the start of the file).
+fn readable_kustomizations(parsed: &[ParsedFile]) -> BTreeMap<PathBuf, Location> {
+    parsed
+        .iter()
+        .filter(|f| f.kind == FileKind::Kustomization && f.problems.is_empty())
+        .filter_map(|f| {
+            let (source, docs) = (f.source.as_ref()?, f.documents.as_ref()?);
+            let at = docs
+                .first()
+                .and_then(|k| k.get("resources").and_then(|r| r.location()).or_else(|| k.location()))
+                .unwrap_or_else(|| source.file_location());
+            Some((normalize(source.path.parent()?), at))
+        })
+        .collect()
 }
 
 /// Build every kustomization among the parsed files (on the parser pool, whose threads have
