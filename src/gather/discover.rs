@@ -227,8 +227,18 @@ pub fn gather_filtered(
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Facts, WalkError> {
     let (mut files, walk_problems) = discover(paths)?;
-    files.retain(|f| keep(&f.display));
+    files.retain(|f| keep(&f.display) && is_for_release_arch(f, opts));
     Ok(into_facts(parse_all(&files, opts), walk_problems, &DiskFs, &opts.image_fields))
+}
+
+/// Whether a walked file is read for the release architecture asked for: a MicroShift release
+/// file of another architecture is not (as in an image, where only the target's are read).
+fn is_for_release_arch(file: &super::walk::Discovered, opts: &BuildOptions) -> bool {
+    let (FileKind::MicroshiftRelease, Some(arch)) = (file.kind, opts.release_arch.as_deref()) else {
+        return true;
+    };
+    let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    crate::source::release::is_for_arch(name, arch)
 }
 
 /// The same as [`gather`] over in-memory files `(path, text)`, for tests.
@@ -237,6 +247,11 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
         .iter()
         .filter_map(|(path, text)| {
             let kind = FileKind::classify(Path::new(path))?;
+            let walked =
+                super::walk::Discovered { display: path.to_string(), path: PathBuf::from(path), kind };
+            if !is_for_release_arch(&walked, opts) {
+                return None;
+            }
             Some(match source_from_bytes(Path::new(path), path, text.as_bytes().to_vec()) {
                 Ok(source) => parse_source(kind, source, opts),
                 Err(problem) => ParsedFile {

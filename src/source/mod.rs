@@ -25,6 +25,10 @@ pub struct BuildOptions {
     pub target_platform: Platform,
     /// Build platform, the same as the target unless told otherwise.
     pub build_platform: Platform,
+    /// The architecture whose MicroShift release files are read (`release-<arch>.json`,
+    /// `release-<name>-<arch>.json`): set when one is asked for (`--arch`, the configuration's
+    /// `arch`). `None` reads every release file found, whatever its architecture.
+    pub release_arch: Option<String>,
     /// Extra Kubernetes field paths that hold images (`image-fields` in the configuration).
     pub image_fields: Vec<crate::text::fieldpath::FieldPath>,
     /// `(Containerfile, build context)` pairs (`build-contexts` in the configuration), the
