@@ -309,6 +309,39 @@ mod tests {
         );
     }
 
+    /// A `.json` file is a source only as a manifest (or a MicroShift release file); the
+    /// release files of another architecture than the one asked for are not read.
+    #[test]
+    fn json_files_are_manifests_release_files_or_nothing() {
+        let release = |image: &str| format!("{{\"images\": {{\"pod\": \"{image}\"}}}}");
+        let (x86, arm) = (release("q.io/pod:x86"), release("q.io/pod:arm"));
+        let files = [
+            (
+                "r/web.json",
+                r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "image": "q.io/a:1"}]}}"#,
+            ),
+            ("r/package.json", r#"{"name": "x", "kind": "y"}"#),
+            ("r/broken.json", "{"),
+            ("rel/release-x86_64.json", x86.as_str()),
+            ("rel/release-aarch64.json", arm.as_str()),
+        ];
+        let sources_and_images = |opts: &BuildOptions| {
+            let facts = gather_in_memory(&files, opts);
+            let sources: Vec<String> = facts.sources.keys().cloned().collect();
+            let images: Vec<String> =
+                facts.references.iter().map(|r| format!("{} {}", r.kind.as_str(), r.image)).collect();
+            (sources, images, facts.problems.len())
+        };
+        let (sources, images, problems) = sources_and_images(&BuildOptions::default());
+        assert_eq!(sources, ["r/web.json", "rel/release-aarch64.json", "rel/release-x86_64.json"]);
+        assert_eq!(images, ["runtime q.io/a:1", "release q.io/pod:arm", "release q.io/pod:x86"]);
+        assert_eq!(problems, 0);
+        let arm64 = BuildOptions { release_arch: Some("arm64".into()), ..BuildOptions::default() };
+        let (sources, images, _) = sources_and_images(&arm64);
+        assert_eq!(sources, ["r/web.json", "rel/release-aarch64.json"]);
+        assert_eq!(images, ["runtime q.io/a:1", "release q.io/pod:arm"]);
+    }
+
     #[test]
     fn copies_win_over_the_mirror_and_the_mirror_still_counts() {
         let facts = gather_in_memory(

@@ -58,7 +58,9 @@ pub const LARGE_TREE: usize = 1000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FileKind {
     Containerfile,
-    /// Kubernetes YAML (documents without `apiVersion` and `kind` are ignored).
+    /// Kubernetes YAML (documents without `apiVersion` and `kind` are ignored), or a `.json`
+    /// file, which is one only when it is a JSON object with `apiVersion` and `kind` (see
+    /// [`manifest::is_json_manifest`]; other JSON files are ignored).
     Manifest,
     Kustomization,
     Quadlet,
@@ -110,6 +112,9 @@ impl FileKind {
         if name.starts_with("release-") && ext == "json" {
             return Some(FileKind::MicroshiftRelease);
         }
+        if ext == "json" {
+            return Some(FileKind::Manifest);
+        }
         if name == "crio.conf" || (parent == "crio.conf.d" && ext == "conf") {
             return Some(FileKind::CrioConfig);
         }
@@ -150,6 +155,9 @@ mod tests {
             ("etc/microshift/config.d/10-x.yaml", Some(FileKind::MicroshiftConfig)),
             ("etc/other/config.yaml", Some(FileKind::Manifest)),
             ("usr/share/microshift/release/release-x86_64.json", Some(FileKind::MicroshiftRelease)),
+            ("release/release-olm-aarch64.json", Some(FileKind::MicroshiftRelease)),
+            ("deploy/web.json", Some(FileKind::Manifest)),
+            ("package.json", Some(FileKind::Manifest)),
             ("etc/crio/crio.conf", Some(FileKind::CrioConfig)),
             ("etc/crio/crio.conf.d/10-microshift.conf", Some(FileKind::CrioConfig)),
             ("etc/other.conf", None),
