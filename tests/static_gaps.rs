@@ -292,7 +292,9 @@ fn microshift_directories_inside_an_image_follow_the_same_rules() {
         .as_array()
         .expect("findings")
         .iter()
-        .filter(|f| f["rule"].as_str().is_some_and(|r| r.starts_with("manifests-") || r.starts_with("kustomization")))
+        .filter(|f| {
+            f["rule"].as_str().is_some_and(|r| r.starts_with("manifests-") || r.starts_with("kustomization"))
+        })
         .map(|f| (f["rule"].as_str().unwrap_or(""), f["location"]["file"].as_str().unwrap_or("")))
         .collect();
     assert_eq!(rules, [("manifests-not-applied", "/usr/lib/microshift/manifests.d/app/unused.yaml")]);

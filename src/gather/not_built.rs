@@ -191,7 +191,9 @@ mod tests {
     use super::*;
 
     fn left_out(n: usize) -> Vec<LeftOut> {
-        (0..n).map(|i| LeftOut { name: format!("f{i}.yaml"), at: Location::file_only("x"), images: 2 }).collect()
+        (0..n)
+            .map(|i| LeftOut { name: format!("f{i}.yaml"), at: Location::file_only("x"), images: 2 })
+            .collect()
     }
 
     #[test]
