@@ -133,8 +133,9 @@ pub struct SourceArgs {
     /// configuration, else .].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Target architecture for platform build arguments (TARGETARCH...): amd64, arm64,
-    /// x86_64, aarch64 or OS/ARCH[/VARIANT] [default: linux/amd64].
+    /// Target architecture for platform build arguments (TARGETARCH...) and, when given, the
+    /// only one whose MicroShift release files are read (without it, every release-*.json
+    /// found is): amd64, arm64, x86_64, aarch64 or OS/ARCH[/VARIANT] [default: linux/amd64].
     #[arg(long, value_name = "ARCH", env = "STOWAGE_ARCH")]
     pub arch: Option<String>,
     /// Set a Containerfile build argument, as `podman build --build-arg` does (repeatable;
@@ -246,8 +247,8 @@ impl SourceArgs {
     /// Build arguments and platform: command line (and STOWAGE_ARCH) over the configuration
     /// over the defaults.
     pub fn build_options(&self, config: &Config) -> Result<BuildOptions, CliError> {
-        let arch = self.arch.as_deref().or(config.arch.as_deref()).unwrap_or("amd64");
-        let target = Platform::parse(arch)?;
+        let asked = self.arch.as_deref().or(config.arch.as_deref());
+        let target = Platform::parse(asked.unwrap_or("amd64"))?;
         let mut build_args = config.build_args.clone();
         for arg in &self.build_args {
             let (name, value) = match arg.split_once('=') {
@@ -265,6 +266,7 @@ impl SourceArgs {
         }
         Ok(BuildOptions {
             build_args,
+            release_arch: asked.map(|_| target.arch.clone()),
             target_platform: target,
             build_platform: Platform::default(),
             image_fields: config.image_fields.clone(),

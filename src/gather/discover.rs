@@ -2,6 +2,7 @@
 //! ([`parse`](super::parse)), then combined — Quadlet links, MicroShift placement, the
 //! kustomize builds, the embed plan — into [`Facts`].
 
+use super::not_built::not_built;
 use super::parse::{Details, ParsedFile, parse_all, parse_source};
 use super::placement::{AppliedDir, manifests_not_applied, place};
 use super::walk::{WalkError, discover};
@@ -12,9 +13,10 @@ use crate::source::microshift::KustomizePath;
 use crate::source::{BuildOptions, FileKind};
 use crate::text::Problem;
 use crate::text::fieldpath::FieldPath;
+use crate::text::location::Location;
 use crate::text::paths::normalize;
 use crate::text::source::{display_path, source_from_bytes};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -64,13 +66,19 @@ fn into_facts_with(
     let placement = place(&parsed, kustomize_paths);
     let always_roots: BTreeSet<PathBuf> = placement.applied.keys().cloned().collect();
     let kustomize = resolve_kustomizations(&parsed, fs, &always_roots, image_fields);
+    let kustomizations = readable_kustomizations(&parsed);
     // The build is done with the documents the walk kept for it.
     let documents: Vec<_> = parsed.iter_mut().filter_map(|f| f.documents.take()).collect();
     if documents.len() >= crate::source::LARGE_TREE {
         crate::source::drop_in_background(documents);
     }
+    let not_applied = manifests_not_applied(&parsed, &placement, &kustomize.reached);
+    let reported: HashSet<&str> = not_applied.iter().map(|n| n.location.file.as_str()).collect();
+    let (not_deployed, manifests_not_built) =
+        not_built(&parsed, &kustomize, &kustomizations, &reported, &placement.placed);
     let mut facts = Facts {
-        manifests_not_applied: manifests_not_applied(&parsed, &placement, &kustomize.reached),
+        manifests_not_applied: not_applied,
+        manifests_not_built,
         applied_kustomizations: placement
             .applied
             .iter()
@@ -84,7 +92,7 @@ fn into_facts_with(
     let reached: HashSet<&Path> = kustomize.reached.iter().map(PathBuf::as_path).collect();
     // The raw references of manifests a kustomization resolves, replaced by its own.
     let mut superseded = Vec::new();
-    for file in parsed {
+    for (i, file) in parsed.into_iter().enumerate() {
         let display = file.source.as_ref().map(|s| s.display.clone());
         match file.details {
             Details::Manifest(objects) => append(&mut facts.objects, objects),
@@ -99,7 +107,9 @@ fn into_facts_with(
         if let Some(source) = file.source {
             let reached = reached.contains(normalize(&source.path).as_path());
             facts.sources.insert(source.display.clone(), source);
-            if reached && file.kind == FileKind::Manifest {
+            // A manifest a kustomization resolves is reported as it does; one no build takes is
+            // not deployed (`manifests_not_built` says why).
+            if (reached || not_deployed.contains(&i)) && file.kind == FileKind::Manifest {
                 facts.problems.extend(file.problems);
                 superseded.push(file.references);
                 continue;
@@ -128,6 +138,23 @@ fn into_facts_with(
         releases.iter().map(|(p, r)| (p.clone(), r)).collect();
     facts.embed_plan = crate::inventory::plan::embed_plan(&containerfiles, &releases);
     facts
+}
+
+/// The directories of the walked kustomization files that parsed without a problem, each
+/// with where its `resources` list is written (else the start of the file).
+fn readable_kustomizations(parsed: &[ParsedFile]) -> BTreeMap<PathBuf, Location> {
+    parsed
+        .iter()
+        .filter(|f| f.kind == FileKind::Kustomization && f.problems.is_empty())
+        .filter_map(|f| {
+            let (source, docs) = (f.source.as_ref()?, f.documents.as_ref()?);
+            let at = docs
+                .first()
+                .and_then(|k| k.get("resources").and_then(|r| r.location()).or_else(|| k.location()))
+                .unwrap_or_else(|| source.file_location());
+            Some((normalize(source.path.parent()?), at))
+        })
+        .collect()
 }
 
 /// Build every kustomization among the parsed files (on the parser pool, whose threads have
@@ -200,8 +227,18 @@ pub fn gather_filtered(
     keep: &dyn Fn(&str) -> bool,
 ) -> Result<Facts, WalkError> {
     let (mut files, walk_problems) = discover(paths)?;
-    files.retain(|f| keep(&f.display));
+    files.retain(|f| keep(&f.display) && is_for_release_arch(f, opts));
     Ok(into_facts(parse_all(&files, opts), walk_problems, &DiskFs, &opts.image_fields))
+}
+
+/// Whether a walked file is read for the release architecture asked for: a MicroShift release
+/// file of another architecture is not (as in an image, where only the target's are read).
+fn is_for_release_arch(file: &super::walk::Discovered, opts: &BuildOptions) -> bool {
+    let (FileKind::MicroshiftRelease, Some(arch)) = (file.kind, opts.release_arch.as_deref()) else {
+        return true;
+    };
+    let name = file.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    crate::source::release::is_for_arch(name, arch)
 }
 
 /// The same as [`gather`] over in-memory files `(path, text)`, for tests.
@@ -210,6 +247,11 @@ pub fn gather_in_memory(files: &[(&str, &str)], opts: &BuildOptions) -> Facts {
         .iter()
         .filter_map(|(path, text)| {
             let kind = FileKind::classify(Path::new(path))?;
+            let walked =
+                super::walk::Discovered { display: path.to_string(), path: PathBuf::from(path), kind };
+            if !is_for_release_arch(&walked, opts) {
+                return None;
+            }
             Some(match source_from_bytes(Path::new(path), path, text.as_bytes().to_vec()) {
                 Ok(source) => parse_source(kind, source, opts),
                 Err(problem) => ParsedFile {
@@ -265,6 +307,39 @@ mod tests {
             "{:?}",
             facts.manifests_not_applied
         );
+    }
+
+    /// A `.json` file is a source only as a manifest (or a MicroShift release file); the
+    /// release files of another architecture than the one asked for are not read.
+    #[test]
+    fn json_files_are_manifests_release_files_or_nothing() {
+        let release = |image: &str| format!("{{\"images\": {{\"pod\": \"{image}\"}}}}");
+        let (x86, arm) = (release("q.io/pod:x86"), release("q.io/pod:arm"));
+        let files = [
+            (
+                "r/web.json",
+                r#"{"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [{"name": "a", "image": "q.io/a:1"}]}}"#,
+            ),
+            ("r/package.json", r#"{"name": "x", "kind": "y"}"#),
+            ("r/broken.json", "{"),
+            ("rel/release-x86_64.json", x86.as_str()),
+            ("rel/release-aarch64.json", arm.as_str()),
+        ];
+        let sources_and_images = |opts: &BuildOptions| {
+            let facts = gather_in_memory(&files, opts);
+            let sources: Vec<String> = facts.sources.keys().cloned().collect();
+            let images: Vec<String> =
+                facts.references.iter().map(|r| format!("{} {}", r.kind.as_str(), r.image)).collect();
+            (sources, images, facts.problems.len())
+        };
+        let (sources, images, problems) = sources_and_images(&BuildOptions::default());
+        assert_eq!(sources, ["r/web.json", "rel/release-aarch64.json", "rel/release-x86_64.json"]);
+        assert_eq!(images, ["runtime q.io/a:1", "release q.io/pod:arm", "release q.io/pod:x86"]);
+        assert_eq!(problems, 0);
+        let arm64 = BuildOptions { release_arch: Some("arm64".into()), ..BuildOptions::default() };
+        let (sources, images, _) = sources_and_images(&arm64);
+        assert_eq!(sources, ["r/web.json", "rel/release-aarch64.json"]);
+        assert_eq!(images, ["runtime q.io/a:1", "release q.io/pod:arm"]);
     }
 
     #[test]

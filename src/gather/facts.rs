@@ -21,6 +21,10 @@ pub struct Facts {
     pub kustomize_issues: Vec<Issue>,
     /// YAML under a MicroShift manifests directory that MicroShift will not apply.
     pub manifests_not_applied: Vec<NotApplied>,
+    /// Directories whose manifests no kustomize build takes (beside a kustomization that does
+    /// not list them, or under a Component nothing enables): not deployed, their images are not
+    /// among `references`.
+    pub manifests_not_built: Vec<crate::gather::not_built::NotBuilt>,
     /// The kustomization directories MicroShift applies (each built as a kustomize root).
     pub applied_kustomizations: Vec<crate::gather::placement::AppliedDir>,
     /// What the Containerfiles among the sources will embed (the static embed plan).

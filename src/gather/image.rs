@@ -73,6 +73,9 @@ pub fn attach_image(
 fn merge(into: &mut Facts, from: Facts) {
     into.sources.extend(from.sources);
     into.references.extend(from.references);
+    // The in-image manifests no build takes are not among the references: say why.
+    into.manifests_not_applied.extend(from.manifests_not_applied);
+    into.manifests_not_built.extend(from.manifests_not_built);
     into.problems.extend(from.problems);
     into.objects.extend(from.objects);
     into.embed_plan.extend(from.embed_plan);

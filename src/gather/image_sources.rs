@@ -43,10 +43,8 @@ pub fn read(view: &FileView, inv: &Inventory, target_arch: &str, opts: &BuildOpt
             }
         }
     }
-    let uname = crate::reference::platform::uname_arch(target_arch);
     for (name, entry) in view.list_dir(RELEASE_DIR) {
-        let arch = crate::source::release::name_parts(name).and_then(|(_, a)| a);
-        if matches!(entry, Entry::File { .. }) && arch.as_deref() == Some(uname) {
+        if matches!(entry, Entry::File { .. }) && crate::source::release::is_for_arch(name, target_arch) {
             files.push((format!("{RELEASE_DIR}/{name}"), FileKind::MicroshiftRelease));
         }
     }

@@ -6,6 +6,7 @@ pub mod discover;
 pub mod facts;
 pub mod image;
 pub mod image_sources;
+pub mod not_built;
 pub mod parse;
 pub mod placement;
 mod view_fs;

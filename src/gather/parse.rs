@@ -51,6 +51,21 @@ pub fn parse_source_keeping(
     opts: &BuildOptions,
     keep_documents: bool,
 ) -> ParsedFile {
+    if kind == FileKind::Manifest
+        && crate::source::manifest::is_json_file(&source.path)
+        && !crate::source::manifest::is_json_manifest(&source.text)
+    {
+        // Not a Kubernetes object: not a source at all (a kustomization that lists it reads it
+        // itself, and says what is wrong with it).
+        return ParsedFile {
+            kind,
+            source: None,
+            references: Vec::new(),
+            problems: Vec::new(),
+            details: Details::None,
+            documents: None,
+        };
+    }
     let source = Arc::new(source);
     let mut documents = None;
     let (references, problems, details) = match kind {

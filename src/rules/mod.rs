@@ -40,6 +40,7 @@ checked_rules![
     kustomization_unbuildable,
     latest_tag,
     manifests_not_applied,
+    manifests_not_built,
     mutable_tag,
     not_embedded,
     not_pinned,

@@ -58,6 +58,52 @@ impl K8sObject {
     }
 }
 
+/// Whether a `.json` file is a Kubernetes manifest, as `kubectl apply -f` takes one: valid JSON
+/// whose top level is an object with string `apiVersion` and `kind`. Other JSON files
+/// (`package.json`, image configs, ...) are not manifests, and are ignored without a finding.
+/// The file is then read by the YAML layer like any manifest (JSON is YAML's flow style), which
+/// keeps the positions of its values.
+pub fn is_json_manifest(text: &str) -> bool {
+    struct Head;
+    impl<'de> serde::de::Visitor<'de> for Head {
+        type Value = bool;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<bool, A::Error> {
+            let (mut api_version, mut kind) = (false, false);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match key.as_ref() {
+                    // A repeated key: the last value is the one kubectl reads.
+                    "apiVersion" => api_version = map.next_value::<serde_json::Value>()?.is_string(),
+                    "kind" => kind = map.next_value::<serde_json::Value>()?.is_string(),
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(api_version && kind)
+        }
+    }
+    struct Object;
+    impl<'de> serde::Deserialize<'de> for Object {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            if d.deserialize_map(Head)? {
+                Ok(Object)
+            } else {
+                Err(serde::de::Error::custom("not a manifest"))
+            }
+        }
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    serde_json::from_str::<Object>(text).is_ok()
+}
+
+/// Whether `path` names a JSON file (its extension, in any case).
+pub fn is_json_file(path: &std::path::Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
 /// Parse every document of a manifest file. Never panics on input; what could not be read
 /// is in `problems`, and the other documents are still read.
 pub fn parse(src: &SourceText) -> Manifests {
@@ -323,6 +369,45 @@ mod tests {
 
     fn parse_str(text: &str) -> Manifests {
         parse(&SourceText::from_str("m.yaml", text))
+    }
+
+    #[test]
+    fn a_json_file_is_a_manifest_when_its_object_has_api_version_and_kind() {
+        let yes = [
+            r#"{"apiVersion": "v1", "kind": "Pod"}"#,
+            "\u{feff}{\"kind\": \"Pod\", \"apiVersion\": \"v1\", \"spec\": {\"x\": [1, null, true]}}",
+            // The last of a repeated key is the one read.
+            r#"{"apiVersion": 1, "kind": "Pod", "apiVersion": "v1"}"#,
+            r#"{"apiVersion":"v1","kind":"List","items":[]}"#,
+        ];
+        for text in yes {
+            assert!(is_json_manifest(text), "{text}");
+        }
+        let no = [
+            r#"{"name": "dashboard", "dependencies": {"kind": "^1"}}"#,
+            r#"{"apiVersion": "v1"}"#,
+            r#"{"apiVersion": "v1", "kind": 3}"#,
+            r#"[{"apiVersion": "v1", "kind": "Pod"}]"#,
+            r#"{"apiVersion": "v1", "kind": "Pod""#,
+            r#"{"apiVersion": "v1", "kind": "Pod"} {"apiVersion": "v1", "kind": "Pod"}"#,
+            "apiVersion: v1\nkind: Pod\n",
+            "",
+        ];
+        for text in no {
+            assert!(!is_json_manifest(text), "{text}");
+        }
+    }
+
+    /// JSON is read by the YAML layer: tabs, escapes and multi-byte text before the image keep
+    /// the positions right (the column counts code points and starts after the quote).
+    #[test]
+    fn json_manifests_keep_the_positions_of_their_images() {
+        let text = "{\n\t\"apiVersion\": \"v1\",\n\t\"kind\": \"Pod\",\n\t\"metadata\": {\"name\": \"\u{e9}t\u{e9}\", \"annotations\": {\"a\": \"\\u00e9\\/\"}},\n\t\"spec\": {\"containers\": [\n\t\t{\"name\": \"a\", \"image\": \"q.io\\/a:1\"},\n\t\t{\"name\": \"\u{e9}\", \"image\": \"q.io/b:2\"}\n\t]}\n}\n";
+        let m = parse(&SourceText::from_str("m.json", text));
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        let got: Vec<(&str, u32, u32)> =
+            m.references.iter().map(|r| (r.image.as_str(), r.location.line, r.location.column)).collect();
+        assert_eq!(got, [("q.io/a:1", 6, 27), ("q.io/b:2", 7, 27)]);
     }
 
     /// (image, line, column, origin, within) of every reference.

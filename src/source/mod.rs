@@ -25,6 +25,10 @@ pub struct BuildOptions {
     pub target_platform: Platform,
     /// Build platform, the same as the target unless told otherwise.
     pub build_platform: Platform,
+    /// The architecture whose MicroShift release files are read (`release-<arch>.json`,
+    /// `release-<name>-<arch>.json`): set when one is asked for (`--arch`, the configuration's
+    /// `arch`). `None` reads every release file found, whatever its architecture.
+    pub release_arch: Option<String>,
     /// Extra Kubernetes field paths that hold images (`image-fields` in the configuration).
     pub image_fields: Vec<crate::text::fieldpath::FieldPath>,
     /// `(Containerfile, build context)` pairs (`build-contexts` in the configuration), the
@@ -54,7 +58,9 @@ pub const LARGE_TREE: usize = 1000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FileKind {
     Containerfile,
-    /// Kubernetes YAML (documents without `apiVersion` and `kind` are ignored).
+    /// Kubernetes YAML (documents without `apiVersion` and `kind` are ignored), or a `.json`
+    /// file, which is one only when it is a JSON object with `apiVersion` and `kind` (see
+    /// [`manifest::is_json_manifest`]; other JSON files are ignored).
     Manifest,
     Kustomization,
     Quadlet,
@@ -106,6 +112,9 @@ impl FileKind {
         if name.starts_with("release-") && ext == "json" {
             return Some(FileKind::MicroshiftRelease);
         }
+        if ext == "json" {
+            return Some(FileKind::Manifest);
+        }
         if name == "crio.conf" || (parent == "crio.conf.d" && ext == "conf") {
             return Some(FileKind::CrioConfig);
         }
@@ -146,6 +155,9 @@ mod tests {
             ("etc/microshift/config.d/10-x.yaml", Some(FileKind::MicroshiftConfig)),
             ("etc/other/config.yaml", Some(FileKind::Manifest)),
             ("usr/share/microshift/release/release-x86_64.json", Some(FileKind::MicroshiftRelease)),
+            ("release/release-olm-aarch64.json", Some(FileKind::MicroshiftRelease)),
+            ("deploy/web.json", Some(FileKind::Manifest)),
+            ("package.json", Some(FileKind::Manifest)),
             ("etc/crio/crio.conf", Some(FileKind::CrioConfig)),
             ("etc/crio/crio.conf.d/10-microshift.conf", Some(FileKind::CrioConfig)),
             ("etc/other.conf", None),

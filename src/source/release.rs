@@ -44,6 +44,14 @@ pub fn name_parts(file_name: &str) -> Option<(Option<String>, Option<String>)> {
     Some((component.filter(|c| !c.is_empty()).map(str::to_string), arch.map(|a| uname_arch(a).to_string())))
 }
 
+/// Whether the release file `file_name` is for the architecture `arch` (any spelling:
+/// `amd64`, `x86_64`...): MicroShift reads `release-<uname -m>.json` and
+/// `release-<component>-<uname -m>.json` only. A name without an architecture is for none.
+pub fn is_for_arch(file_name: &str, arch: &str) -> bool {
+    let wanted = uname_arch(crate::reference::platform::oci_arch(arch));
+    name_parts(file_name).and_then(|(_, a)| a).is_some_and(|a| a == wanted)
+}
+
 #[derive(Deserialize)]
 struct RawRelease {
     #[serde(default)]
@@ -233,6 +241,20 @@ mod tests {
         assert_eq!(n("release-amd64.json"), Some((None, Some("x86_64".into()))));
         assert_eq!(n("release-olm.json"), Some((Some("olm".into()), None)));
         assert_eq!(n("other.json"), None);
+    }
+
+    #[test]
+    fn files_for_an_architecture_in_any_spelling() {
+        for arch in ["amd64", "x86_64", "linux/amd64"] {
+            let arch = arch.rsplit('/').next().unwrap_or(arch);
+            assert!(is_for_arch("release-x86_64.json", arch), "{arch}");
+            assert!(is_for_arch("release-olm-x86_64.json", arch), "{arch}");
+            assert!(!is_for_arch("release-aarch64.json", arch), "{arch}");
+            assert!(!is_for_arch("release-olm-aarch64.json", arch), "{arch}");
+            assert!(!is_for_arch("release-olm.json", arch), "{arch}");
+        }
+        assert!(is_for_arch("release-aarch64.json", "arm64"));
+        assert!(is_for_arch("release-arm64.json", "aarch64"));
     }
 
     #[test]

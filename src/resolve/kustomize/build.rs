@@ -280,13 +280,24 @@ impl<'a> Builder<'a> {
         Some(docs)
     }
 
-    /// Build the kustomization in `dir`. `from` is the entry that named it (for errors).
+    /// Build the kustomization in `dir`, named by a `resources` or `bases` entry: a Component
+    /// there is an error. `from` is the entry that named it (for errors).
     pub fn build_dir(&mut self, dir: &Path, from: &Location) -> Vec<Resource> {
+        self.build_as(dir, from, Some("Kustomization"))
+    }
+
+    /// Build the kustomization in `dir` on its own (`kubectl kustomize DIR`, a directory
+    /// MicroShift applies): a Component builds there as well as a Kustomization.
+    pub fn build_root(&mut self, dir: &Path, from: &Location) -> Vec<Resource> {
+        self.build_as(dir, from, None)
+    }
+
+    fn build_as(&mut self, dir: &Path, from: &Location, want: Option<&str>) -> Vec<Resource> {
         let dir = normalize(dir);
         if let Some(done) = self.cached_build(&dir) {
             return done.as_ref().clone();
         }
-        let Some((k, kfile)) = self.load_kustomization(&dir, from, "Kustomization") else {
+        let Some((k, kfile)) = self.load_kustomization(&dir, from, want) else {
             return Vec::new();
         };
         self.enter(&dir);
@@ -324,12 +335,12 @@ impl<'a> Builder<'a> {
     }
 
     /// The kustomization of `dir` (its first document), after checking for cycles, depth and
-    /// kind.
+    /// kind (`want`; any kind when `None`).
     fn load_kustomization(
         &mut self,
         dir: &Path,
         from: &Location,
-        want: &str,
+        want: Option<&str>,
     ) -> Option<(Val, Arc<SourceText>)> {
         if self.on_stack.contains(dir) {
             let chain: Vec<String> = self
@@ -374,7 +385,7 @@ impl<'a> Builder<'a> {
         let source = self.source(&kfile).ok()?;
         let k = docs.first().cloned().unwrap_or_else(|| Val::new(V::Map(Vec::new()), None));
         let kind = k.str_at(&["kind"]).unwrap_or("Kustomization");
-        if kind != want {
+        if let Some(want) = want.filter(|w| *w != kind) {
             let msg = format!("`{}` is a {kind}, but is used as a {want}", source.display);
             self.issue(IssueKind::Unbuildable, msg, from.clone());
             if want == "Component" || kind != "Component" {
@@ -405,7 +416,7 @@ impl<'a> Builder<'a> {
                 continue;
             }
             let cdir = normalize(&dir.join(text));
-            let Some((ck, cfile)) = self.load_kustomization(&cdir, &at, "Component") else { continue };
+            let Some((ck, cfile)) = self.load_kustomization(&cdir, &at, Some("Component")) else { continue };
             self.enter(&cdir);
             self.run(&ck, &cdir, &cfile, resources);
             self.leave();

@@ -4,9 +4,12 @@
 //!
 //! Roots: every kustomization directory that no other kustomization uses (as a resource,
 //! base or component) is built on its own; the others are built only as part of their
-//! users. A directory left unbuilt after that (a cycle) is built too, so the cycle is
-//! reported. What cannot be built offline (remote resources, Helm charts, missing files,
-//! cycles) is an [`Issue`], never a crash; the build goes on with what it could read.
+//! users. A Component (`kind: Component`) is never a root: kustomize builds it only where a
+//! kustomization lists it under `components`, so one no build enables deploys nothing, and
+//! neither does what only such Components lead to ([`Dormant`]). A directory left unbuilt
+//! after that (a cycle) is built too, so the cycle is reported. What cannot be built offline
+//! (remote resources, Helm charts, missing files, cycles) is an [`Issue`], never a crash; the
+//! build goes on with what it could read.
 
 mod build;
 pub mod fs;
@@ -60,6 +63,24 @@ pub struct Resolution {
     pub sources: Vec<Arc<SourceText>>,
     /// The kustomization directories built on their own.
     pub roots: Vec<PathBuf>,
+    /// Every kustomization directory built, on its own or for another one.
+    pub built: BTreeSet<PathBuf>,
+    /// The kustomizations no build reaches because only Components that no kustomization
+    /// enables lead to them (those Components included), by directory.
+    pub dormant: BTreeMap<PathBuf, Dormant>,
+}
+
+/// A kustomization that is never built: a Component no kustomization enables, or one only such
+/// Components use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dormant {
+    /// Whether it is itself a Component (else it is used only by dormant ones).
+    pub component: bool,
+    /// Where to point at it: its `kind: Component`, else its `resources` list, else the start
+    /// of its file.
+    pub location: Location,
+    /// The files its `resources` (and `bases`) name, normalised: they are built only through it.
+    pub files: Vec<PathBuf>,
 }
 
 /// Build the kustomizations whose files are given (and whatever they use). `known` holds
@@ -134,7 +155,10 @@ impl Request<'_> {
         let mut out = Resolution::default();
         let mut roots: Vec<PathBuf> = dirs
             .iter()
-            .filter(|d| !uses.direct.contains_key(*d) || always_roots.contains(*d))
+            .filter(|d| {
+                always_roots.contains(*d)
+                    || !(uses.direct.contains_key(*d) || uses.components.contains_key(*d))
+            })
             .cloned()
             .collect();
         // A directory built once (a root nothing uses, or used by one entry only) is not kept for
@@ -149,6 +173,7 @@ impl Request<'_> {
         );
         let mut done = BTreeSet::new();
         let (mut below, mut below_of) = (HashSet::new(), 0);
+        let mut dormant;
         loop {
             for root in &roots {
                 if !done.insert(root.clone()) {
@@ -159,7 +184,7 @@ impl Request<'_> {
                     || Location::file_only(crate::text::source::display_path(root)),
                     |f| Location::file_only(crate::text::source::display_path(f)),
                 );
-                let resources = builder.build_dir(root, &at);
+                let resources = builder.build_root(root, &at);
                 extract(&resources, &at, image_fields, &mut out.references);
                 if resources.len() >= crate::source::LARGE_TREE {
                     crate::source::drop_in_background(resources);
@@ -168,14 +193,19 @@ impl Request<'_> {
             }
             // Directories only used by each other (a cycle) have no root: build one of them. Those
             // below a kustomization nested too deep are left unbuilt: that is the issue reported.
+            // So are Components no build enabled, and what only they lead to: kustomize never
+            // builds them.
             if builder.too_deep.len() != below_of {
                 below = uses.reachable(&builder.too_deep);
                 below_of = builder.too_deep.len();
             }
-            match dirs
-                .iter()
-                .find(|d| !builder.visited.contains(*d) && !done.contains(*d) && !below.contains(*d))
-            {
+            dormant = uses.dormant(&builder.visited);
+            match dirs.iter().find(|d| {
+                !builder.visited.contains(*d)
+                    && !done.contains(*d)
+                    && !below.contains(*d)
+                    && !dormant.contains(*d)
+            }) {
                 Some(next) => roots = vec![next.clone()],
                 None => break,
             }
@@ -185,6 +215,15 @@ impl Request<'_> {
         out.issues.sort_by(|a, b| (&a.location, &a.message).cmp(&(&b.location, &b.message)));
         out.issues.dedup();
         out.reached = std::mem::take(&mut builder.reached);
+        out.dormant = dormant
+            .into_iter()
+            .filter(|d| !builder.visited.contains(d))
+            .filter_map(|d| {
+                let found = uses.dormant_entry(fs, &builder, &d, parsed);
+                found.map(|found| (d, found))
+            })
+            .collect();
+        out.built = std::mem::take(&mut builder.visited);
         let mut sources: Vec<_> = builder.sources.into_values().collect();
         sources.sort_by(|a, b| a.display.cmp(&b.display));
         out.sources = sources;
@@ -205,6 +244,8 @@ struct Uses {
     all: BTreeMap<PathBuf, usize>,
     /// The directories each kustomization names.
     edges: HashMap<PathBuf, Vec<PathBuf>>,
+    /// The directories whose kustomization is a Component, with where its kind is written.
+    components: BTreeMap<PathBuf, Option<Location>>,
     read: Preread,
 }
 
@@ -221,6 +262,52 @@ impl Uses {
             }
         }
         seen
+    }
+
+    /// The directories never built: the Components not among the `built` ones, and what they
+    /// lead to that no build reached.
+    fn dormant(&self, built: &BTreeSet<PathBuf>) -> HashSet<PathBuf> {
+        let unbuilt: BTreeSet<PathBuf> =
+            self.components.keys().filter(|d| !built.contains(*d)).cloned().collect();
+        if unbuilt.is_empty() {
+            return HashSet::new();
+        }
+        let mut dormant = self.reachable(&unbuilt);
+        dormant.retain(|d| !built.contains(d));
+        dormant
+    }
+
+    /// What [`Resolution::dormant`] says of the dormant directory `dir`; `None` when its
+    /// kustomization cannot be read.
+    fn dormant_entry(
+        &self,
+        fs: &dyn Fs,
+        builder: &Builder,
+        dir: &Path,
+        parsed: &HashMap<PathBuf, Arc<Vec<Val>>>,
+    ) -> Option<Dormant> {
+        let file = builder.kustomization_file(dir).into_iter().next()?;
+        let docs = parsed.get(&file).or_else(|| self.read.documents.get(&file))?;
+        let k = docs.first()?;
+        let component = self.components.get(dir);
+        let location = component
+            .cloned()
+            .flatten()
+            .or_else(|| k.get("resources").and_then(Val::location))
+            .or_else(|| k.location())
+            .unwrap_or_else(|| Location::file_only(crate::text::source::display_path(&file)));
+        let mut files = Vec::new();
+        for field in ["resources", "bases"] {
+            for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
+                if let Some(text) = entry.as_str().filter(|t| !is_remote(t)) {
+                    let path = normalize(&dir.join(text));
+                    if fs.is_file(&path) {
+                        files.push(path);
+                    }
+                }
+            }
+        }
+        Some(Dormant { component: component.is_some(), location, files })
     }
 }
 
@@ -264,6 +351,9 @@ fn used_dirs(
                 },
             };
             let Some(k) = docs.first() else { continue };
+            if let Some(kind) = k.get("kind").filter(|kind| kind.as_str() == Some("Component")) {
+                uses.components.insert(dir.clone(), kind.location());
+            }
             for field in ["resources", "bases", "components"] {
                 for entry in k.get(field).and_then(Val::as_seq).unwrap_or(&[]) {
                     if let Some(text) = entry.as_str() {
@@ -637,6 +727,94 @@ mod tests {
                 assert_eq!(summary(&fs, true), serial);
             }
         }
+    }
+
+    fn resolve_with_roots(fs: &MemFs, always_roots: &BTreeSet<PathBuf>) -> Resolution {
+        let files: Vec<PathBuf> =
+            fs.files.keys().filter(|p| p.ends_with("kustomization.yaml")).cloned().collect();
+        let (known, parsed) = (HashMap::new(), HashMap::new());
+        Request {
+            fs,
+            kustomization_files: &files,
+            always_roots,
+            known: &known,
+            parsed: &parsed,
+            image_fields: &[],
+            parallel: false,
+        }
+        .resolve()
+    }
+
+    /// `app` enables `on`; `off` is enabled by nothing, and only it uses `extra` (a
+    /// Kustomization) and `deeper` (a Component it enables): none of the three is built, and
+    /// only `app` is a root.
+    fn components() -> MemFs {
+        let mut fs = MemFs::default();
+        let pod = |image: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {image}\nspec:\n  containers:\n    - name: c\n      image: q.io/{image}:1\n"
+            )
+        };
+        for (path, text) in [
+            ("app/kustomization.yaml", "resources:\n  - pod.yaml\ncomponents:\n  - ../on\n".to_string()),
+            ("app/pod.yaml", pod("app")),
+            ("on/kustomization.yaml", "kind: Component\nresources:\n  - on.yaml\n".to_string()),
+            ("on/on.yaml", pod("on")),
+            (
+                "off/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources:\n  - off.yaml\n  - sub/more.yaml\n  - ../extra\ncomponents:\n  - ../deeper\n"
+                    .to_string(),
+            ),
+            ("off/off.yaml", pod("off")),
+            ("off/sub/more.yaml", pod("more")),
+            ("extra/kustomization.yaml", "resources:\n  - extra.yaml\n".to_string()),
+            ("extra/extra.yaml", pod("extra")),
+            ("deeper/kustomization.yaml", "kind: Component\nresources:\n  - deeper.yaml\n".to_string()),
+            ("deeper/deeper.yaml", pod("deeper")),
+        ] {
+            fs.files.insert(PathBuf::from(path), text);
+        }
+        fs
+    }
+
+    #[test]
+    fn a_component_nothing_enables_is_never_built_nor_what_only_it_uses() {
+        let r = resolve_with_roots(&components(), &BTreeSet::new());
+        assert!(r.issues.is_empty(), "{:?}", issues(&r));
+        assert_eq!(r.roots, [PathBuf::from("app")]);
+        let images: Vec<&str> = r.references.iter().map(|r| r.image.as_str()).collect();
+        assert_eq!(images, ["q.io/app:1", "q.io/on:1"]);
+        let built: Vec<&Path> = r.built.iter().map(PathBuf::as_path).collect();
+        assert_eq!(built, [Path::new("app"), Path::new("on")]);
+        let dormant: Vec<String> = r
+            .dormant
+            .iter()
+            .map(|(dir, d)| {
+                let files: Vec<String> = d.files.iter().map(|f| f.display().to_string()).collect();
+                format!("{} {} {} [{}]", dir.display(), d.component, d.location, files.join(", "))
+            })
+            .collect();
+        assert_eq!(
+            dormant,
+            [
+                "deeper true deeper/kustomization.yaml:1:7 [deeper/deeper.yaml]",
+                "extra false extra/kustomization.yaml:2:3 [extra/extra.yaml]",
+                "off true off/kustomization.yaml:2:7 [off/off.yaml, off/sub/more.yaml]",
+            ]
+        );
+    }
+
+    /// A Component MicroShift applies is built on its own, as `kubectl kustomize DIR` builds
+    /// it: no issue.
+    #[test]
+    fn a_component_applied_on_its_own_is_built_without_an_issue() {
+        let roots: BTreeSet<PathBuf> = [PathBuf::from("off")].into();
+        let r = resolve_with_roots(&components(), &roots);
+        assert!(r.issues.is_empty(), "{:?}", issues(&r));
+        let images: BTreeSet<&str> = r.references.iter().map(|r| r.image.as_str()).collect();
+        let want = ["q.io/app:1", "q.io/deeper:1", "q.io/extra:1", "q.io/more:1", "q.io/off:1", "q.io/on:1"];
+        assert_eq!(images, want.into_iter().collect());
+        assert!(r.dormant.is_empty(), "{:?}", r.dormant);
     }
 
     /// The configured `image-fields` of a built object: the value after the build (the
