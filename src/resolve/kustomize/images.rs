@@ -319,8 +319,10 @@ mod tests {
         assert_eq!(after(&r, &builtin, cron).0, ["app:1-s"]);
         let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nspec:\n  containers: [{name: c, image: 'app:1'}]\n";
         assert_eq!(after(&r, &builtin, crd).0, ["app:1"]);
-        // A suffix the tag pattern cannot hold stops the second match.
+        // A suffix the tag pattern cannot hold stops the second match, and so does a `name`
+        // written with the tag it suffixes.
         assert_eq!(after(&suffix("app", "+x"), &builtin, deploy).0, ["app:1+x", "app:1+x", "app:1"]);
+        assert_eq!(after(&suffix("app:1", "-s"), &builtin, deploy).0, ["app:1-s", "app:1-s", "app:1"]);
     }
 
     /// What stops kubectl kustomize is returned, and the rest is still applied.

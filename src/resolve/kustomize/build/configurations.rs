@@ -4,10 +4,12 @@
 //! Their `images` specs are merged, file after file, into kustomize's built-in ones, and those
 //! into the accumulation (see `fieldspec` for the merge and its quirks): the images at those
 //! fields are rewritten by `images:` here and in every kustomization using this one, and are
-//! references. The other lists (`namePrefix`, `commonLabels`, `varReference`...) name fields
-//! that transformers stowage does not run on custom fields would write; they change no image,
-//! except a spec whose field is an `image` — reported, since stowage leaves that image as
-//! written where kubectl kustomize would change it (for `varReference`: substitute `vars`).
+//! references. The other lists (`namePrefix`, `commonLabels`, `nameReference`,
+//! `varReference`...) add fields for other transformers to write, which stowage does not
+//! apply: none of them changes an image (the name, namespace and labels patches select by stay
+//! at `metadata`), except a spec whose field is an `image` — reported, since stowage leaves
+//! that image as written where kubectl kustomize would change it (`varReference`: substitute
+//! `vars` into it).
 
 use super::super::IssueKind;
 use super::super::fieldspec::{FieldSpec, ImageFieldSpecs, type_name};
