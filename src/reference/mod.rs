@@ -50,7 +50,8 @@ pub enum Origin {
     QuadletImage,
     MicroshiftRelease,
     CrioPauseImage,
-    /// A field path from the configuration's `image-fields`.
+    /// A field path from the configuration's `image-fields`, or an `images` field spec of a
+    /// kustomization's `configurations:`.
     ConfiguredField,
 }
 

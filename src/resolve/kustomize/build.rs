@@ -2,15 +2,18 @@
 //! generators and transformers in kustomize's order, and report what cannot be built offline.
 //!
 //! Order (kustomize v5 `accumulateTarget`, builtin transformer order): resources and `bases`
-//! (in that order), components (each applied to everything accumulated so far),
+//! (in that order), the `images` field specs of `configurations:` (joining those the
+//! resources' builds accumulated), components (each applied to everything accumulated so far),
 //! `configMapGenerator`, then `patchesStrategicMerge`, `patches`, `namespace`, `namePrefix`,
 //! `nameSuffix`, `labels`/`commonLabels`, `commonAnnotations`, `patchesJson6902`, `images`,
 //! `replacements`. `vars` are never substituted into `image` by kustomize's default
 //! configuration (the text stays `$(VAR)`), so they need no evaluation here.
 
+mod configurations;
 mod generators;
 mod transformers;
 
+use super::fieldspec::{Conflict, ImageFieldSpecs};
 use super::fs::Fs;
 use super::resource::Resource;
 use super::{Issue, IssueKind, Preread};
@@ -82,7 +85,7 @@ pub struct Builder<'a> {
     pub(crate) limits: Limits,
     pub sources: HashMap<PathBuf, Arc<SourceText>>,
     docs: HashMap<PathBuf, Arc<Vec<Val>>>,
-    built: HashMap<PathBuf, Arc<Vec<Resource>>>,
+    built: HashMap<PathBuf, Arc<Accumulated>>,
     /// Directories requested once only: their builds are not kept in `built`.
     pub built_once: Arc<BTreeSet<PathBuf>>,
     /// The kustomizations being built, outermost first (for the cycle message) ...
@@ -102,12 +105,26 @@ pub struct Builder<'a> {
     fresh: BTreeSet<PathBuf>,
 }
 
+/// What a kustomization's build accumulated (kustomize's `ResAccumulator`): its resources,
+/// and the `images` field specs its own `images` used, which the kustomizations using it
+/// inherit (a base's `configurations:` apply in its overlays, an overlay's to its bases'
+/// resources, never the other way round).
+#[derive(Clone, Debug, Default)]
+pub struct Accumulated {
+    pub resources: Vec<Resource>,
+    pub images: ImageFieldSpecs,
+}
+
+/// What one `resources` or `bases` entry gave: its resources, and for a directory what its
+/// build accumulated.
+type Loaded = (Vec<Resource>, Option<ImageFieldSpecs>);
+
 /// What a fork built and learnt, without its borrow of the parent.
 struct Forked {
-    resources: Vec<Resource>,
+    loaded: Loaded,
     sources: HashMap<PathBuf, Arc<SourceText>>,
     docs: HashMap<PathBuf, Arc<Vec<Val>>>,
-    built: HashMap<PathBuf, Arc<Vec<Resource>>>,
+    built: HashMap<PathBuf, Arc<Accumulated>>,
     issues: Vec<Issue>,
     reached: BTreeSet<PathBuf>,
     visited: BTreeSet<PathBuf>,
@@ -172,9 +189,9 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn into_forked(self, resources: Vec<Resource>) -> Forked {
+    fn into_forked(self, loaded: Loaded) -> Forked {
         Forked {
-            resources,
+            loaded,
             sources: self.sources,
             docs: self.docs,
             built: self.built,
@@ -186,8 +203,8 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn absorb(&mut self, fork: Forked, resources: &mut Vec<Resource>) {
-        resources.extend(fork.resources);
+    /// Take in what a fork learnt; what it loaded is returned.
+    fn absorb(&mut self, fork: Forked) -> Loaded {
         for (path, source) in fork.sources {
             self.sources.entry(path).or_insert(source);
         }
@@ -202,6 +219,7 @@ impl<'a> Builder<'a> {
         self.visited.extend(fork.visited);
         self.too_deep.extend(fork.too_deep);
         self.fresh.extend(fork.fresh);
+        fork.loaded
     }
 
     fn cached_source(&self, path: &Path) -> Option<&Arc<SourceText>> {
@@ -215,12 +233,21 @@ impl<'a> Builder<'a> {
         self.docs.get(path).or_else(|| self.parent.and_then(|p| p.cached_documents(path)))
     }
 
-    fn cached_build(&self, dir: &Path) -> Option<&Arc<Vec<Resource>>> {
+    fn cached_build(&self, dir: &Path) -> Option<&Arc<Accumulated>> {
         self.built.get(dir).or_else(|| self.parent.and_then(|p| p.cached_build(dir)))
     }
 
     fn issue(&mut self, kind: IssueKind, message: String, location: Location) {
         self.issues.push(Issue { kind, message, location });
+    }
+
+    /// Field specs that conflict fail `kubectl kustomize`: each is reported where it was
+    /// written, else at `at`.
+    fn conflicts(&mut self, conflicts: Vec<Conflict>, at: &Location) {
+        for c in conflicts {
+            let location = c.pos().map_or_else(|| at.clone(), |p| p.location());
+            self.issue(IssueKind::Unbuildable, c.message(), location);
+        }
     }
 
     /// The kustomization file of a directory; several is a build error (as in kustomize).
@@ -282,28 +309,29 @@ impl<'a> Builder<'a> {
 
     /// Build the kustomization in `dir`, named by a `resources` or `bases` entry: a Component
     /// there is an error. `from` is the entry that named it (for errors).
-    pub fn build_dir(&mut self, dir: &Path, from: &Location) -> Vec<Resource> {
+    pub fn build_dir(&mut self, dir: &Path, from: &Location) -> Accumulated {
         self.build_as(dir, from, Some("Kustomization"))
     }
 
     /// Build the kustomization in `dir` on its own (`kubectl kustomize DIR`, a directory
     /// MicroShift applies): a Component builds there as well as a Kustomization.
-    pub fn build_root(&mut self, dir: &Path, from: &Location) -> Vec<Resource> {
+    pub fn build_root(&mut self, dir: &Path, from: &Location) -> Accumulated {
         self.build_as(dir, from, None)
     }
 
-    fn build_as(&mut self, dir: &Path, from: &Location, want: Option<&str>) -> Vec<Resource> {
+    fn build_as(&mut self, dir: &Path, from: &Location, want: Option<&str>) -> Accumulated {
         let dir = normalize(dir);
         if let Some(done) = self.cached_build(&dir) {
             return done.as_ref().clone();
         }
         let Some((k, kfile)) = self.load_kustomization(&dir, from, want) else {
-            return Vec::new();
+            return Accumulated::default();
         };
         self.enter(&dir);
-        let mut resources = Vec::new();
-        self.run(&k, &dir, &kfile, &mut resources);
+        let mut acc = Accumulated::default();
+        self.run(&k, &dir, &kfile, &mut acc);
         self.leave();
+        let resources = &mut acc.resources;
         if resources.len() > self.limits.resources {
             let msg = format!(
                 "`{}` builds {} resources, more than the {} stowage builds in one kustomization, so the images it deploys are not checked",
@@ -312,13 +340,13 @@ impl<'a> Builder<'a> {
                 self.limits.resources,
             );
             self.issue(IssueKind::Unbuildable, msg, from.clone());
-            resources = Vec::new();
+            *resources = Vec::new();
         }
         if !self.built_once.contains(&dir) {
             self.fresh.insert(dir.clone());
-            self.built.insert(dir, Arc::new(resources.clone()));
+            self.built.insert(dir, Arc::new(acc.clone()));
         }
-        resources
+        acc
     }
 
     /// Start building the kustomization (or component) of `dir`, inside those on the stack.
@@ -395,7 +423,9 @@ impl<'a> Builder<'a> {
         Some((k, source))
     }
 
-    fn run(&mut self, k: &Val, dir: &Path, kfile: &Arc<SourceText>, resources: &mut Vec<Resource>) {
+    /// Build the kustomization (or component) `k` of `dir` into `acc`: a kustomization's own
+    /// accumulation, or for a component the one of the kustomization using it.
+    fn run(&mut self, k: &Val, dir: &Path, kfile: &Arc<SourceText>, acc: &mut Accumulated) {
         let file_loc = kfile.location(0..0);
         let mut entries = Vec::new();
         for field in ["resources", "bases"] {
@@ -407,7 +437,8 @@ impl<'a> Builder<'a> {
                 entries.push(Entry { field, text, at, path, is_dir });
             }
         }
-        self.load_entries(&entries, resources);
+        self.load_entries(&entries, acc);
+        self.configurations(k, dir, &mut acc.images);
         for entry in list(k, "components") {
             let Some(text) = entry.as_str() else { continue };
             let at = entry.location().unwrap_or_else(|| file_loc.clone());
@@ -418,8 +449,13 @@ impl<'a> Builder<'a> {
             let cdir = normalize(&dir.join(text));
             let Some((ck, cfile)) = self.load_kustomization(&cdir, &at, Some("Component")) else { continue };
             self.enter(&cdir);
-            self.run(&ck, &cdir, &cfile, resources);
+            self.run(&ck, &cdir, &cfile, acc);
             self.leave();
+            // Kustomize moves what the component accumulated into a new, empty accumulator:
+            // its field specs are merged once more, in their sorted order (see `fieldspec`).
+            let specs = std::mem::take(&mut acc.images);
+            let conflicts = acc.images.merge(&specs.specs);
+            self.conflicts(conflicts, &at);
         }
         for field in ["helmCharts", "helmChartInflationGenerator"] {
             if let Some(v) = k.get(field).filter(|v| !v.is_null()) {
@@ -439,8 +475,8 @@ impl<'a> Builder<'a> {
                 self.issue(IssueKind::Unbuildable, msg, at);
             }
         }
-        self.generate_config_maps(k, dir, resources);
-        self.transform(k, dir, resources);
+        self.generate_config_maps(k, dir, &mut acc.resources);
+        self.transform(k, dir, &mut acc.resources, &acc.images);
     }
 
     fn remote(&mut self, entry: &str, what: &str, at: Location) {
@@ -450,14 +486,14 @@ impl<'a> Builder<'a> {
 
     /// Load the entries in order; with several directories among them, in parallel forks
     /// (see [`Builder`]) while the kustomization is one of the outer [`PARALLEL_NESTING`].
-    fn load_entries(&mut self, entries: &[Entry], resources: &mut Vec<Resource>) {
+    fn load_entries(&mut self, entries: &[Entry], acc: &mut Accumulated) {
         if !self.parallel
             || self.stack.len() > PARALLEL_NESTING
             || entries.iter().filter(|e| e.is_dir).count() < 2
         {
             for entry in entries {
                 let loaded = self.load_entry(entry);
-                resources.extend(loaded);
+                self.take_loaded(loaded, entry, acc);
             }
             return;
         }
@@ -475,27 +511,39 @@ impl<'a> Builder<'a> {
         if overlap && forks.iter().any(|f| !f.issues.is_empty()) {
             for entry in entries {
                 let loaded = self.load_entry(entry);
-                resources.extend(loaded);
+                self.take_loaded(loaded, entry, acc);
             }
             return;
         }
-        for fork in forks {
-            self.absorb(fork, resources);
+        for (fork, entry) in forks.into_iter().zip(entries) {
+            let loaded = self.absorb(fork);
+            self.take_loaded(loaded, entry, acc);
         }
     }
 
-    fn load_entry(&mut self, entry: &Entry) -> Vec<Resource> {
+    /// Add what an entry loaded to the accumulation: its resources, and the field specs of a
+    /// directory's build merged into those accumulated so far.
+    fn take_loaded(&mut self, (resources, images): Loaded, entry: &Entry, acc: &mut Accumulated) {
+        acc.resources.extend(resources);
+        if let Some(images) = images {
+            let conflicts = acc.images.merge(&images.specs);
+            self.conflicts(conflicts, &entry.at);
+        }
+    }
+
+    fn load_entry(&mut self, entry: &Entry) -> Loaded {
         let Entry { field, text, ref at, ref path, is_dir } = *entry;
         if is_dir {
-            return self.build_dir(path, at);
+            let built = self.build_dir(path, at);
+            return (built.resources, Some(built.images));
         }
         if self.fs.is_file(path) {
-            let Some(docs) = self.documents(path, at) else { return Vec::new() };
+            let Some(docs) = self.documents(path, at) else { return (Vec::new(), None) };
             let mut out = Vec::new();
             for doc in docs.iter() {
                 push_objects(doc, &mut out);
             }
-            return out;
+            return (out, None);
         }
         if is_remote(text) {
             self.remote(text, if field == "bases" { "base" } else { "resource" }, at.clone());
@@ -503,7 +551,7 @@ impl<'a> Builder<'a> {
             let msg = format!("`{}` does not exist", display_path(path));
             self.issue(IssueKind::Unbuildable, msg, at.clone());
         }
-        Vec::new()
+        (Vec::new(), None)
     }
 }
 

@@ -12,6 +12,7 @@
 //! build goes on with what it could read.
 
 mod build;
+mod fieldspec;
 pub mod fs;
 mod images;
 mod patch;
@@ -27,6 +28,7 @@ use crate::text::paths::normalize;
 use crate::text::tree::Val;
 use build::{Builder, Limits};
 pub use build::{MAX_NESTING, MAX_RESOURCES, is_remote};
+use fieldspec::FieldSpec;
 use fs::Fs;
 use rayon::prelude::*;
 use resource::Resource;
@@ -184,8 +186,10 @@ impl Request<'_> {
                     || Location::file_only(crate::text::source::display_path(root)),
                     |f| Location::file_only(crate::text::source::display_path(f)),
                 );
-                let resources = builder.build_root(root, &at);
-                extract(&resources, &at, image_fields, &mut out.references);
+                let built = builder.build_root(root, &at);
+                let specs: Vec<FieldSpec> = built.images.written().cloned().collect();
+                let resources = built.resources;
+                extract(&resources, &at, image_fields, &specs, &mut out.references);
                 if resources.len() >= crate::source::LARGE_TREE {
                     crate::source::drop_in_background(resources);
                 }
@@ -425,15 +429,29 @@ fn dedup(references: &mut Vec<Reference>) {
 }
 
 /// The images of built resources, as references that keep where they were written (in
-/// resource order; resolving them is most of the work, done in parallel).
-fn extract(resources: &[Resource], kustomization: &Location, fields: &[FieldPath], out: &mut Vec<Reference>) {
+/// resource order; resolving them is most of the work, done in parallel). `specs` are the
+/// `images` field specs the root's `configurations:` (and those of what it uses) wrote.
+fn extract(
+    resources: &[Resource],
+    kustomization: &Location,
+    fields: &[FieldPath],
+    specs: &[FieldSpec],
+    out: &mut Vec<Reference>,
+) {
     let found: Vec<Reference> =
-        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization, fields)).collect();
+        resources.par_iter().flat_map_iter(|r| extract_one(r, kustomization, fields, specs)).collect();
     out.extend(found);
 }
 
-/// The images of one built resource: its pod spec's, then those at the configured fields.
-fn extract_one(r: &Resource, kustomization: &Location, fields: &[FieldPath]) -> Vec<Reference> {
+/// The images of one built resource: its pod spec's, those at the configured fields, then
+/// those at the `configurations:` field specs that select it (a value already read through
+/// the others is not read again).
+fn extract_one(
+    r: &Resource,
+    kustomization: &Location,
+    fields: &[FieldPath],
+    specs: &[FieldSpec],
+) -> Vec<Reference> {
     let (Some(api), Some(kind)) = (r.obj.str_at(&["apiVersion"]), r.obj.str_at(&["kind"])) else {
         return Vec::new();
     };
@@ -442,9 +460,23 @@ fn extract_one(r: &Resource, kustomization: &Location, fields: &[FieldPath]) -> 
         name: r.name().to_string(),
         namespace: r.namespaces.last().cloned().flatten(),
     };
-    let mut reader = BuildReader { resource: r, kustomization, out: Vec::new() };
+    let mut reader = BuildReader { resource: r, kustomization, out: Vec::new(), read: HashSet::new() };
     podspec::read_workload(&r.obj, api, kind, &object, &mut reader);
     podspec::read_configured_fields(&r.obj, fields, &object, &mut reader);
+    for spec in specs.iter().filter(|s| s.selects(api, kind)) {
+        let mut values = Vec::new();
+        fieldspec::select(&r.obj, spec.segments(), &mut values);
+        for value in values {
+            if reader.read.contains(&std::ptr::from_ref(value)) {
+                continue;
+            }
+            if let Some(mut reference) = reader.image(value, Origin::ConfiguredField, None) {
+                reference.object = Some(object.clone());
+                reference.within = Some(spec.path.clone());
+                reader.found(reference);
+            }
+        }
+    }
     reader.out
 }
 
@@ -456,6 +488,8 @@ struct BuildReader<'a> {
     resource: &'a Resource,
     kustomization: &'a Location,
     out: Vec<Reference>,
+    /// The image values read, so that one reached again is not reported twice.
+    read: HashSet<*const Val>,
 }
 
 impl BuildReader<'_> {
@@ -470,6 +504,7 @@ impl BuildReader<'_> {
 
 impl Reader<Val> for BuildReader<'_> {
     fn image(&mut self, image: &Val, origin: Origin, container: Option<&Val>) -> Option<Reference> {
+        self.read.insert(std::ptr::from_ref(image));
         let text = image.as_str()?;
         let location = image.location().unwrap_or_else(|| self.fallback(container));
         // The text as written at `location`; the build's result is `expanded` when it differs.
@@ -545,15 +580,26 @@ mod tests {
             overlay.push_str(&format!("images:\n  - name: app\n    newTag: \"{i}\"\n"));
             add(&format!("r/o{i}/kustomization.yaml"), overlay);
         }
+        // The even bases declare where a Runner holds its image (`configurations:`): their
+        // overlays' `images` rewrite it; a conflicting spec is an issue seen by several forks.
         for b in 0..5 {
-            add(&format!("r/b{b}/kustomization.yaml"), "resources:\n  - d.yaml\n".into());
+            let mut k = String::from("resources:\n  - d.yaml\n");
+            if b % 2 == 0 {
+                k.push_str("configurations:\n  - ../shared/runner.yaml\n");
+                if broken {
+                    k.push_str("  - ../shared/conflict.yaml\n");
+                }
+            }
+            add(&format!("r/b{b}/kustomization.yaml"), k);
             add(
                 &format!("r/b{b}/d.yaml"),
                 format!(
-                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{b}\nspec:\n  containers:\n    - name: c\n      image: app:{b}\n"
+                    "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p{b}\nspec:\n  containers:\n    - name: c\n      image: app:{b}\n---\napiVersion: ci.acme.io/v1\nkind: Runner\nmetadata:\n  name: r{b}\nspec:\n  runner:\n    image: app:{b}\n"
                 ),
             );
         }
+        add("r/shared/runner.yaml", "images:\n  - path: spec/runner/image\n    kind: Runner\n".into());
+        add("r/shared/conflict.yaml", "images:\n  - path: spec/containers[]/image\n".into());
         add("r/shared/broken.yaml", "kind: [\n".into());
         if broken {
             root.push_str("  - a\n  - b\n");
@@ -721,6 +767,12 @@ mod tests {
             let fs = tree(broken);
             let serial = summary(&fs, false);
             assert!(serial.contains("o23-p3"), "{serial}");
+            // o22's `images` reaches its Runner (its base declares the field), o23's does not;
+            // the root inherits the field spec, so both Runners are references.
+            assert_eq!(serial.matches("\"docker.io/library/app:22\"").count(), 2, "{serial}");
+            assert_eq!(serial.matches("\"docker.io/library/app:23\"").count(), 1, "{serial}");
+            assert!(serial.contains("o23-r3"), "{serial}");
+            assert_eq!(serial.contains("conflicting fieldspecs"), broken, "{serial}");
             assert_eq!(serial.contains("kustomization cycle"), broken, "{serial}");
             assert_eq!(serial.contains("not valid YAML"), broken, "{serial}");
             for _ in 0..4 {

@@ -2,6 +2,7 @@
 //! resources, generators and components accumulated.
 
 use super::super::IssueKind;
+use super::super::fieldspec::ImageFieldSpecs;
 use super::super::images::{ImageRule, apply_to_object};
 use super::super::patch::{self, JsonOp, Merged};
 use super::super::replace::{self, Replacement};
@@ -21,8 +22,14 @@ impl Builder<'_> {
     /// `configureBuiltinTransformers` in `api/internal/target/kusttarget_configplugin.go`):
     /// PatchStrategicMerge, Patch, Namespace, Prefix, Suffix, Label, Annotations,
     /// PatchJson6902, ReplicaCount, ImageTag, Replacement. `replicas` (ReplicaCount) changes
-    /// no image, so it is not run.
-    pub(super) fn transform(&mut self, k: &Val, dir: &Path, resources: &mut Vec<Resource>) {
+    /// no image, so it is not run. `images` reads the field specs accumulated so far.
+    pub(super) fn transform(
+        &mut self,
+        k: &Val,
+        dir: &Path,
+        resources: &mut Vec<Resource>,
+        image_specs: &ImageFieldSpecs,
+    ) {
         self.patches_strategic_merge(k, dir, resources);
         self.patches(k, dir, resources);
         namespace(k, resources);
@@ -30,8 +37,35 @@ impl Builder<'_> {
         labels(k, resources);
         common_annotations(k, resources);
         self.patches_json6902(k, dir, resources);
-        images(k, resources);
+        self.images(k, dir, resources, image_specs);
         self.replacements(k, dir, resources);
+    }
+
+    /// `images`: each entry's `newName`, `newTag`, `digest` and `tagSuffix`, on the images it
+    /// matches at the container lists and the field specs (see `images`). What would stop
+    /// kustomize is reported where it was found.
+    fn images(&mut self, k: &Val, dir: &Path, resources: &mut [Resource], specs: &ImageFieldSpecs) {
+        for entry in list(k, "images") {
+            let Some(name) = entry.str_at(&["name"]) else { continue };
+            let field = |f: &str| {
+                entry
+                    .get(f)
+                    .and_then(|v| Some((v.as_str()?.to_string(), v.pos.clone()?)))
+                    .filter(|(s, _)| !s.is_empty())
+            };
+            let mut rule = ImageRule::new(name);
+            rule.new_name = field("newName");
+            rule.new_tag = field("newTag");
+            rule.digest = field("digest");
+            rule.tag_suffix = field("tagSuffix");
+            let at = entry_location(entry, dir);
+            for r in resources.iter_mut() {
+                for e in apply_to_object(&rule, &specs.specs, &mut r.obj) {
+                    let location = e.pos.as_ref().map_or_else(|| at.clone(), |p| p.location());
+                    self.issue(IssueKind::Unbuildable, e.message, location);
+                }
+            }
+        }
     }
 
     /// `patchesStrategicMerge`: file paths or inline YAML.
@@ -280,23 +314,6 @@ fn labels(k: &Val, resources: &mut [Resource]) {
 /// `commonAnnotations`, into `metadata.annotations`.
 fn common_annotations(k: &Val, resources: &mut [Resource]) {
     add_metadata(resources, "annotations", &pairs(k.get("commonAnnotations")));
-}
-
-/// `images`: each entry's `newName`, `newTag` and `digest`, on the container images it matches.
-fn images(k: &Val, resources: &mut [Resource]) {
-    for entry in list(k, "images") {
-        let Some(name) = entry.str_at(&["name"]) else { continue };
-        let field = |f: &str| {
-            entry
-                .get(f)
-                .and_then(|v| Some((v.as_str()?.to_string(), v.pos.clone()?)))
-                .filter(|(s, _)| !s.is_empty())
-        };
-        let rule = ImageRule::new(name.to_string(), field("newName"), field("newTag"), field("digest"));
-        for r in resources.iter_mut() {
-            apply_to_object(&rule, &mut r.obj);
-        }
-    }
 }
 
 fn pairs(v: Option<&Val>) -> Vec<(String, String)> {
@@ -621,7 +638,11 @@ metadata:
         let k = kustomization(
             "images:\n  - name: nginx\n    newName: mirror/nginx\n    newTag: \"2\"\n  - newTag: \"9\"\n  - name: redis\n    newTag: \"7\"\n",
         );
-        images(&k, &mut rs);
+        let fs = fs(&[]);
+        let known = HashMap::new();
+        let mut b = Builder::new(&fs, &known);
+        b.images(&k, Path::new("k"), &mut rs, &ImageFieldSpecs::builtin());
+        assert!(b.issues.is_empty(), "{:?}", messages(&b));
         let web = find(&rs, "web");
         assert_eq!(image(web), "mirror/nginx:2");
         let changes = &container(web, "image").unwrap().changes;
@@ -711,7 +732,7 @@ replacements:
 ",
         );
         let mut rs = resources(RESOURCES);
-        b.transform(&k, Path::new("k"), &mut rs);
+        b.transform(&k, Path::new("k"), &mut rs, &ImageFieldSpecs::builtin());
         assert!(b.issues.is_empty(), "{:?}", messages(&b));
         let spec = |name: &str, field: &str| find(&rs, name).obj.get("spec")?.get(field)?.as_str();
         assert_eq!(spec("p-web", "nodeName"), None);
