@@ -36,8 +36,9 @@ pub enum Command {
         sources: SourceArgs,
         /// Output format, to stdout or to FILE (repeatable: `--format human --format
         /// sarif=out.sarif`; files are written atomically, at most one format goes to stdout):
-        /// human, compact, json, sarif, junit, github, gitlab, markdown, html [default: human
-        /// on a terminal, compact otherwise].
+        /// human, compact, json, sarif, junit, github, gitlab, markdown, html, cyclonedx (the
+        /// image's inventory as a CycloneDX 1.6 SBOM; needs --image) [default: human on a
+        /// terminal, compact otherwise].
         #[arg(long, value_name = "FMT[=FILE]", env = "STOWAGE_FORMAT", value_parser = FormatSpec::parse)]
         format: Vec<FormatSpec>,
         /// Lowest severity that makes the command exit 1 [default: error, or `fail-on` in
@@ -299,12 +300,21 @@ pub enum CheckFormat {
     Markdown,
     /// A self-contained HTML readiness report.
     Html,
+    /// CycloneDX 1.6 JSON: the images the OS image carries, as an SBOM (needs --image).
+    Cyclonedx,
 }
 
 impl CheckFormat {
     /// Formats meant for programs: on stdout, they get no summary line on a non-terminal stderr.
     pub fn is_machine(self) -> bool {
-        matches!(self, CheckFormat::Json | CheckFormat::Sarif | CheckFormat::Junit | CheckFormat::Gitlab)
+        matches!(
+            self,
+            CheckFormat::Json
+                | CheckFormat::Sarif
+                | CheckFormat::Junit
+                | CheckFormat::Gitlab
+                | CheckFormat::Cyclonedx
+        )
     }
 }
 
@@ -343,8 +353,16 @@ pub enum RefsFormat {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum InventoryFormat {
+    /// One row per image, then the problems found and a summary line.
     Table,
+    /// The JSON contract (docs/inventory.schema.json).
     Json,
+    /// CycloneDX 1.6 JSON: the OS image as `metadata.component`, each image it carries (and
+    /// each bound image, marked as not carried) as a `container` component with a `pkg:oci`
+    /// purl and stowage's facts as `stowage:` properties. Deterministic: the serial number
+    /// derives from the image digest, the timestamp is SOURCE_DATE_EPOCH or the image's
+    /// creation time.
+    Cyclonedx,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -401,7 +419,8 @@ mod tests {
         assert_eq!(FormatSpec::parse("html=").unwrap_err().to_string(), "`html=`: the file name is empty");
         assert_eq!(
             FormatSpec::parse("pdf=x.pdf").unwrap_err().to_string(),
-            "unknown format `pdf` (one of human, compact, json, sarif, junit, github, gitlab, markdown, html)"
+            "unknown format `pdf` (one of human, compact, json, sarif, junit, github, gitlab, markdown, html, \
+             cyclonedx)"
         );
     }
 }

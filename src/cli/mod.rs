@@ -62,6 +62,12 @@ pub enum CliError {
     Baseline(String),
     #[error("stowage.yaml exists already; use --force to overwrite it")]
     ConfigExists,
+    /// `check --format cyclonedx` without an image: the SBOM lists what an image carries.
+    #[error(
+        "--format cyclonedx needs --image IMAGE: there is no inventory without an image (the SBOM lists \
+         the images an OS image carries)"
+    )]
+    NoInventory,
     /// A command that only reads an image was given none.
     #[error("`stowage {0}` needs --image IMAGE")]
     NeedsImage(&'static str),
@@ -208,6 +214,9 @@ struct CheckOptions {
 }
 
 fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
+    if sources.image.image.is_none() && options.format.iter().any(|s| s.format == CheckFormat::Cyclonedx) {
+        return Err(CliError::NoInventory);
+    }
     let loaded = load_config(sources)?;
     let config = &loaded.config;
     let fail_on = match options.fail_on {
@@ -282,7 +291,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
     let mut stdout_format = None;
     for spec in &specs {
         let color = spec.file.is_none() && stdout_tty && std::env::var_os("NO_COLOR").is_none();
-        let text = render(spec.format, &report, &facts, color);
+        let text = render(spec.format, &report, &facts, color)?;
         match &spec.file {
             Some(path) => write_atomically(path, &text)?,
             None => {
@@ -312,8 +321,8 @@ fn check_outputs(specs: &[FormatSpec]) -> Result<(), CliError> {
     Ok(())
 }
 
-fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> String {
-    match format {
+fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> Result<String, CliError> {
+    Ok(match format {
         CheckFormat::Human => report::human::render(&report.findings, facts, color),
         CheckFormat::Compact => report::compact::render(&report.findings),
         CheckFormat::Json => report::json::render(report),
@@ -323,7 +332,11 @@ fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> S
         CheckFormat::Gitlab => report::gitlab::render(report),
         CheckFormat::Markdown => report::markdown::render(report),
         CheckFormat::Html => report::html::render(report),
-    }
+        CheckFormat::Cyclonedx => match (&report.image, &report.inventory) {
+            (Some(image), Some(inv)) => report::cyclonedx::render(image, inv, report::source_date_epoch()),
+            _ => return Err(CliError::NoInventory),
+        },
+    })
 }
 
 fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, CliError> {
@@ -365,6 +378,17 @@ fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> 
     let text = match format {
         InventoryFormat::Table => report::inventory::table(&inv),
         InventoryFormat::Json => report::inventory::json(&inv),
+        InventoryFormat::Cyclonedx => {
+            let image = crate::report::ImageInfo {
+                reference: opened.spec.clone(),
+                digest: opened.config.digest.clone(),
+                architecture: inv.target_arch.clone(),
+                created: opened.config.created.clone(),
+                labels: opened.config.labels.clone(),
+                os_size: None,
+            };
+            report::cyclonedx::render(&image, &inv, report::source_date_epoch())
+        }
     };
     write_stdout(&text)?;
     Ok(EXIT_OK)

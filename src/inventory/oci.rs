@@ -145,6 +145,7 @@ fn check_manifest(
     match manifest::parse(bytes) {
         Err(e) => image.problem(format!("manifest {digest} is {e}")),
         Ok(Manifest::Index { manifests }) if depth == 0 => {
+            image.index = true;
             for m in manifests {
                 if depth == 0 && !image.digests.contains(&m.digest) {
                     image.digests.push(m.digest.clone());

@@ -6,6 +6,7 @@
 //! never disagree.
 
 pub mod compact;
+pub mod cyclonedx;
 pub mod github;
 pub mod gitlab;
 pub mod html;
@@ -125,12 +126,17 @@ pub struct RunInfo {
 impl RunInfo {
     /// This binary, now — or at `SOURCE_DATE_EPOCH` when set (reproducible reports and tests).
     pub fn now() -> RunInfo {
-        let epoch = std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<u64>().ok());
-        let secs = epoch.unwrap_or_else(|| {
+        let secs = source_date_epoch().unwrap_or_else(|| {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
         });
         RunInfo { tool: "stowage".into(), version: env!("CARGO_PKG_VERSION").into(), time: rfc3339(secs) }
     }
+}
+
+/// `SOURCE_DATE_EPOCH` (seconds since the epoch), when set to a number: the time reports
+/// carry instead of now, for reproducible output.
+pub fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.trim().parse::<u64>().ok())
 }
 
 /// `2026-05-01T12:00:00Z` for seconds since the epoch.
