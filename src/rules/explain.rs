@@ -65,6 +65,9 @@ pub enum MissingReason {
     DigestMismatch,
     /// The reference could not be resolved, so could not be looked up.
     Unresolved,
+    /// Only in the default store under `/var`, which upgrades do not update and an unclean
+    /// shutdown wipes.
+    InVar,
 }
 
 /// A reference that is not embedded: the reason code, the text completing "`X` ...", and
@@ -193,6 +196,7 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
             }
             Some(Unusable::CopyFails(_)) => ("copy-script-fails", MissingReason::CopyFails),
             Some(Unusable::NotCopied(_)) => ("copy-script-fails", MissingReason::CopyNotReached),
+            Some(Unusable::InVar) => ("embedded-in-var", MissingReason::InVar),
             Some(Unusable::NotVisible) | None => ("not visible to CRI-O", MissingReason::NotVisible),
         };
         if n == 0 {

@@ -33,6 +33,9 @@ pub enum Unusable {
     /// A `dir:` copy the copy step never reaches: the script stopped at an earlier line, or
     /// its list line is a last line without a newline.
     NotCopied(LineOutcome),
+    /// In the default store under `/var`: bootc writes `/var` at install only, and CRI-O
+    /// wipes that store after an unclean shutdown, so the device cannot count on it.
+    InVar,
 }
 
 impl Unusable {
@@ -47,6 +50,11 @@ impl Unusable {
             }
             Unusable::NotCopied(LineOutcome::NotReached(at)) => {
                 format!("is never copied: the copy script stops at line {at} of its list, before this one")
+            }
+            Unusable::InVar => {
+                "is only in /var/lib/containers/storage: bootc writes /var at install, never on \
+                                upgrade, and CRI-O wipes that store after an unclean shutdown"
+                    .into()
             }
             Unusable::NotCopied(_) => "is never copied: its list line is the last one and has no newline, \
                                        so `while read` never runs for it"
@@ -138,6 +146,9 @@ pub fn unusable(image: &EmbeddedImage, target_arch: Option<&str>) -> Vec<Unusabl
         Some(other) => out.push(Unusable::NotCopied(other.clone())),
         None if !image.complete => out.push(Unusable::Incomplete),
         None => {}
+    }
+    if image.method == Method::DefaultStore {
+        out.push(Unusable::InVar);
     }
     if !image.visible_to_crio {
         out.push(Unusable::NotVisible);
