@@ -247,3 +247,35 @@ fn another_script_shape_is_reported() {
     assert_eq!(info[0]["severity"], "info");
     assert!(verdicts(&report).iter().all(|(_, v)| v == "embedded"));
 }
+
+/// A script systemd cannot execute fails `ExecStartPre=` with 203/EXEC before anything is
+/// copied: every `dir:` image is missing and MicroShift does not start.
+#[test]
+fn a_script_that_is_not_executable_copies_nothing() {
+    use std::os::unix::fs::PermissionsExt;
+    let image = Image::complete();
+    std::fs::set_permissions(image.root.join(SCRIPT), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, report) = image.check();
+    assert_eq!(code, 1);
+    let all = verdicts(&report);
+    assert!(all.iter().all(|(_, v)| v == "copy-not-reached"), "{all:?}");
+    let fails = findings(&report, "copy-script-fails");
+    assert_eq!(fails.len(), 1);
+    assert_eq!(fails[0]["location"]["file"], format!("/{DROP_IN}"));
+    let message = fails[0]["message"].as_str().unwrap();
+    assert!(message.contains("203/EXEC") && message.contains("does not start"), "{message}");
+}
+
+/// CRLF line endings: `read` keeps the carriage return in H, so the first copy's directory does
+/// not exist and, under `set -e`, nothing after it is copied either.
+#[test]
+fn crlf_line_endings_fail_the_first_copy() {
+    let image = Image::complete();
+    let lines = image.lines();
+    image.write(LIST, &image.read(LIST).replace('\n', "\r\n"));
+    let (_, report) = image.check();
+    let all = verdicts(&report);
+    assert_eq!(verdict_of(&all, &lines[0].0), "copy-fails");
+    assert_eq!(verdict_of(&all, &lines[4].0), "copy-not-reached");
+    assert_eq!(findings(&report, "copy-script-fails")[0]["location"]["line"], 1);
+}

@@ -173,12 +173,9 @@ fn known_unjudgeable(case: &str, why: &str) -> bool {
     case == "fixtures/images/oci-chunked" && why.contains("diffid mismatch")
 }
 
-/// Fixtures and mutations, compared with stowage: 0 disagreements, 0 false READY.
-///
-/// Ignored until stowage models the copy step as it runs (issue 15's product side): run it with
-/// `cargo test --test device_oracle -- --ignored --nocapture`.
+/// Fixtures and mutations, compared with stowage: 0 disagreements, 0 false READY. The report:
+/// `cargo test --test device_oracle -- --nocapture`.
 #[test]
-#[ignore = "fails until issue 15's product side lands: cargo test --test device_oracle -- --ignored --nocapture"]
 fn stowage_agrees_with_the_device() {
     let Some(h) = harness("stowage_agrees_with_the_device") else { return };
     let seed = env_number("STOWAGE_ORACLE_SEED", DEFAULT_SEED);
@@ -203,7 +200,7 @@ fn stowage_agrees_with_the_device() {
     let header = format!(
         "device oracle: {fixtures} fixture images + {} mutations of fixtures/audit/images/complete \
          (STOWAGE_ORACLE_SEED={seed:#x}), {threads} threads, overlay {}: {:.1} s\n\
-         replay one case: STOWAGE_ORACLE_SEED={seed:#x} STOWAGE_ORACLE_CASES=N cargo test --test device_oracle -- --ignored --nocapture",
+         replay one case: STOWAGE_ORACLE_SEED={seed:#x} STOWAGE_ORACLE_CASES=N cargo test --test device_oracle -- --nocapture",
         cases.len() - fixtures,
         if h.tools.overlay { "works" } else { "does not work (vfs where it can)" },
         took.as_secs_f64()

@@ -226,6 +226,25 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
         if reason == MissingReason::NotCarried && repointed_tag(resolved, &found.near) {
             reason = MissingReason::DigestMismatch;
         }
+        // A copy of the same repository and tag that the copy step never stored (its digest is
+        // then unknown or beside the point): that is why the device lacks it.
+        if reason == MissingReason::NotCarried {
+            let same_tag = |i: &&&EmbeddedImage| {
+                matching::parsed_names(i)
+                    .iter()
+                    .any(|n| n.name() == resolved.name() && n.effective_tag() == resolved.effective_tag())
+            };
+            let never_stored = found
+                .near
+                .iter()
+                .filter(same_tag)
+                .find_map(|i| i.copy.as_ref().filter(|c| **c != LineOutcome::Copied));
+            reason = match never_stored {
+                Some(LineOutcome::Fails(_)) => MissingReason::CopyFails,
+                Some(_) => MissingReason::CopyNotReached,
+                None => reason,
+            };
+        }
     }
     if !found.digest_elsewhere.is_empty() {
         let names: Vec<String> = found.digest_elsewhere.iter().map(|i| image_name(i)).collect();
@@ -241,7 +260,7 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
 /// tag was re-pointed after the reference was pinned.
 pub fn repointed_tag(resolved: &ImageRef, near: &[&EmbeddedImage]) -> bool {
     let (Some(tag), Some(_)) = (resolved.tag(), resolved.digest()) else { return false };
-    near.iter().any(|carried| {
+    near.iter().filter(|carried| carried.digest.is_some()).any(|carried| {
         matching::parsed_names(carried)
             .iter()
             .any(|n| n.name() == resolved.name() && n.digest().is_none() && n.effective_tag() == Some(tag))
