@@ -5,7 +5,8 @@
 //! `REF` followed by a newline. At boot `/usr/bin/microshift-copy-images` (run by a
 //! `microshift.service.d` drop-in) copies every listed directory into the default store.
 
-use super::copystep::{self, CopyFailure, ExecLine, FailKind, LineOutcome, Loop, ReadLine, ScriptModel};
+pub use super::copyservice::{COPY_SCRIPT, CopyService, DEFAULT_LIST, DROP_IN_DIR, ListRun};
+use super::copystep::{self, CopyFailure, FailKind, ReadLine, Run};
 use super::manifest::{self, Descriptor, Manifest};
 use super::{EmbeddedImage, Method, StoreInfo, is_hex64, join, sha256_digest, sha256_hex, tree_size};
 use crate::image::view::{Entry, FileView};
@@ -14,149 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Where lists and copies live.
 pub const COPY_ROOTS: &[&str] = &["/usr/lib/containers/storage", "/usr/lib/containers-image-cache"];
-/// The list the MicroShift copy script reads.
-pub const DEFAULT_LIST: &str = "/usr/lib/containers/storage/image-list.txt";
-pub const COPY_SCRIPT: &str = "/usr/bin/microshift-copy-images";
-pub const DROP_IN_DIR: &str = "/usr/lib/systemd/system/microshift.service.d";
 /// The `version` file of a `dir:` copy written by containers/image.
 const DIR_VERSION: &[u8] = b"Directory Transport Version: 1.1\n";
-
-/// The copy service that makes `dir:` copies visible to CRI-O: the script, the drop-in that
-/// runs it, and how the script is understood.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CopyService {
-    pub script: bool,
-    /// The script's text, when captured.
-    pub script_text: Option<String>,
-    /// The drop-in that runs the script.
-    pub drop_in: Option<String>,
-    /// The drop-in line that runs it.
-    pub exec: Option<ExecLine>,
-    /// The script read as bash runs it.
-    pub model: ScriptModel,
-    /// Its run over the list it reads, when it is the documented loop.
-    pub run: Option<ListRun>,
-    /// Why the drop-in's command cannot run at all (a missing or non-executable script:
-    /// systemd's status 203/EXEC), when a drop-in names it.
-    pub cannot_run: Option<String>,
-}
-
-impl Default for CopyService {
-    fn default() -> Self {
-        CopyService {
-            script: false,
-            script_text: None,
-            drop_in: None,
-            exec: None,
-            model: ScriptModel { recognised: Err("no copy script".into()) },
-            run: None,
-            cannot_run: None,
-        }
-    }
-}
-
-/// The copy script's run over its list, as bash and systemd run it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ListRun {
-    /// The list read.
-    pub list: String,
-    /// `set -e` was in effect.
-    pub errexit: bool,
-    /// Lines whose copy fails (1-based line, why), in file order.
-    pub failed: Vec<(u32, String)>,
-    /// The line whose failure ended the script, and how many later lines were never run.
-    pub stopped_at: Option<(u32, usize)>,
-    /// A last line without a newline: never copied.
-    pub no_newline: Option<u32>,
-    /// The script exits non-zero.
-    pub fails: bool,
-}
-
-impl ListRun {
-    /// Whether `microshift.service` starts: a failing `ExecStartPre=` without `-` fails the
-    /// unit (systemd.service(5)).
-    pub fn microshift_starts(&self, exec: Option<&ExecLine>) -> bool {
-        !self.fails || exec.is_some_and(|e| e.ignore_failure || !e.pre)
-    }
-}
-
-impl CopyService {
-    pub fn find(view: &FileView) -> CopyService {
-        let script = matches!(view.lookup(COPY_SCRIPT), Some(Entry::File { .. }));
-        let script_text = view.read(COPY_SCRIPT).map(|b| String::from_utf8_lossy(b).into_owned());
-        let exec = view
-            .list_dir(DROP_IN_DIR)
-            .into_iter()
-            .filter(|(name, _)| name.ends_with(".conf"))
-            .map(|(name, _)| join(DROP_IN_DIR, name))
-            .find_map(|path| {
-                let text = String::from_utf8_lossy(view.read(&path)?).into_owned();
-                ExecLine::find(&path, &text, COPY_SCRIPT)
-            });
-        let model = match &script_text {
-            Some(text) => copystep::understand(text),
-            None => ScriptModel { recognised: Err("no copy script".into()) },
-        };
-        let cannot_run = match (view.lookup(COPY_SCRIPT), &exec) {
-            (_, None) => None,
-            (Some(Entry::File { mode, .. }), Some(_)) if mode & 0o111 == 0 => Some(format!(
-                "{COPY_SCRIPT} is not executable (mode {:04o}): systemd fails the command with status 203/EXEC \
-                 before it runs",
-                mode & 0o7777
-            )),
-            (Some(Entry::File { .. }), Some(_)) => None,
-            (_, Some(_)) => {
-                Some(format!("{COPY_SCRIPT} does not exist: systemd fails the command with status 203/EXEC"))
-            }
-        };
-        CopyService {
-            script,
-            script_text,
-            drop_in: exec.as_ref().map(|e| e.file.clone()),
-            exec,
-            model,
-            run: None,
-            cannot_run,
-        }
-    }
-
-    /// Whether the service copies the copies named in `list`, and why (not).
-    fn serves(&self, list: &str) -> (bool, String) {
-        if !self.script {
-            return (
-                false,
-                format!("{COPY_SCRIPT} is missing: nothing copies it into CRI-O's store at boot"),
-            );
-        }
-        let Some(drop_in) = &self.drop_in else {
-            return (
-                false,
-                format!("no drop-in in {DROP_IN_DIR} runs {COPY_SCRIPT}: nothing copies it at boot"),
-            );
-        };
-        if let Ok(l) = &self.model.recognised {
-            if l.list != list {
-                return (false, format!("{COPY_SCRIPT} reads {}, not {list}", l.list));
-            }
-            return (true, format!("copied into the default store at boot by {COPY_SCRIPT} ({drop_in})"));
-        }
-        let file_name = list.rsplit('/').next().unwrap_or(list);
-        let named = self.script_text.as_deref().is_some_and(|t| t.contains(list) || t.contains(file_name));
-        if list != DEFAULT_LIST && !named {
-            return (false, format!("{COPY_SCRIPT} does not read {list}"));
-        }
-        (true, format!("copied into the default store at boot by {COPY_SCRIPT} ({drop_in})"))
-    }
-
-    /// The documented loop, when it reads `list` and a drop-in runs it.
-    fn loop_for(&self, list: &str) -> Option<&Loop> {
-        self.model
-            .recognised
-            .as_ref()
-            .ok()
-            .filter(|l| l.list == list && self.drop_in.is_some() && self.script)
-    }
-}
 
 /// Read every image list under [`COPY_ROOTS`] and the copies it names, plus copies no list
 /// names. `target_arch` is the device's: the copy step picks its instance from a list.
@@ -206,63 +66,20 @@ pub fn read(
                 Some(_) => copystep::read_lines(&text),
                 None => trimmed_lines(&text),
             };
-            // The image each line names (a line naming the same copy again shares it).
-            let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
-            let mut line_image: BTreeMap<u32, usize> = BTreeMap::new();
-            for l in &lines {
-                let malformed = !l.text.contains(',') || l.reference.is_empty();
-                if malformed {
-                    if script_loop.is_some() || !l.text.trim().is_empty() {
-                        let shown =
-                            if l.text.trim().is_empty() { "(an empty line)" } else { l.text.as_str() };
-                        store.problems.push(format!("line {}: `{shown}` is not REF,H", l.line));
-                        store.malformed_lines.push((l.line, l.text.clone()));
-                    }
-                    continue;
-                }
-                let key = (l.reference.clone(), l.hash.clone());
-                if let Some(&first) = seen.get(&key) {
-                    if let Some(image) = images.get_mut(first) {
-                        image.warnings.push(format!("listed again on line {} of {list}", l.line));
-                    }
-                    line_image.insert(l.line, first);
-                    continue;
-                }
-                seen.insert(key, images.len());
-                line_image.insert(l.line, images.len());
-                let dir_base = script_loop.as_ref().map_or(*base, |s| s.store_dir.as_str());
-                listed.insert(l.hash.clone());
-                let mut image = EmbeddedImage::new(Method::Dir, list.clone(), join(dir_base, &l.hash));
-                image.names.push(l.reference.clone());
-                image.visible(visible, why.clone());
-                image.list_line = Some(super::ListLine {
-                    line: l.line,
-                    hash: l.hash.clone(),
-                    expected_hash: sha256_hex(format!("{}\n", l.reference).as_bytes()),
-                });
-                check_line(view, dir_base, &l.reference, &l.hash, target_arch, &mut image);
-                images.push(image);
-                store.images += 1;
-            }
-            let errexit = script_loop.as_ref().is_some_and(|s| s.errexit);
-            let run = if service.cannot_run.is_some() && visible {
-                copystep::never_runs(lines)
-            } else {
-                copystep::run(lines, errexit, |l| match line_image.get(&l.line) {
-                    Some(_) if storage_failure.is_some() => {
-                        Err(CopyFailure::new(FailKind::StoreBroken, storage_failure.unwrap_or_default()))
-                    }
-                    Some(&i) => copy_failure(&images[i], target_arch).map_or(Ok(()), Err),
-                    None if l.text.is_empty() => Err(CopyFailure::new(
-                        FailKind::BadLine,
-                        "an empty line gives skopeo an empty image reference",
-                    )),
-                    None => Err(CopyFailure::new(
-                        FailKind::BadLine,
-                        format!("`{}` is not REF,H: skopeo is given no image to copy", l.text.escape_debug()),
-                    )),
-                })
+            let ctx = ListRead {
+                view,
+                list,
+                dir_base: script_loop.as_ref().map_or(*base, |s| s.store_dir.as_str()),
+                strict: script_loop.is_some(),
+                visible,
+                why: &why,
+                target_arch,
             };
+            let line_image = ctx.images(&lines, images, &mut store, &mut listed);
+            let errexit = script_loop.as_ref().is_some_and(|s| s.errexit);
+            let never = service.cannot_run.is_some() && visible;
+            let failing = Failing { storage: storage_failure, target_arch };
+            let run = failing.run(lines, errexit, never, &line_image, images);
             for (l, outcome) in &run.lines {
                 let Some(&i) = line_image.get(&l.line) else { continue };
                 let image = &mut images[i];
@@ -273,30 +90,7 @@ pub fn read(
                 }
             }
             if script_loop.is_some() && service.cannot_run.is_none() {
-                service.run = Some(ListRun {
-                    list: list.clone(),
-                    errexit,
-                    failed: run
-                        .lines
-                        .iter()
-                        .filter_map(|(l, o)| match o {
-                            LineOutcome::Fails(f) => Some((l.line, f.why.clone())),
-                            _ => None,
-                        })
-                        .collect(),
-                    stopped_at: run.stopped_at.map(|at| {
-                        (
-                            at,
-                            run.lines.iter().filter(|(_, o)| matches!(o, LineOutcome::NotReached(_))).count(),
-                        )
-                    }),
-                    no_newline: run
-                        .lines
-                        .iter()
-                        .find(|(_, o)| *o == LineOutcome::NoNewline)
-                        .map(|(l, _)| l.line),
-                    fails: run.fails,
-                });
+                service.run = Some(ListRun::new(list, errexit, &run));
             }
             stores.push(store);
         }
@@ -316,6 +110,105 @@ pub fn read(
         }
     }
     service
+}
+
+/// How one image list is read: where its copies are, and whether bash's `read` decides.
+struct ListRead<'a> {
+    view: &'a FileView,
+    list: &'a str,
+    /// The directory `H` is taken in.
+    dir_base: &'a str,
+    /// The documented loop reads the list: empty and comment lines are lines too.
+    strict: bool,
+    visible: bool,
+    why: &'a str,
+    target_arch: Option<&'a str>,
+}
+
+impl ListRead<'_> {
+    /// One image per distinct `REF,H` line (checked), appended to `images`; malformed lines on
+    /// the store. Returns the image index of each line that names one.
+    fn images(
+        &self,
+        lines: &[ReadLine],
+        images: &mut Vec<EmbeddedImage>,
+        store: &mut StoreInfo,
+        listed: &mut BTreeSet<String>,
+    ) -> BTreeMap<u32, usize> {
+        let list = self.list;
+        let mut seen: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut line_image: BTreeMap<u32, usize> = BTreeMap::new();
+        for l in lines {
+            if !l.text.contains(',') || l.reference.is_empty() {
+                if self.strict || !l.text.trim().is_empty() {
+                    let shown = if l.text.trim().is_empty() { "(an empty line)" } else { l.text.as_str() };
+                    store.problems.push(format!("line {}: `{shown}` is not REF,H", l.line));
+                    store.malformed_lines.push((l.line, l.text.clone()));
+                }
+                continue;
+            }
+            let key = (l.reference.clone(), l.hash.clone());
+            if let Some(&first) = seen.get(&key) {
+                if let Some(image) = images.get_mut(first) {
+                    image.warnings.push(format!("listed again on line {} of {list}", l.line));
+                }
+                line_image.insert(l.line, first);
+                continue;
+            }
+            seen.insert(key, images.len());
+            line_image.insert(l.line, images.len());
+            listed.insert(l.hash.clone());
+            let mut image = EmbeddedImage::new(Method::Dir, list, join(self.dir_base, &l.hash));
+            image.names.push(l.reference.clone());
+            image.visible(self.visible, self.why);
+            image.list_line = Some(super::ListLine {
+                line: l.line,
+                hash: l.hash.clone(),
+                expected_hash: sha256_hex(format!("{}\n", l.reference).as_bytes()),
+            });
+            check_line(self.view, self.dir_base, &l.reference, &l.hash, self.target_arch, &mut image);
+            images.push(image);
+            store.images += 1;
+        }
+        line_image
+    }
+}
+
+/// What makes the copy of a line fail on the device, besides the line and its copy.
+struct Failing<'a> {
+    /// Why containers/storage cannot be opened at all.
+    storage: Option<&'a str>,
+    target_arch: Option<&'a str>,
+}
+
+impl Failing<'_> {
+    /// Run the copy step over the lines (`never`: the script cannot run at all).
+    fn run(
+        &self,
+        lines: Vec<ReadLine>,
+        errexit: bool,
+        never: bool,
+        line_image: &BTreeMap<u32, usize>,
+        images: &[EmbeddedImage],
+    ) -> Run {
+        if never {
+            return copystep::never_runs(lines);
+        }
+        copystep::run(lines, errexit, |l| match line_image.get(&l.line) {
+            Some(_) if self.storage.is_some() => {
+                Err(CopyFailure::new(FailKind::StoreBroken, self.storage.unwrap_or_default()))
+            }
+            Some(&i) => copy_failure(&images[i], self.target_arch).map_or(Ok(()), Err),
+            None if l.text.is_empty() => Err(CopyFailure::new(
+                FailKind::BadLine,
+                "an empty line gives skopeo an empty image reference",
+            )),
+            None => Err(CopyFailure::new(
+                FailKind::BadLine,
+                format!("`{}` is not REF,H: skopeo is given no image to copy", l.text.escape_debug()),
+            )),
+        })
+    }
 }
 
 /// The lines of a list read by something other than the documented loop: trimmed, blank and

@@ -8,6 +8,7 @@
 
 pub mod bound;
 pub mod config;
+pub mod copyservice;
 pub mod copystep;
 pub mod cstorage;
 pub mod dircopy;
@@ -184,7 +185,7 @@ pub struct Inventory {
     pub problems: Vec<String>,
     /// The MicroShift copy service that makes `dir:` copies visible to CRI-O.
     #[serde(skip)]
-    pub copy_service: dircopy::CopyService,
+    pub copy_service: copyservice::CopyService,
 }
 
 impl Inventory {

@@ -133,45 +133,7 @@ pub fn verdict(facts: &Facts, r: &Reference) -> Option<RefVerdict> {
 /// compare it with: no `--image` and no embed plan).
 pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
     let resolved = r.resolved.as_ref()?;
-    let Some(image) = &facts.image else {
-        if facts.embed_plan.is_empty() {
-            return None;
-        }
-        let found = matching::lookup_plan(resolved, &facts.embed_plan);
-        if found.planned.is_some() {
-            return None;
-        }
-        // A loop over release files whose files are not among the sources embeds release
-        // images stowage cannot name; MicroShift's pause image is one of them. Only the built
-        // image can tell.
-        let release_image = r.kind == crate::reference::RefKind::Release
-            || r.origin == crate::reference::Origin::CrioPauseImage;
-        if release_image && facts.embed_plan.iter().any(|e| e.release_loop && e.unknown.is_some()) {
-            return None;
-        }
-        let mut text = "is not in the embed plan: no `skopeo copy` / `podman pull` of the Containerfiles \
-                        embeds it (static check; `--image` checks the built image)"
-            .to_string();
-        if !found.near.is_empty() {
-            text.push_str(&format!(
-                "; the plan embeds {} (same repository, another tag or digest)",
-                found.near.join(", ")
-            ));
-        }
-        if found.unknown > 0 {
-            text.push_str(&format!(
-                "; {} embed(s) of the plan copy images stowage cannot name statically",
-                found.unknown
-            ));
-        }
-        let related = facts
-            .embed_plan
-            .iter()
-            .filter(|e| e.images.iter().any(|i| found.near.contains(i)))
-            .map(|e| Related { message: "embeds the same repository".into(), location: e.location.clone() })
-            .collect();
-        return Some(Missing { reason: MissingReason::NotCarried, text, related });
-    };
+    let Some(image) = &facts.image else { return missing_from_plan(facts, r, resolved) };
     let found = matching::lookup(resolved, &image.inventory, Some(&image.target_arch));
     if found.is_embedded() {
         return None;
@@ -254,6 +216,47 @@ pub fn missing(facts: &Facts, r: &Reference) -> Option<Missing> {
         ));
     }
     Some(Missing { reason, text, related })
+}
+
+/// Why a resolved reference is not in the static embed plan, or `None` when it is.
+fn missing_from_plan(facts: &Facts, r: &Reference, resolved: &ImageRef) -> Option<Missing> {
+    if facts.embed_plan.is_empty() {
+        return None;
+    }
+    let found = matching::lookup_plan(resolved, &facts.embed_plan);
+    if found.planned.is_some() {
+        return None;
+    }
+    // A loop over release files whose files are not among the sources embeds release
+    // images stowage cannot name; MicroShift's pause image is one of them. Only the built
+    // image can tell.
+    let release_image =
+        r.kind == crate::reference::RefKind::Release || r.origin == crate::reference::Origin::CrioPauseImage;
+    if release_image && facts.embed_plan.iter().any(|e| e.release_loop && e.unknown.is_some()) {
+        return None;
+    }
+    let mut text = "is not in the embed plan: no `skopeo copy` / `podman pull` of the Containerfiles \
+                    embeds it (static check; `--image` checks the built image)"
+        .to_string();
+    if !found.near.is_empty() {
+        text.push_str(&format!(
+            "; the plan embeds {} (same repository, another tag or digest)",
+            found.near.join(", ")
+        ));
+    }
+    if found.unknown > 0 {
+        text.push_str(&format!(
+            "; {} embed(s) of the plan copy images stowage cannot name statically",
+            found.unknown
+        ));
+    }
+    let related = facts
+        .embed_plan
+        .iter()
+        .filter(|e| e.images.iter().any(|i| found.near.contains(i)))
+        .map(|e| Related { message: "embeds the same repository".into(), location: e.location.clone() })
+        .collect();
+    Some(Missing { reason: MissingReason::NotCarried, text, related })
 }
 
 /// Whether a `repo:tag@digest` reference meets a carried `repo:tag` with another digest: the
