@@ -392,10 +392,14 @@ pub fn image_ref(data: &[u8]) {
     assert_eq!(again.registry(), parsed.registry());
     assert_eq!(again.repository(), parsed.repository());
     assert!(again.has_explicit_registry());
+    // The familiar name names the same repository (a bare 64-hex name does not parse at all,
+    // as in containers/image: it reads as an image ID).
     let familiar = parsed.familiar_name();
-    let from_familiar =
-        ImageRef::parse(&familiar).unwrap_or_else(|e| panic!("{text:?}: familiar name {familiar:?}: {e}"));
-    assert_eq!(from_familiar.name(), parsed.name(), "{text:?}: familiar name {familiar:?}");
+    match ImageRef::parse(&familiar) {
+        Ok(r) => assert_eq!(r.name(), parsed.name(), "{text:?}: familiar name {familiar:?}"),
+        Err(e) if e.kind() == stowage::reference::imageref::ParseErrorKind::HexIdentifier => {}
+        Err(e) => panic!("{text:?}: familiar name {familiar:?}: {e}"),
+    }
     let _ = parsed.lookup_key();
     let _ = stowage::reference::platform::Platform::parse(text);
 }
