@@ -7,14 +7,14 @@
 //! changes into one [`FileView`]. Per-layer results are cached by layer digest.
 
 mod archive;
-mod blobs;
+pub mod blobs;
 pub mod cache;
-mod gzip;
+pub mod gzip;
 pub mod layer;
 pub mod manifest;
 pub mod progress;
 pub mod records;
-mod registry;
+pub mod registry;
 mod rootfs;
 pub mod spec;
 mod storage;

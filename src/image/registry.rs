@@ -10,18 +10,20 @@
 //! subset of the API needed here (manifests, blobs, ranges, basic and bearer auth) is small,
 //! and dropping it removed 39 crates from the lock file.
 
-mod challenge;
+pub mod challenge;
 mod client;
 mod tls;
+
+pub use client::{Credentials, token_from_body};
 
 use super::blobs::{BlobReader, BlobRef, BlobSource, blob_path, verify_small};
 use super::manifest::{Manifest, select_platform};
 use super::view::FileView;
 use super::{Cause, ImageConfig, ImageOptions, ImageStats, Plan, archive, read_plan};
 use crate::reference::imageref::ImageRef;
-use client::{Client, Credentials, RangeAnswer};
+use client::{Client, RangeAnswer};
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.oci.image.index.v1+json, \
@@ -242,7 +244,6 @@ fn credentials(image: &ImageRef, opts: &ImageOptions) -> Result<Credentials, Cau
             files.push(d.join("config.json"));
         }
     }
-    let keys = auth_keys(image);
     for file in files {
         let Ok(text) = std::fs::read(&file) else {
             if opts.auth_file.as_ref() == Some(&file) {
@@ -250,20 +251,35 @@ fn credentials(image: &ImageRef, opts: &ImageOptions) -> Result<Credentials, Cau
             }
             continue;
         };
-        for key in &keys {
-            use docker_credential::{CredentialRetrievalError as R, DockerCredential as C};
-            match docker_credential::get_credential_from_reader(&text[..], key) {
-                Ok(C::UsernamePassword(user, password)) => return Ok(Credentials::Basic { user, password }),
-                Ok(C::IdentityToken(t)) => return Ok(Credentials::IdentityToken(t)),
-                Err(R::NoCredentialConfigured) => {}
-                Err(R::ConfigReadError) => {
-                    return Err(Cause::Auth(format!("{} is not a valid auth file", file.display())));
-                }
-                Err(e) => return Err(Cause::Auth(format!("{}: {key}: {e}", file.display()))),
-            }
+        if let Some(found) = auth_file_credentials(&text, image, &file)? {
+            return Ok(found);
         }
     }
     Ok(Credentials::Anonymous)
+}
+
+/// The credentials an auth file's text (`file`, for messages) holds for `image`, most specific
+/// key first; `None` when it has none. A credential helper it names is run.
+pub fn auth_file_credentials(
+    text: &[u8],
+    image: &ImageRef,
+    file: &Path,
+) -> Result<Option<Credentials>, Cause> {
+    for key in &auth_keys(image) {
+        use docker_credential::{CredentialRetrievalError as R, DockerCredential as C};
+        match docker_credential::get_credential_from_reader(text, key) {
+            Ok(C::UsernamePassword(user, password)) => {
+                return Ok(Some(Credentials::Basic { user, password }));
+            }
+            Ok(C::IdentityToken(t)) => return Ok(Some(Credentials::IdentityToken(t))),
+            Err(R::NoCredentialConfigured) => {}
+            Err(R::ConfigReadError) => {
+                return Err(Cause::Auth(format!("{} is not a valid auth file", file.display())));
+            }
+            Err(e) => return Err(Cause::Auth(format!("{}: {key}: {e}", file.display()))),
+        }
+    }
+    Ok(None)
 }
 
 /// Auth-file keys for an image, most specific first (`host/ns/repo`, `host/ns`, `host`).

@@ -242,16 +242,27 @@ pub fn understand(text: &str) -> ScriptModel {
     ScriptModel { recognised: find_loop(text) }
 }
 
-/// Simple `NAME=value` assignments seen so far, for `$NAME` / `${NAME}` / `${NAME:-default}`.
+/// Simple `NAME=value` assignments seen so far (the last one of a name wins), for `$NAME` /
+/// `${NAME}` / `${NAME:-default}`.
 #[derive(Default)]
-struct Vars(Vec<(String, String)>);
+struct Vars(std::collections::HashMap<String, Option<String>>);
+
+/// The longest value an expansion may produce: paths are far shorter (`PATH_MAX` is 4096), and
+/// a script whose variables each double the previous one would otherwise need terabytes.
+const MAX_EXPANSION: usize = 4096;
 
 impl Vars {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    /// `Some(None)`: assigned a value that could not be worked out.
+    fn get(&self, name: &str) -> Option<Option<&str>> {
+        self.0.get(name).map(Option::as_deref)
     }
 
-    /// Expand the variables of a word (quotes removed); `None` when one is unknown.
+    fn set(&mut self, name: &str, value: Option<String>) {
+        self.0.insert(name.to_string(), value);
+    }
+
+    /// Expand the variables of a word (quotes removed); `None` when one is unknown or the
+    /// result would be longer than [`MAX_EXPANSION`].
     fn expand(&self, word: &str) -> Option<String> {
         let word: String = word.chars().filter(|c| *c != '"' && *c != '\'').collect();
         let mut out = String::new();
@@ -271,16 +282,21 @@ impl Vars {
                 let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
                 (rest[..end].to_string(), None, &rest[end..])
             };
-            match (self.get(&name), default) {
-                (Some(v), _) if !v.is_empty() => out.push_str(v),
-                (_, Some(d)) => out.push_str(&self.expand(d)?),
-                (Some(v), None) => out.push_str(v),
+            let value = match (self.get(&name), default) {
+                (Some(None), _) => return None,
+                (Some(Some(v)), _) if !v.is_empty() => v.to_string(),
+                (_, Some(d)) => self.expand(d)?,
+                (Some(Some(v)), None) => v.to_string(),
                 (None, None) => return None,
+            };
+            if out.len() + value.len() > MAX_EXPANSION {
+                return None;
             }
+            out.push_str(&value);
             rest = after;
         }
         out.push_str(rest);
-        Some(out)
+        (out.len() <= MAX_EXPANSION).then_some(out)
     }
 }
 
@@ -329,8 +345,9 @@ fn find_loop(text: &str) -> Result<Loop, String> {
             errexit = change;
         }
         if let Some((name, value)) = assignment(line) {
-            let value = vars.expand(value).unwrap_or_default();
-            vars.0.push((name.to_string(), value));
+            // A value that cannot be worked out (an unknown variable, past the bound) leaves
+            // the variable unknown: a word using it cannot be worked out either.
+            vars.set(name, vars.expand(value));
         }
         if let Some((img, sha)) = while_read(line) {
             if found.is_some() {
@@ -455,6 +472,32 @@ mod tests {
         assert!(!understand(&no_e).recognised.unwrap().errexit);
         let off = DOCUMENTED.replace("set -eux -o pipefail\n", "set -e\nset +e\n");
         assert!(!understand(&off).recognised.unwrap().errexit);
+    }
+
+    #[test]
+    fn variables_that_double_stop_at_the_expansion_bound() {
+        // Forty doublings of 16 bytes: 16 TiB if expanded (fuzz/regressions/copy_script).
+        let mut script = String::from("#!/bin/bash\nv0=xxxxxxxxxxxxxxxx\n");
+        for i in 1..=40 {
+            script.push_str(&format!("v{i}=$v{}$v{}\n", i - 1, i - 1));
+        }
+        let list = |var: &str| DOCUMENTED.replace("image-list.txt", &format!("${{{var}}}"));
+        let model = understand(&format!("{script}{}", list("v40")));
+        assert!(model.recognised.is_err(), "{model:?}");
+        // Below the bound the same variables still expand: v8 is 4096 bytes.
+        let l = understand(&format!("{script}{}", list("v7"))).recognised.expect("recognised");
+        assert_eq!(l.list, format!("/usr/lib/containers/storage/{}", "x".repeat(2048)));
+    }
+
+    #[test]
+    fn the_last_assignment_of_a_variable_wins() {
+        let script = DOCUMENTED
+            .replace("set -eux -o pipefail\n", "D=/a\nD=/usr/lib/containers/storage\n")
+            .replace("/usr/lib/containers/storage/image-list.txt", "$D/list.txt");
+        assert_eq!(
+            understand(&script).recognised.expect("recognised").list,
+            "/usr/lib/containers/storage/list.txt"
+        );
     }
 
     #[test]

@@ -231,9 +231,13 @@ impl ImageRef {
         }
     }
 
-    /// The name as Docker shows it: `nginx`, `user/app`; other registries stay qualified.
+    /// The name as Docker shows it: `nginx`, `user/app`; other registries stay qualified, and
+    /// so does a Docker Hub repository whose first component would read as a registry
+    /// (`docker.io/quay.io/app`: `quay.io/app` names another image).
     pub fn familiar_name(&self) -> String {
-        if self.registry != DEFAULT_REGISTRY {
+        let first = self.repository.split('/').next().unwrap_or_default();
+        if self.registry != DEFAULT_REGISTRY || (self.repository.contains('/') && looks_like_registry(first))
+        {
             return self.name();
         }
         match self.repository.strip_prefix(OFFICIAL_NAMESPACE) {
@@ -681,6 +685,11 @@ mod tests {
         assert_eq!(r.familiar_name(), "user/app");
         assert_eq!(ImageRef::parse("library/a/b").unwrap().familiar_name(), "library/a/b");
         assert_eq!(ImageRef::parse("quay.io/a/b").unwrap().familiar_name(), "quay.io/a/b");
+        // A Docker Hub namespace that reads as a registry stays qualified (fuzz/regressions/image_ref).
+        let hub = ImageRef::parse("docker.io/quay.io/acme/app").unwrap();
+        assert_eq!(hub.familiar_name(), "docker.io/quay.io/acme/app");
+        assert_eq!(ImageRef::parse(&hub.familiar_name()).unwrap(), hub);
+        assert_eq!(ImageRef::parse("docker.io/localhost").unwrap().familiar_name(), "localhost");
 
         let r = ImageRef::parse(&format!("x@{D256}")).unwrap();
         assert_eq!(r.effective_tag(), None);

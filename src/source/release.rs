@@ -170,7 +170,7 @@ pub fn parse(src: &SourceText) -> Release {
 fn byte_offset(src: &SourceText, loc: &serde_saphyr::Location) -> usize {
     match loc.span().byte_offset() {
         Some(b) if (b as usize) <= src.text.len() => b as usize,
-        _ => src.index.offset(&src.text, loc.line() as u32, loc.column() as u32),
+        _ => crate::text::yaml::position_offset(&src.text, loc.line(), loc.column()),
     }
 }
 
@@ -215,7 +215,10 @@ pub(crate) fn yaml_error_problem(src: &SourceText, e: &serde_saphyr::Error) -> P
         _ => message,
     };
     let location = match e.location() {
-        Some(loc) if loc.line() > 0 => src.location_at(loc.line() as u32, loc.column().max(1) as u32),
+        Some(loc) if loc.line() > 0 => {
+            let at = crate::text::yaml::position_offset(&src.text, loc.line(), loc.column());
+            src.location(at..at)
+        }
         _ => src.file_location(),
     };
     Problem { message: message.to_string(), location }

@@ -33,15 +33,6 @@ impl SourceText {
         loc
     }
 
-    /// Location of a 1-based line and code-point column (for parsers that report those).
-    pub fn location_at(&self, line: u32, column: u32) -> Location {
-        let offset = self.index.offset(&self.text, line, column);
-        let mut loc = self.location(offset..offset);
-        loc.line = line.max(1);
-        loc.column = column.max(1);
-        loc
-    }
-
     pub fn file_location(&self) -> Location {
         let mut loc = Location::file_only(&self.display);
         loc.in_image = self.in_image;

@@ -319,7 +319,7 @@ fn parse_document(src: &SourceText, range: Span) -> Result<Node, Problem> {
             location: src.location(range.start..range.start),
         });
     }
-    let (first_line, first_column) = src.index.line_col(&src.text, range.start);
+    let (first_line, _) = src.index.line_col(&src.text, range.start);
     match serde_saphyr::from_str_with_options::<RawNode>(text, options()) {
         Ok(raw) => {
             let mut node = raw.0;
@@ -337,19 +337,35 @@ fn parse_document(src: &SourceText, range: Span) -> Result<Node, Problem> {
             let message = message.split(" at line ").next().unwrap_or(&message).trim_end().to_string();
             let location = match err.location() {
                 Some(loc) if loc.line() > 0 => {
-                    let line = first_line - 1 + u32::try_from(loc.line()).unwrap_or(u32::MAX - first_line);
-                    let mut column = u32::try_from(loc.column()).unwrap_or(1).max(1);
-                    if loc.line() == 1 {
-                        // The slice may start after a byte-order mark.
-                        column += first_column - 1;
-                    }
-                    src.location_at(line, column)
+                    let at = range.start + position_offset(text, loc.line(), loc.column());
+                    src.location(at..at)
                 }
                 _ => src.location(range.start..range.start),
             };
             Err(Problem { message: format!("invalid YAML: {message}"), location })
         }
     }
+}
+
+/// The byte offset in `text` of a 1-based line and column as the YAML parser counts them: a
+/// line ends at `\n`, `\r\n` or a lone `\r` (YAML 1.2 §5.4, where [`LineIndex`] counts `\n`
+/// only), a column counts characters. A position past the end of its line, or of the text, is
+/// clamped to that end, so that a location made from it always lies in the file.
+///
+/// [`LineIndex`]: crate::text::location::LineIndex
+pub fn position_offset(text: &str, line: u64, column: u64) -> usize {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for _ in 1..line {
+        let Some(i) = bytes[start..].iter().position(|&b| b == b'\n' || b == b'\r') else {
+            return text.len();
+        };
+        let i = start + i;
+        start = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
+    }
+    let end = bytes[start..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(text.len(), |i| start + i);
+    let column = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
+    text[start..end].char_indices().nth(column).map_or(end, |(i, _)| start + i)
 }
 
 /// Turn document-relative spans into file spans, drop the quotes of quoted scalars, give
@@ -730,6 +746,33 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].location.line, 4, "{:?}", problems[0]);
         assert!(!problems[0].message.contains("line 1"), "{}", problems[0].message);
+    }
+
+    #[test]
+    fn an_error_after_lone_carriage_returns_stays_in_the_file() {
+        // YAML ends a line at a lone `\r`; the file has 4 lines as editors and LineIndex count
+        // them, 11 as the parser counts them (fuzz/regressions/manifest_yaml).
+        let text = "a: 1\nb:\n  \r\r\r\r\r\r\r- c\n  d: [x\n";
+        let s = src(text);
+        let (_, problems) = parse_documents(&s);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        let p = &problems[0].location;
+        assert!(p.line <= 5, "line {} of a 4-line file", p.line);
+        let (line, column) = s.index.line_col(&s.text, p.span.clone().expect("a span").start);
+        assert_eq!((p.line, p.column), (line, column));
+    }
+
+    #[test]
+    fn yaml_positions_count_every_line_break() {
+        let text = "ab\r\ncd\ref\ngh";
+        assert_eq!(position_offset(text, 1, 2), 1);
+        assert_eq!(position_offset(text, 2, 1), 4);
+        assert_eq!(position_offset(text, 3, 2), 8);
+        assert_eq!(position_offset(text, 4, 1), 10);
+        // Past the end of a line, of the text: clamped.
+        assert_eq!(position_offset(text, 1, 9), 2);
+        assert_eq!(position_offset(text, 9, 1), text.len());
+        assert_eq!(position_offset("é\nx", 1, 2), 2);
     }
 
     #[test]

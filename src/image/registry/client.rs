@@ -295,19 +295,8 @@ impl Client {
         let body = read_limited(response, MAX_SMALL_BODY)
             .await
             .map_err(|e| Cause::Registry(format!("{}: token server {realm}: {e}", self.registry)))?;
-        #[derive(serde::Deserialize)]
-        struct TokenResponse {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| {
-            Cause::Registry(format!("{}: token server {realm} sent no token JSON: {e}", self.registry))
-        })?;
-        parsed
-            .token
-            .filter(|t| !t.is_empty())
-            .or(parsed.access_token.filter(|t| !t.is_empty()))
-            .ok_or_else(|| Cause::Registry(format!("{}: token server {realm} sent no token", self.registry)))
+        token_from_body(&body)
+            .map_err(|e| Cause::Registry(format!("{}: token server {realm} {e}", self.registry)))
     }
 
     /// `by` (the registry or its token server) answered 401 to our credentials.
@@ -395,6 +384,23 @@ pub async fn read_limited(mut response: Response, limit: u64) -> Result<Vec<u8>,
         append_limited(&mut body, &chunk, limit)?;
     }
     Ok(body)
+}
+
+/// The token of a token server's answer (`token`, else OAuth2's `access_token`); the error
+/// completes "token server REALM ...".
+pub fn token_from_body(body: &[u8]) -> Result<String, String> {
+    #[derive(serde::Deserialize)]
+    struct TokenResponse {
+        token: Option<String>,
+        access_token: Option<String>,
+    }
+    let parsed: TokenResponse =
+        serde_json::from_slice(body).map_err(|e| format!("sent no token JSON: {e}"))?;
+    parsed
+        .token
+        .filter(|t| !t.is_empty())
+        .or(parsed.access_token.filter(|t| !t.is_empty()))
+        .ok_or_else(|| "sent no token".to_string())
 }
 
 fn append_limited(body: &mut Vec<u8>, chunk: &[u8], limit: u64) -> Result<(), BodyError> {
