@@ -78,6 +78,7 @@ impl Context<'_> {
     /// configuration was read), else the catalog default. A rule asking for a parameter its
     /// catalog entry does not declare is a defect, not a silent default: it panics in the
     /// rule's own tests.
+    #[expect(clippy::panic, reason = "a rule reading an undeclared parameter is a defect of the rule")]
     pub fn param(&self, rule: &str, name: &str) -> serde_json::Value {
         let declared = catalog::entry(rule).and_then(|e| e.parameters.iter().find(|p| p.name == name));
         let Some(declared) = declared else {

@@ -454,11 +454,30 @@ fn value(text: &str) -> Result<HeaderValue, Cause> {
     HeaderValue::from_str(text).map_err(|_| Cause::Spec(format!("`{text}` cannot be sent in an HTTP header")))
 }
 
-/// `application/x-www-form-urlencoded`, through the URL crate reqwest already uses.
+/// `application/x-www-form-urlencoded` (the WHATWG URL standard's serializer): alphanumerics
+/// and `*-._` as they are, a space as `+`, every other byte of the UTF-8 text as `%XX`.
 fn form_urlencoded(pairs: &[(&str, &str)]) -> String {
-    let mut url = reqwest::Url::parse("http://form.invalid/").expect("a constant URL parses");
-    url.query_pairs_mut().extend_pairs(pairs);
-    url.query().unwrap_or_default().to_string()
+    let encode = |text: &str, out: &mut String| {
+        for b in text.bytes() {
+            match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                    out.push(char::from(b))
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+    };
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode(name, &mut out);
+        out.push('=');
+        encode(value, &mut out);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -508,9 +527,10 @@ mod tests {
             form_urlencoded(&[
                 ("grant_type", "refresh_token"),
                 ("scope", "repository:a/b:pull"),
-                ("t", "x+y &z")
+                ("t", "x+y &z"),
+                ("u", "é~*")
             ]),
-            "grant_type=refresh_token&scope=repository%3Aa%2Fb%3Apull&t=x%2By+%26z"
+            "grant_type=refresh_token&scope=repository%3Aa%2Fb%3Apull&t=x%2By+%26z&u=%C3%A9%7E*"
         );
     }
 
