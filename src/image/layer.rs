@@ -7,7 +7,9 @@
 //! top-down with whiteouts.
 
 use super::Cause;
-use super::view::{Capture, Entry, FileView, capture, is_watched, normalize_path};
+use super::view::{
+    Capture, Entry, FileView, MAX_CONTENT_BYTES, capture, is_watched, normalize_path, oversized_configuration,
+};
 use sha2::{Digest, Sha256};
 use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -18,6 +20,43 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const BOMB_ALLOWANCE: u64 = 1 << 30;
 /// Real layers inflate 2–20×; a stream inflating more than this is refused as a bomb.
 pub const BOMB_RATIO: u64 = 100;
+
+/// Watched entries one layer may record. A containers-storage store records a few per image
+/// (its contents below `diff/` are skipped), a `dir:` copy a few per image: real layers stay
+/// far below this.
+pub const MAX_LAYER_ENTRIES: usize = 1_000_000;
+/// Bytes of watched file content one layer may keep (store records, lists, configurations,
+/// manifests; each file at most [`MAX_CONTENT_BYTES`]).
+pub const MAX_LAYER_CONTENT: u64 = 256 << 20;
+
+/// Counts what one layer records against [`MAX_LAYER_ENTRIES`] and [`MAX_LAYER_CONTENT`], so
+/// that a hostile layer (a million copies of a 16 MiB `/etc/containers` file, compressed to
+/// nothing) cannot make the view hold more than that.
+#[derive(Debug, Default)]
+pub struct Kept {
+    entries: usize,
+    content: u64,
+}
+
+impl Kept {
+    /// Admit one more entry keeping `content` bytes, or say which bound it crosses.
+    pub fn admit(&mut self, content: u64, what: &str) -> Result<(), Cause> {
+        self.entries += 1;
+        self.content = self.content.saturating_add(content);
+        if self.entries > MAX_LAYER_ENTRIES {
+            return Err(Cause::Unsupported(format!(
+                "{what} layer records more than {MAX_LAYER_ENTRIES} entries under the watched paths (README \"Limits\")"
+            )));
+        }
+        if self.content > MAX_LAYER_CONTENT {
+            return Err(Cause::Unsupported(format!(
+                "{what} layer keeps more than {} MiB of watched file content (README \"Limits\")",
+                MAX_LAYER_CONTENT >> 20
+            )));
+        }
+        Ok(())
+    }
+}
 
 /// What one layer does to the watched paths.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -187,6 +226,8 @@ impl<R: Read> Read for Guard<'_, R> {
 fn scan<R: Read>(mut stream: Guard<'_, R>, what: &str) -> Result<(LayerChanges, Option<String>), Cause> {
     let corrupt = |e: io::Error| Cause::Corrupt(format!("{what} layer: {e}"));
     let mut changes = LayerChanges::default();
+    let mut kept = Kept::default();
+    let kind = what;
     {
         let mut archive = tar::Archive::new(&mut stream);
         for entry in archive.entries().map_err(corrupt)? {
@@ -206,6 +247,13 @@ fn scan<R: Read>(mut stream: Guard<'_, R>, what: &str) -> Result<(LayerChanges, 
             if what == Capture::Skip {
                 continue;
             }
+            if oversized_configuration(&path, size) {
+                return Err(Cause::Unsupported(format!(
+                    "{kind} layer: {path} is {size} bytes, more than the {} MiB read of a watched configuration file (README \"Limits\")",
+                    MAX_CONTENT_BYTES >> 20
+                )));
+            }
+            kept.admit(if what == Capture::Content { size } else { 0 }, kind)?;
             let header = entry.header();
             let mode = header.mode().unwrap_or(0o644);
             let item = match header.entry_type() {
@@ -346,6 +394,29 @@ mod tests {
         let truncated = &gz[..gz.len() - 20];
         let err = read_layer(truncated, &Expect::Nothing, &AtomicU64::new(0)).unwrap_err();
         assert!(err.to_string().contains("gzip"), "{err}");
+    }
+
+    #[test]
+    fn a_layer_keeps_bounded_watched_content_and_entries() {
+        // 17 files of 16 MiB (each small enough to be kept) under /etc/containers: 272 MiB.
+        let big = vec![b'#'; 16 << 20];
+        let names: Vec<String> = (0..17).map(|i| format!("etc/containers/f{i}.conf")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &big[..])).collect();
+        let tar = tar_of(&entries);
+        let err = read_layer(&tar[..], &Expect::Nothing, &AtomicU64::new(0)).unwrap_err();
+        assert!(matches!(err, Cause::Unsupported(_)), "{err}");
+        assert!(err.to_string().contains("more than 256 MiB of watched file content"), "{err}");
+        // A configuration file too large to keep is not taken for absent: the layer is refused.
+        let huge = vec![b'#'; (16 << 20) + 1];
+        let tar = tar_of(&[("etc/containers/storage.conf", &huge[..])]);
+        let err = read_layer(&tar[..], &Expect::Nothing, &AtomicU64::new(0)).unwrap_err().to_string();
+        assert!(err.contains("/etc/containers/storage.conf is 16777217 bytes"), "{err}");
+        let mut kept = Kept::default();
+        for _ in 0..MAX_LAYER_ENTRIES {
+            kept.admit(0, "tar").unwrap();
+        }
+        let err = kept.admit(0, "tar").unwrap_err().to_string();
+        assert!(err.contains("more than 1000000 entries"), "{err}");
     }
 
     #[test]

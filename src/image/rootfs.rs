@@ -3,7 +3,7 @@
 //! later inside the image root by [`FileView::resolve`]).
 
 use super::layer::{self, Item, LayerChanges};
-use super::view::{Capture, Entry, FileView, WATCHED, capture};
+use super::view::{Capture, Entry, FileView, WATCHED, capture, oversized_configuration};
 use super::{Cause, ImageConfig, ImageStats};
 use std::fs;
 use std::io::Read;
@@ -128,6 +128,12 @@ fn record(
         Entry::Symlink { target: target.to_string_lossy().into_owned() }
     } else if ft.is_file() {
         let size = meta.len();
+        if oversized_configuration(path, size) {
+            return Err(Cause::Unsupported(format!(
+                "{}: {size} bytes, more than the watched configuration files kept (README \"Limits\")",
+                on_disk.display()
+            )));
+        }
         let content = if capture(path, size) == Capture::Content {
             let mut buf = Vec::with_capacity(size as usize);
             let file = fs::File::open(on_disk).map_err(|e| Cause::io(on_disk, e))?;

@@ -85,6 +85,14 @@ pub fn capture(path: &str, size: u64) -> Capture {
     }
 }
 
+/// True for a watched file that is read as configuration (not a store record, blob or layer)
+/// and is too large to keep: readers would take it for absent, and the device reads it, so the
+/// image is refused instead (fail closed; README "Limits").
+pub fn oversized_configuration(path: &str, size: u64) -> bool {
+    let in_store = path.split('/').any(|p| p == "storage" || p == "containers-image-cache");
+    size > MAX_CONTENT_BYTES && !in_store && capture(path, size) == Capture::Entry
+}
+
 /// True when `path` is one of [`WATCHED`] or below one, or an ancestor directory of one
 /// (ancestors are recorded so that symlinks like `/usr/lib/containers -> ...` resolve).
 pub fn is_watched(path: &str) -> bool {
@@ -294,6 +302,11 @@ mod tests {
         assert_eq!(capture("/usr/share/containers/oci/app/blobs/sha256/abc", 1 << 20), Capture::Entry);
         assert_eq!(capture("/usr/share/containers/oci/app.tar", 9), Capture::Entry);
         assert_eq!(capture("/etc/crio/crio.conf", MAX_CONTENT_BYTES + 1), Capture::Entry);
+        assert!(oversized_configuration("/etc/crio/crio.conf", MAX_CONTENT_BYTES + 1));
+        assert!(!oversized_configuration("/etc/crio/crio.conf", MAX_CONTENT_BYTES));
+        assert!(!oversized_configuration("/usr/lib/containers/storage/overlay-images/images.json", 1 << 30));
+        assert!(!oversized_configuration("/usr/lib/containers/storage/x/layer.tar", 1 << 30));
+        assert!(!oversized_configuration("/usr/bin/bash", 1 << 30));
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub mod estargz;
 pub mod zstd_chunked;
 
 use super::blobs::BlobSource;
-use super::layer::{Item, LayerChanges, escapes_root};
-use super::view::{Capture, Entry, capture, normalize_path};
+use super::layer::{Item, Kept, LayerChanges, escapes_root};
+use super::view::{Capture, Entry, capture, normalize_path, oversized_configuration};
 use super::{Cause, LayerDesc};
 use rayon::prelude::*;
 use serde::Deserialize;
@@ -394,6 +394,7 @@ fn check_digest(data: &[u8], want: &str, what: impl Fn() -> String) -> Result<()
 fn list(entries: &[TocEntry], format: TocFormat) -> Result<(LayerChanges, Vec<ContentJob>), Cause> {
     let name = format.name();
     let mut changes = LayerChanges::default();
+    let mut kept = Kept::default();
     let mut jobs: Vec<ContentJob> = Vec::new();
     // Chunk entries continue the regular file before them.
     let mut last_file: Option<usize> = None;
@@ -423,6 +424,12 @@ fn list(entries: &[TocEntry], format: TocFormat) -> Result<(LayerChanges, Vec<Co
         if what == Capture::Skip {
             continue;
         }
+        if e.kind == "reg" && oversized_configuration(&path, size) {
+            return Err(Cause::Unsupported(format!(
+                "{name} layer: {path} is {size} bytes, more than the watched configuration files kept (README \"Limits\")"
+            )));
+        }
+        kept.admit(if what == Capture::Content && e.kind == "reg" { size } else { 0 }, name)?;
         let mode = u32::try_from(e.mode).unwrap_or(0);
         let item = match e.kind.as_str() {
             "reg" => {
