@@ -170,7 +170,7 @@ pub fn parse(src: &SourceText) -> Release {
 fn byte_offset(src: &SourceText, loc: &serde_saphyr::Location) -> usize {
     match loc.span().byte_offset() {
         Some(b) if (b as usize) <= src.text.len() => b as usize,
-        _ => crate::text::yaml::position_offset(&src.text, loc.line(), loc.column()),
+        _ => crate::text::location::position_offset(&src.text, loc.line(), loc.column()),
     }
 }
 
@@ -216,7 +216,7 @@ pub(crate) fn yaml_error_problem(src: &SourceText, e: &serde_saphyr::Error) -> P
     };
     let location = match e.location() {
         Some(loc) if loc.line() > 0 => {
-            let at = crate::text::yaml::position_offset(&src.text, loc.line(), loc.column());
+            let at = crate::text::location::position_offset(&src.text, loc.line(), loc.column());
             src.location(at..at)
         }
         _ => src.file_location(),

@@ -337,7 +337,8 @@ fn parse_document(src: &SourceText, range: Span) -> Result<Node, Problem> {
             let message = message.split(" at line ").next().unwrap_or(&message).trim_end().to_string();
             let location = match err.location() {
                 Some(loc) if loc.line() > 0 => {
-                    let at = range.start + position_offset(text, loc.line(), loc.column());
+                    let at =
+                        range.start + crate::text::location::position_offset(text, loc.line(), loc.column());
                     src.location(at..at)
                 }
                 _ => src.location(range.start..range.start),
@@ -347,29 +348,6 @@ fn parse_document(src: &SourceText, range: Span) -> Result<Node, Problem> {
     }
 }
 
-/// The byte offset in `text` of a 1-based line and column as the YAML parser counts them: a
-/// line ends at `\n`, `\r\n` or a lone `\r` (YAML 1.2 §5.4, where [`LineIndex`] counts `\n`
-/// only), a column counts characters. A position past the end of its line, or of the text, is
-/// clamped to that end, so that a location made from it always lies in the file.
-///
-/// [`LineIndex`]: crate::text::location::LineIndex
-pub fn position_offset(text: &str, line: u64, column: u64) -> usize {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    for _ in 1..line {
-        let Some(i) = bytes[start..].iter().position(|&b| b == b'\n' || b == b'\r') else {
-            return text.len();
-        };
-        let i = start + i;
-        start = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') { i + 2 } else { i + 1 };
-    }
-    let end = bytes[start..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(text.len(), |i| start + i);
-    let column = usize::try_from(column.saturating_sub(1)).unwrap_or(usize::MAX);
-    text[start..end].char_indices().nth(column).map_or(end, |(i, _)| start + i)
-}
-
-/// Turn document-relative spans into file spans, drop the quotes of quoted scalars, give
-/// numbers their source text and collections an end. Recursion is bounded by `MAX_DEPTH`.
 fn fix_spans(node: &mut Node, text: &str, base: usize) {
     let start = node.span.start.min(text.len());
     let end = node.span.end.clamp(start, text.len());
@@ -760,19 +738,6 @@ mod tests {
         assert!(p.line <= 5, "line {} of a 4-line file", p.line);
         let (line, column) = s.index.line_col(&s.text, p.span.clone().expect("a span").start);
         assert_eq!((p.line, p.column), (line, column));
-    }
-
-    #[test]
-    fn yaml_positions_count_every_line_break() {
-        let text = "ab\r\ncd\ref\ngh";
-        assert_eq!(position_offset(text, 1, 2), 1);
-        assert_eq!(position_offset(text, 2, 1), 4);
-        assert_eq!(position_offset(text, 3, 2), 8);
-        assert_eq!(position_offset(text, 4, 1), 10);
-        // Past the end of a line, of the text: clamped.
-        assert_eq!(position_offset(text, 1, 9), 2);
-        assert_eq!(position_offset(text, 9, 1), text.len());
-        assert_eq!(position_offset("é\nx", 1, 2), 2);
     }
 
     #[test]
