@@ -279,3 +279,78 @@ fn crlf_line_endings_fail_the_first_copy() {
     assert_eq!(verdict_of(&all, &lines[4].0), "copy-not-reached");
     assert_eq!(findings(&report, "copy-script-fails")[0]["location"]["line"], 1);
 }
+
+/// systemd reads drop-ins from `/etc/systemd/system/microshift.service.d` as well
+/// (systemd.unit(5)): a copy step installed there runs at boot like one in `/usr/lib`.
+#[test]
+fn a_drop_in_in_etc_runs_the_copy_step() {
+    let image = Image::complete();
+    let text = image.read(DROP_IN);
+    std::fs::remove_file(image.root.join(DROP_IN)).unwrap();
+    let etc = image.root.join("etc/systemd/system/microshift.service.d");
+    std::fs::create_dir_all(&etc).unwrap();
+    std::fs::write(etc.join("10-copy.conf"), text).unwrap();
+    let (code, report) = image.check();
+    assert_eq!(code, 0, "{report}");
+    assert!(ready(&report));
+    assert!(verdicts(&report).iter().all(|(_, v)| v == "embedded"));
+}
+
+/// A drop-in of the same name in `/etc` hides the one in `/usr/lib`, and an empty
+/// `ExecStartPre=` in a drop-in sorted after it (`zz-` > `m`) clears the commands before it: either way the copy step
+/// no longer runs, and nothing in the list is copied.
+#[test]
+fn an_etc_drop_in_that_hides_or_clears_the_copy_step_stops_it() {
+    let etc = "etc/systemd/system/microshift.service.d";
+    let name = Path::new(DROP_IN).file_name().unwrap().to_str().unwrap().to_string();
+    for (file, text) in
+        [(name.as_str(), "[Service]\nEnvironment=X=1\n"), ("zz-reset.conf", "[Service]\nExecStartPre=\n")]
+    {
+        let image = Image::complete();
+        std::fs::create_dir_all(image.root.join(etc)).unwrap();
+        image.write(&format!("{etc}/{file}"), text);
+        let (code, report) = image.check();
+        assert_eq!(code, 1, "{file}: {report}");
+        assert!(!ready(&report), "{file}");
+        let all = verdicts(&report);
+        assert!(all.iter().all(|(_, v)| v == "not-visible"), "{file}: {all:?}");
+        assert_eq!(findings(&report, "copy-service-missing").len(), 1, "{file}");
+    }
+}
+
+/// containers/image reuses a layer the store already has instead of reading the source's blob:
+/// a copy missing a layer blob that an earlier line's copy put in the store still succeeds,
+/// and fails when it comes first (device oracle case m145 at seed 0x150ac1e).
+#[test]
+fn a_missing_layer_blob_an_earlier_copy_stored_is_reused() {
+    use sha2::{Digest, Sha256};
+    for earlier in [true, false] {
+        let image = Image::complete();
+        let (web, web_h) = image.lines()[0].clone();
+        let reference = web.replace(":1.2", ":reuse");
+        let hash = hex::encode(Sha256::digest(format!("{reference}\n")));
+        let copy = image.root.join(STORE).join(&hash);
+        copy_tree(&image.root.join(STORE).join(&web_h), &copy);
+        let manifest: Value =
+            serde_json::from_str(&image.read(&format!("{STORE}/{hash}/manifest.json"))).unwrap();
+        let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_string();
+        std::fs::remove_file(copy.join(layer.trim_start_matches("sha256:"))).unwrap();
+        let list = image.read(LIST);
+        let line = format!("{reference},{hash}\n");
+        image.write(LIST, &if earlier { format!("{list}{line}") } else { format!("{line}{list}") });
+        let (code, report) = image.check();
+        if earlier {
+            assert_eq!(code, 0, "{report}");
+            assert!(ready(&report));
+            assert!(findings(&report, "copy-script-fails").is_empty());
+        } else {
+            assert_eq!(code, 1);
+            let fails = findings(&report, "copy-script-fails");
+            assert_eq!(fails.len(), 1, "{report}");
+            assert_eq!(fails[0]["location"]["line"], 1);
+            assert!(
+                fails[0]["message"].as_str().unwrap().contains(&format!("layer blob {layer} is missing"))
+            );
+        }
+    }
+}

@@ -10,6 +10,34 @@ use crate::image::view::{Entry, FileView};
 pub const DEFAULT_LIST: &str = "/usr/lib/containers/storage/image-list.txt";
 pub const COPY_SCRIPT: &str = "/usr/bin/microshift-copy-images";
 pub const DROP_IN_DIR: &str = "/usr/lib/systemd/system/microshift.service.d";
+/// Where systemd finds `microshift.service` and its `microshift.service.d/` drop-ins in a
+/// booted image, highest precedence first (systemd.unit(5) "Unit File Load Path"; `/run` is a
+/// tmpfs at boot, so what an image ships there is never read).
+pub const UNIT_DIRS: [&str; 2] = ["/etc/systemd/system", "/usr/lib/systemd/system"];
+
+/// The files systemd reads for `microshift.service`, in the order it applies them: the unit
+/// (the first of [`UNIT_DIRS`] that has it), then the drop-ins of every
+/// `microshift.service.d/` sorted by file name, a name in `/etc` hiding the same name in
+/// `/usr/lib` (systemd.unit(5)).
+pub fn unit_files(view: &FileView) -> Vec<String> {
+    let mut files: Vec<String> = Vec::new();
+    if let Some(unit) =
+        UNIT_DIRS.iter().map(|d| format!("{d}/microshift.service")).find(|p| view.read(p).is_some())
+    {
+        files.push(unit);
+    }
+    let mut drop_ins: std::collections::BTreeMap<&str, String> = std::collections::BTreeMap::new();
+    for dir in UNIT_DIRS {
+        let dir = format!("{dir}/microshift.service.d");
+        for (name, _) in view.list_dir(&dir) {
+            if name.ends_with(".conf") {
+                drop_ins.entry(name).or_insert_with(|| join(&dir, name));
+            }
+        }
+    }
+    files.extend(drop_ins.into_values());
+    files
+}
 
 /// The copy service that makes `dir:` copies visible to CRI-O: the script, the drop-in that
 /// runs it, and how the script is understood.
@@ -74,15 +102,12 @@ impl CopyService {
     pub fn find(view: &FileView) -> CopyService {
         let script = matches!(view.lookup(COPY_SCRIPT), Some(Entry::File { .. }));
         let script_text = view.read(COPY_SCRIPT).map(|b| String::from_utf8_lossy(b).into_owned());
-        let exec = view
-            .list_dir(DROP_IN_DIR)
-            .into_iter()
-            .filter(|(name, _)| name.ends_with(".conf"))
-            .map(|(name, _)| join(DROP_IN_DIR, name))
-            .find_map(|path| {
-                let text = String::from_utf8_lossy(view.read(&path)?).into_owned();
-                ExecLine::find(&path, &text, COPY_SCRIPT)
-            });
+        let mut exec = None;
+        for path in unit_files(view) {
+            if let Some(bytes) = view.read(&path) {
+                exec = ExecLine::scan(&path, &String::from_utf8_lossy(bytes), COPY_SCRIPT, exec);
+            }
+        }
         let model = match &script_text {
             Some(text) => understand(text),
             None => ScriptModel { recognised: Err("no copy script".into()) },
@@ -121,7 +146,7 @@ impl CopyService {
         let Some(drop_in) = &self.drop_in else {
             return (
                 false,
-                format!("no drop-in in {DROP_IN_DIR} runs {COPY_SCRIPT}: nothing copies it at boot"),
+                format!("no microshift.service drop-in runs {COPY_SCRIPT}: nothing copies it at boot"),
             );
         };
         if let Ok(l) = &self.model.recognised {

@@ -68,6 +68,13 @@ pub struct ExecLine {
 impl ExecLine {
     /// The `ExecStartPre=`/`ExecStart=` line of a drop-in that runs `script`, if any.
     pub fn find(file: &str, text: &str, script: &str) -> Option<ExecLine> {
+        Self::scan(file, text, script, None)
+    }
+
+    /// Read one more unit file or drop-in after `found` (what the files before it decided):
+    /// the first line that runs `script` is the one; an empty `ExecStartPre=` (or
+    /// `ExecStart=`) clears the commands set before it, that line included (systemd.service(5)).
+    pub fn scan(file: &str, text: &str, script: &str, mut found: Option<ExecLine>) -> Option<ExecLine> {
         for (n, raw) in text.lines().enumerate() {
             let line = raw.trim();
             let (key, value) = match line.split_once('=') {
@@ -79,12 +86,20 @@ impl ExecLine {
                 "ExecStart" => false,
                 _ => continue,
             };
+            if value.is_empty() {
+                if found.as_ref().is_some_and(|f| f.pre == pre) {
+                    found = None;
+                }
+                continue;
+            }
             // Special prefixes (systemd.service(5) "Table 1"): any of `@-:+!` before the path.
             let prefixes: String = value.chars().take_while(|c| "@-:+!".contains(*c)).collect();
             let command = &value[prefixes.len()..];
             let program = command.split_whitespace().next().unwrap_or("");
-            if program == script || program.rsplit('/').next() == script.rsplit('/').next() {
-                return Some(ExecLine {
+            if found.is_none()
+                && (program == script || program.rsplit('/').next() == script.rsplit('/').next())
+            {
+                found = Some(ExecLine {
                     file: file.to_string(),
                     line: n as u32 + 1,
                     pre,
@@ -92,7 +107,7 @@ impl ExecLine {
                 });
             }
         }
-        None
+        found
     }
 }
 

@@ -89,6 +89,9 @@ pub fn read(
                     image.copy = Some(outcome.clone());
                 }
             }
+            for &i in line_image.values() {
+                settle_reused_layers(&mut images[i]);
+            }
             if script_loop.is_some() && service.cannot_run.is_none() {
                 service.run = Some(ListRun::new(list, errexit, &run));
             }
@@ -194,11 +197,22 @@ impl Failing<'_> {
         if never {
             return copystep::never_runs(lines);
         }
+        // Layers the copies so far put in the store: containers/image reuses a layer the
+        // destination already has instead of reading the source's blob (`TryReusingBlob`), so a
+        // later copy missing that blob still succeeds (seen with skopeo by the device oracle).
+        let mut stored: BTreeSet<String> = BTreeSet::new();
         copystep::run(lines, errexit, |l| match line_image.get(&l.line) {
             Some(_) if self.storage.is_some() => {
                 Err(CopyFailure::new(FailKind::StoreBroken, self.storage.unwrap_or_default()))
             }
-            Some(&i) => copy_failure(&images[i], self.target_arch).map_or(Ok(()), Err),
+            Some(&i) => {
+                let image = &images[i];
+                let failure = copy_failure(image, self.target_arch, &stored);
+                if failure.is_none() {
+                    stored.extend(image.layer_blobs.iter().map(|(d, _)| d.clone()));
+                }
+                failure.map_or(Ok(()), Err)
+            }
             None if l.text.is_empty() => Err(CopyFailure::new(
                 FailKind::BadLine,
                 "an empty line gives skopeo an empty image reference",
@@ -230,7 +244,11 @@ fn trimmed_lines(text: &str) -> Vec<ReadLine> {
 
 /// Why `skopeo copy --preserve-digests dir:DIR/H containers-storage:REF` refuses this copy on a
 /// device of `target_arch`, or `None` when it succeeds.
-fn copy_failure(image: &EmbeddedImage, target_arch: Option<&str>) -> Option<CopyFailure> {
+fn copy_failure(
+    image: &EmbeddedImage,
+    target_arch: Option<&str>,
+    stored: &BTreeSet<String>,
+) -> Option<CopyFailure> {
     let reference = image.names.first().map(String::as_str).unwrap_or_default();
     let parsed = match ImageRef::parse(reference) {
         Ok(r) if reference.trim() == reference => r,
@@ -241,7 +259,8 @@ fn copy_failure(image: &EmbeddedImage, target_arch: Option<&str>) -> Option<Copy
             ));
         }
     };
-    if !image.problems.is_empty() {
+    let reused = reused_layer_problems(image, stored);
+    if image.problems.len() > reused.len() {
         return Some(CopyFailure::new(
             FailKind::Incomplete,
             format!("the copy is incomplete ({})", image.problems.join("; ")),
@@ -272,6 +291,39 @@ fn copy_failure(image: &EmbeddedImage, target_arch: Option<&str>) -> Option<Copy
         ));
     }
     None
+}
+
+/// The problems of a copy that are layer blobs it misses but the store already has from an
+/// earlier copy (`stored`): skopeo reuses those layers and the copy succeeds.
+fn reused_layer_problems(image: &EmbeddedImage, stored: &BTreeSet<String>) -> Vec<String> {
+    image
+        .layer_blobs
+        .iter()
+        .filter(|(digest, held)| !held && stored.contains(digest))
+        .map(|(digest, _)| missing_blob("layer", digest))
+        .filter(|p| image.problems.contains(p))
+        .collect()
+}
+
+/// A copy the step copied although it misses layer blobs (reused from the store): complete on
+/// the device, with the missing blobs as warnings.
+fn settle_reused_layers(image: &mut EmbeddedImage) {
+    if !matches!(image.copy, Some(copystep::LineOutcome::Copied)) || image.problems.is_empty() {
+        return;
+    }
+    let missing: Vec<String> =
+        image.layer_blobs.iter().filter(|(_, held)| !held).map(|(d, _)| missing_blob("layer", d)).collect();
+    let (reused, rest): (Vec<String>, Vec<String>) =
+        std::mem::take(&mut image.problems).into_iter().partition(|p| missing.contains(p));
+    image.problems = rest;
+    image.complete = image.problems.is_empty();
+    image.warnings.extend(reused.into_iter().map(|p| {
+        format!("{p} from the copy: skopeo reuses the layer an earlier line of the list put in the store")
+    }));
+}
+
+fn missing_blob(what: &str, digest: &str) -> String {
+    format!("{what} blob {digest} is missing")
 }
 
 /// A text file is an image list when its first non-empty line is `something,<64 hex>`.
@@ -349,6 +401,14 @@ fn check_copy(view: &FileView, dir: &str, target_arch: Option<&str>, image: &mut
         Ok(Manifest::Image { config, layers, architecture }) => {
             let arch = check_image(view, dir, config.as_ref(), &layers, architecture, None, image);
             image.architectures.extend(arch);
+            image.layer_blobs = layers
+                .iter()
+                .map(|l| {
+                    let held = manifest::sha256_hex_of(&l.digest)
+                        .is_some_and(|hex| matches!(view.lookup(&join(dir, hex)), Some(Entry::File { .. })));
+                    (l.digest.clone(), held)
+                })
+                .collect();
         }
         Ok(Manifest::Index { manifests }) => {
             image.index = true;
@@ -484,7 +544,7 @@ fn check_blob(
             Some(path)
         }
         _ => {
-            image.problem(format!("{what} blob {} is missing", d.digest));
+            image.problem(missing_blob(what, &d.digest));
             None
         }
     }

@@ -101,6 +101,10 @@ pub struct EmbeddedImage {
     /// Its top manifest is a manifest list / OCI index.
     #[serde(skip)]
     pub index: bool,
+    /// For a `dir:` copy of one image manifest: its layer blobs, each with whether the copy
+    /// holds it (a missing one can be reused from the store, see `dircopy`).
+    #[serde(skip)]
+    pub layer_blobs: Vec<(String, bool)>,
 }
 
 /// Where a `dir:` copy is named in its image list, and whether the line is well-formed.
@@ -138,6 +142,7 @@ impl EmbeddedImage {
             list_line: None,
             copy: None,
             index: false,
+            layer_blobs: Vec::new(),
         }
     }
 

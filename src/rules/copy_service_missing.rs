@@ -22,7 +22,7 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
             let why = if !service.script {
                 format!("{COPY_SCRIPT} is missing")
             } else if service.drop_in.is_none() {
-                format!("no drop-in in {DROP_IN_DIR} runs {COPY_SCRIPT}")
+                format!("no microshift.service drop-in ({DROP_IN_DIR} or /etc/systemd/system/microshift.service.d) runs {COPY_SCRIPT}")
             } else {
                 format!("{COPY_SCRIPT} does not read {}", s.path)
             };

@@ -276,6 +276,7 @@ mod tests {
             list_line: None,
             copy: None,
             index: false,
+            layer_blobs: Vec::new(),
         }
     }
 

@@ -161,6 +161,11 @@ pub enum Mutation {
     ScriptNotExecutable,
     /// Delete the microshift.service drop-in.
     RemoveDropIn,
+    /// Move the drop-ins to `/etc/systemd/system/microshift.service.d` (`reset`: leave them,
+    /// and add `zz-reset.conf` there with an empty `ExecStartPre=`, which clears them).
+    DropInInEtc {
+        reset: bool,
+    },
     /// Move an entry from a `dir:` copy to an additional containers-storage store written by
     /// skopeo with `driver`, listed in /etc/containers/storage.conf (the older method).
     ToStore {
@@ -202,6 +207,7 @@ impl Mutation {
             Mutation::DropSetE { .. } => "drop-set-e",
             Mutation::ScriptNotExecutable => "script-not-executable",
             Mutation::RemoveDropIn => "no-drop-in",
+            Mutation::DropInInEtc { .. } => "drop-in-in-etc",
             Mutation::ToStore { .. } => "to-store",
             Mutation::ChangeDriver => "change-driver",
             Mutation::UnlistStore { .. } => "unlist-store",
@@ -232,6 +238,9 @@ impl Mutation {
                 format!("unlist-store({})", if *delete_conf { "delete storage.conf" } else { "empty list" })
             }
             Mutation::RemoveLocks { which } => format!("remove-locks({which:?})"),
+            Mutation::DropInInEtc { reset } => {
+                format!("drop-in-in-etc({})", if *reset { "empty ExecStartPre= after it" } else { "moved" })
+            }
             Mutation::ShortName { search_quay } => {
                 format!("short-name(worker{})", if *search_quay { ", quay.io searched first" } else { "" })
             }
@@ -249,7 +258,7 @@ impl Mutation {
 fn draw(rng: &mut Rng, base: &Base) -> Mutation {
     let n = base.entries.len();
     let entry = |rng: &mut Rng| rng.below(n);
-    let menu: [(u32, u8); 20] = [
+    let menu: [(u32, u8); 21] = [
         (3, 0),
         (3, 1),
         (3, 2),
@@ -270,6 +279,7 @@ fn draw(rng: &mut Rng, base: &Base) -> Mutation {
         (2, 17),
         (2, 18),
         (1, 19),
+        (1, 20),
     ];
     let total: u32 = menu.iter().map(|m| m.0).sum();
     let mut pick = (rng.next() % u64::from(total)) as u32;
@@ -315,6 +325,7 @@ fn draw(rng: &mut Rng, base: &Base) -> Mutation {
         16 => Mutation::ChangeDriver,
         17 => Mutation::UnlistStore { delete_conf: rng.below(2) == 0 },
         18 => Mutation::RemoveLocks { which: [Locks::Images, Locks::Layers, Locks::Both][rng.below(3)] },
+        20 => Mutation::DropInInEtc { reset: rng.below(2) == 0 },
         _ => Mutation::ShortName { search_quay: rng.below(2) == 0 },
     }
 }
@@ -648,6 +659,21 @@ pub fn apply(m: &Mutation, root: &Path, base: &Base, tools: &Tools, work: &Path)
                 std::fs::remove_file(f).map_err(|e| e.to_string())?;
             }
             Ok(if files.is_empty() { "no-op: no drop-in".into() } else { "removed".into() })
+        }
+        Mutation::DropInInEtc { reset } => {
+            let etc = root.join("etc/systemd/system/microshift.service.d");
+            std::fs::create_dir_all(&etc).map_err(|e| e.to_string())?;
+            if *reset {
+                std::fs::write(etc.join("zz-reset.conf"), "[Service]\nExecStartPre=\n")
+                    .map_err(|e| e.to_string())?;
+                return Ok("zz-reset.conf added".into());
+            }
+            let files = drop_ins(root);
+            for f in &files {
+                let name = f.file_name().ok_or("a drop-in without a name")?;
+                std::fs::rename(f, etc.join(name)).map_err(|e| e.to_string())?;
+            }
+            Ok(if files.is_empty() { "no-op: no drop-in".into() } else { "moved to /etc".into() })
         }
         Mutation::ToStore { entry: i, driver } => {
             let e = entry(i);
