@@ -354,3 +354,21 @@ fn a_missing_layer_blob_an_earlier_copy_stored_is_reused() {
         }
     }
 }
+
+/// Not the copy step, but the same image: a kustomization MicroShift applies from the image
+/// that does not build (a resource file missing) is refused whole by MicroShift, so its
+/// workloads never start. The in-image build's problems used to be dropped when the image's
+/// facts joined the repository's: READY, exit 0.
+#[test]
+fn an_in_image_kustomization_that_does_not_build_fails_the_gate() {
+    let image = Image::complete();
+    let path = "usr/lib/microshift/manifests.d/acme/kustomization.yaml";
+    image.write(path, "resources:\n  - worker.yaml\n  - missing.yaml\n");
+    let (code, report) = image.check();
+    assert_eq!(code, 1, "{report}");
+    let found = findings(&report, "kustomization-unbuildable");
+    assert_eq!(found.len(), 1, "{report}");
+    assert_eq!(found[0]["location"]["file"], format!("/{path}"));
+    assert_eq!(found[0]["location"]["line"], 3);
+    assert_eq!(found[0]["location"]["in_image"], true);
+}

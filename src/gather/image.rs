@@ -69,14 +69,30 @@ pub fn attach_image(
     Ok(())
 }
 
-/// Add the facts of the in-image sources to those of the repository.
+/// Add the facts of the in-image sources to those of the repository. Every field is named, so
+/// that a new kind of fact cannot be dropped here unnoticed (the kustomize build problems of
+/// the image's manifests once were).
 fn merge(into: &mut Facts, from: Facts) {
-    into.sources.extend(from.sources);
-    into.references.extend(from.references);
+    let Facts {
+        sources,
+        references,
+        problems,
+        objects,
+        kustomize_issues,
+        manifests_not_applied,
+        manifests_not_built,
+        applied_kustomizations,
+        embed_plan,
+        image: _,
+    } = from;
+    into.sources.extend(sources);
+    into.references.extend(references);
+    into.problems.extend(problems);
+    into.objects.extend(objects);
+    into.kustomize_issues.extend(kustomize_issues);
     // The in-image manifests no build takes are not among the references: say why.
-    into.manifests_not_applied.extend(from.manifests_not_applied);
-    into.manifests_not_built.extend(from.manifests_not_built);
-    into.problems.extend(from.problems);
-    into.objects.extend(from.objects);
-    into.embed_plan.extend(from.embed_plan);
+    into.manifests_not_applied.extend(manifests_not_applied);
+    into.manifests_not_built.extend(manifests_not_built);
+    into.applied_kustomizations.extend(applied_kustomizations);
+    into.embed_plan.extend(embed_plan);
 }
