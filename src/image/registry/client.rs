@@ -50,6 +50,8 @@ pub struct Client {
     answered: AtomicBool,
     /// Whether a client certificate is offered.
     has_identity: bool,
+    /// A bound on each request, answer included.
+    timeout: Option<Duration>,
 }
 
 /// How a registry answered a range request.
@@ -81,6 +83,37 @@ pub enum BodyError {
     TooLong { limit: u64 },
 }
 
+/// How long to wait for a connection, and for the next bytes of an answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(30), read: Duration::from_secs(120) }
+    }
+}
+
+/// The HTTP client of a run: TLS from `certs` (`insecure` accepts any certificate), the proxy
+/// environment, `timeouts`. One serves every repository of the run (its connections are pooled).
+pub fn http_client(certs: &CertDir, insecure: bool, timeouts: Timeouts) -> Result<reqwest::Client, Cause> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
+        .tls_certs_merge(certs.roots.iter().cloned())
+        .tls_danger_accept_invalid_certs(insecure);
+    if let Some((identity, _)) = &certs.identity {
+        builder = builder.identity(identity.clone());
+    }
+    builder.build().map_err(|e| {
+        let with = certs.identity.as_ref().map(|(_, p)| format!(" with {}", p.display()));
+        Cause::Registry(format!("cannot set up TLS{}: {}", with.unwrap_or_default(), describe(&e)))
+    })
+}
+
 impl Client {
     pub fn new(
         base: String,
@@ -90,20 +123,20 @@ impl Client {
         certs: &CertDir,
         insecure: bool,
     ) -> Result<Client, Cause> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .tls_certs_merge(certs.roots.iter().cloned())
-            .tls_danger_accept_invalid_certs(insecure);
-        if let Some((identity, _)) = &certs.identity {
-            builder = builder.identity(identity.clone());
-        }
-        let http = builder.build().map_err(|e| {
-            let with = certs.identity.as_ref().map(|(_, p)| format!(" with {}", p.display()));
-            Cause::Registry(format!("cannot set up TLS{}: {}", with.unwrap_or_default(), describe(&e)))
-        })?;
-        Ok(Client {
+        let http = http_client(certs, insecure, Timeouts::default())?;
+        Ok(Client::with_http(http, base, registry, repository, credentials, certs.identity.is_some()))
+    }
+
+    /// A client of one repository over an HTTP client shared with others.
+    pub fn with_http(
+        http: reqwest::Client,
+        base: String,
+        registry: &str,
+        repository: &str,
+        credentials: Credentials,
+        has_identity: bool,
+    ) -> Client {
+        Client {
             http,
             base,
             registry: registry.to_string(),
@@ -111,8 +144,24 @@ impl Client {
             credentials,
             authorization: Mutex::new(None),
             answered: AtomicBool::new(false),
-            has_identity: certs.identity.is_some(),
-        })
+            has_identity,
+            timeout: None,
+        }
+    }
+
+    /// Bound every request, its answer included, by `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// `https://HOST` or `http://HOST`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn repository(&self) -> &str {
+        &self.repository
     }
 
     pub fn answered(&self) -> bool {
@@ -182,20 +231,38 @@ impl Client {
         authorization: Option<HeaderValue>,
     ) -> Result<Response, Cause> {
         let mut request = self.http.get(url).headers(headers.clone());
+        if let Some(t) = self.timeout {
+            request = request.timeout(t);
+        }
         if let Some(a) = authorization {
             request = request.header(header::AUTHORIZATION, a);
         }
         // A pooled keep-alive connection that the server or a proxy closed while it sat idle
         // fails the next request before any answer. Go's net/http (so skopeo) sends such an
         // idempotent request again on a new connection; so does this, once.
-        let retry = request.try_clone();
-        let response = match (request.send().await, retry) {
-            (Err(e), Some(retry)) if is_stale_connection(&e) => retry.send().await,
-            (result, _) => result,
-        };
-        let response = response.map_err(|e| self.transport(&e))?;
-        self.answered.store(true, Ordering::Relaxed);
-        Ok(response)
+        let mut waits = 0;
+        loop {
+            let again = request.try_clone();
+            let retry = request.try_clone();
+            let response = match (request.send().await, retry) {
+                (Err(e), Some(retry)) if is_stale_connection(&e) => retry.send().await,
+                (result, _) => result,
+            };
+            let response = response.map_err(|e| self.transport(&e))?;
+            self.answered.store(true, Ordering::Relaxed);
+            // 429: wait as long as Retry-After says (bounded), a few times, then give up with
+            // the answer.
+            let Some(next) = again.filter(|_| response.status() == StatusCode::TOO_MANY_REQUESTS) else {
+                return Ok(response);
+            };
+            if waits == MAX_429_WAITS {
+                return Ok(response);
+            }
+            waits += 1;
+            let after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+            tokio::time::sleep(retry_after(after, std::time::SystemTime::now(), waits)).await;
+            request = next;
+        }
     }
 
     /// The `Authorization` value answering the challenges of a 401.
@@ -280,7 +347,7 @@ impl Client {
             }
         };
         let response = request.send().await.map_err(|e| {
-            Cause::Registry(format!("{}: token server {realm}: {}", self.registry, describe(&e)))
+            Cause::Unreachable(format!("{}: token server {realm}: {}", self.registry, describe(&e)))
         })?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
@@ -347,8 +414,51 @@ impl Client {
                  put NAME.cert and NAME.key in --cert-dir)",
             );
         }
-        Cause::Registry(message)
+        Cause::Unreachable(message)
     }
+}
+
+/// How many times a 429 answer is waited out before it is the answer.
+const MAX_429_WAITS: u32 = 3;
+/// The longest wait a `Retry-After` gets.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How long to wait before the `attempt`th retry of a 429: its `Retry-After` (seconds, or an
+/// HTTP date after `now`), at most [`MAX_RETRY_AFTER`]; without one, 1, 2, 4... seconds.
+pub fn retry_after(value: Option<&str>, now: std::time::SystemTime, attempt: u32) -> Duration {
+    let fallback = Duration::from_secs(1 << attempt.saturating_sub(1).min(5));
+    let wait = match value.map(str::trim) {
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            v.parse::<u64>().map_or(MAX_RETRY_AFTER, Duration::from_secs)
+        }
+        Some(v) => match http_date(v) {
+            Some(at) => at.duration_since(now).unwrap_or_default(),
+            None => fallback,
+        },
+        None => fallback,
+    };
+    wait.min(MAX_RETRY_AFTER)
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP servers send.
+fn http_date(text: &str) -> Option<std::time::SystemTime> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [h, m, s] = hms.as_slice() else { return None };
+    // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// How a blob response answers a range request at `offset`: 206 must start where asked,
@@ -500,6 +610,17 @@ mod tests {
             br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown","detail":{"Tag":"x"}}]}"#;
         assert_eq!(error_codes(body), [("MANIFEST_UNKNOWN".to_string(), "manifest unknown".to_string())]);
         assert!(error_codes(b"<html>not json</html>").is_empty());
+    }
+
+    #[test]
+    fn retry_after_in_seconds_or_as_a_date_bounded() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after(Some("2"), now, 1), Duration::from_secs(2));
+        assert_eq!(retry_after(Some("Sun, 06 Nov 1994 08:49:40 GMT"), now, 1), Duration::from_secs(3));
+        assert_eq!(retry_after(Some("Sun, 06 Nov 1994 08:49:30 GMT"), now, 1), Duration::ZERO);
+        assert_eq!(retry_after(Some("86400"), now, 1), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(None, now, 1), Duration::from_secs(1));
+        assert_eq!(retry_after(Some("soon"), now, 3), Duration::from_secs(4));
     }
 
     #[test]
