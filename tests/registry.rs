@@ -8,102 +8,16 @@ use assert_cmd::Command;
 use base64::Engine;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 use stowage::image::{self, ImageOptions, OpenedImage};
 
-fn have(tool: &str) -> bool {
-    std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whether the tools are there; outside CI a missing tool skips the test.
-fn tools(names: &[&str]) -> bool {
-    let missing: Vec<&str> = names.iter().copied().filter(|t| !have(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    // CI installs them (.ci/run): there, a skip would hide a broken install step.
-    assert!(std::env::var_os("CI").is_none(), "CI must run the registry tests; missing {missing:?}");
-    eprintln!("SKIP: registry test needs {} (.ci/run installs them)", missing.join(", "));
-    false
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A server process of a test, stopped on drop.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A running `docker-registry serve`.
-struct Registry {
-    _daemon: Daemon,
-    host: String,
-}
-
-/// Start a registry storing into `dir/data`; `http` is appended under `http:` (indented by
-/// two spaces), `top` at the top level of the configuration (an `auth:` section).
-fn start_registry(dir: &Path, http: &str, top: &str) -> Registry {
-    let host = format!("127.0.0.1:{}", free_port());
-    let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {data}\n\
-         http:\n  addr: {host}\n{http}{top}",
-        data = dir.join("data").display(),
-    );
-    let path = dir.join("config.yml");
-    std::fs::write(&path, config).unwrap();
-    let child = std::process::Command::new("docker-registry")
-        .arg("serve")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let registry = Registry { _daemon: Daemon(child), host };
-    let start = Instant::now();
-    while TcpStream::connect(&registry.host).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the registry did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    registry
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/images").join(name)
-}
-
-fn push(from: &str, to: &str, args: &[&str]) {
-    let out = std::process::Command::new("skopeo")
-        .args(["copy", "-q"])
-        .args(args)
-        .args([from, to])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "skopeo copy {from} {to}: {}", String::from_utf8_lossy(&out.stderr));
-}
+mod registries;
+use registries::*;
 
 fn local(name: &str) -> OpenedImage {
     let spec = format!("oci:{}", fixture(name).display());
     image::open(&spec, &ImageOptions { use_cache: false, ..Default::default() }).unwrap()
-}
-
-fn auth_file(dir: &Path, name: &str, host: &str, user: &str, password: &str) -> PathBuf {
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    let path = dir.join(name);
-    std::fs::write(&path, format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)).unwrap();
-    path
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -585,42 +499,6 @@ fn toc_layers_are_listed_through_range_requests() {
         assert_eq!(verified.view, local.view, "{name}");
         assert_eq!((verified.stats.toc_layers, verified.stats.bytes_read), (0, layer_bytes), "{name}");
     }
-}
-
-/// A running `tinyproxy` on 127.0.0.1 logging every request.
-struct Proxy {
-    _daemon: Daemon,
-    url: String,
-    log: PathBuf,
-}
-
-fn start_proxy(dir: &Path) -> Proxy {
-    let port = free_port();
-    let log = dir.join("proxy.log");
-    let config = dir.join("tinyproxy.conf");
-    std::fs::write(
-        &config,
-        format!(
-            "Port {port}\nListen 127.0.0.1\nTimeout 60\nLogFile \"{}\"\nLogLevel Info\nAllow 127.0.0.1\n\
-             ConnectPort 443\nConnectPort 0\n",
-            log.display()
-        ),
-    )
-    .unwrap();
-    // -d: stay in the foreground, so that the test owns the process.
-    let child = std::process::Command::new("tinyproxy")
-        .args(["-d", "-c"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "tinyproxy did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Proxy { _daemon: Daemon(child), url: format!("http://127.0.0.1:{port}"), log }
 }
 
 #[test]

@@ -356,7 +356,7 @@ impl Shared {
                 }
                 Err(cause) => {
                     return Err(match (&https_error, cause) {
-                        (Some(https), Cause::Unreachable(http)) => {
+                        (Some(Cause::Unreachable(https)), Cause::Unreachable(http)) => {
                             Cause::Unreachable(format!("{https}; over plain HTTP: {http}"))
                         }
                         (_, cause) => cause,
