@@ -37,6 +37,11 @@ fn repo(dir: &Path, files: &[(&str, String)]) -> PathBuf {
 /// `stowage check --no-config ARGS` in `repo` with an empty HOME and no auth, proxy or
 /// registries.conf environment: exit status, stdout, stderr.
 fn check(repo: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
+    check_env(repo, home, &[], args)
+}
+
+/// [`check`] with environment variables set after the others are removed.
+fn check_env(repo: &Path, home: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::cargo_bin("stowage").unwrap();
     for var in [
         "HTTP_PROXY",
@@ -54,6 +59,7 @@ fn check(repo: &Path, home: &Path, args: &[&str]) -> (i32, String, String) {
     ] {
         cmd.env_remove(var);
     }
+    cmd.envs(env.iter().copied());
     let out =
         cmd.current_dir(repo).env("HOME", home).args(["check", "--no-config"]).args(args).output().unwrap();
     (
@@ -398,4 +404,25 @@ fn lookups_go_to_mirrors_as_containers_image_sends_them() {
     let (code, _, err) = check(&repo, &home, &["--online", "--registries-conf", &conf_arg("bad.conf")]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("bad.conf") && err.contains("URI schemes"), "{err}");
+}
+
+#[test]
+fn lookups_go_through_the_proxy_of_the_environment() {
+    if !tools(&["docker-registry", "skopeo", "tinyproxy"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let registry = start_registry(tmp.path(), "", "");
+    push_to("amd", &registry.host, "t/amd:1", &[]);
+    let proxy = start_proxy(tmp.path());
+    let repo = repo(tmp.path(), &[("pod.yaml", pod(&[format!("{}/t/amd:1", registry.host)]))]);
+    let env = [("HTTP_PROXY", proxy.url.as_str()), ("HTTPS_PROXY", proxy.url.as_str())];
+    let (code, out, err) =
+        check_env(&repo, &home, &env, &["--online", "--tls-verify=false", "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(online_findings(&out).is_empty(), "{out}");
+    let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
+    assert!(log.contains(&format!("{}/v2/t/amd/manifests/1", registry.host)), "through the proxy: {log}");
 }
