@@ -183,6 +183,8 @@ pub fn lookup(queries: &[Query], opts: &LookupOptions) -> Result<Outcome, Cause>
 }
 
 type Fetched = Result<(Vec<u8>, String, Arc<Client>), Cause>;
+/// Answers fetched once per run, shared by every task that asks for the same key.
+type Once<K, V> = Mutex<HashMap<K, Arc<OnceCell<V>>>>;
 
 struct Shared {
     secure: reqwest::Client,
@@ -195,9 +197,9 @@ struct Shared {
     /// Insecure hosts that did not answer over HTTPS: asked over plain HTTP from then on.
     plain_http: Mutex<HashSet<String>>,
     /// Manifests by physical reference, fetched once.
-    manifests: Mutex<HashMap<(String, bool), Arc<OnceCell<Fetched>>>>,
+    manifests: Once<(String, bool), Fetched>,
     /// Image configs by base URL, repository and digest.
-    configs: Mutex<HashMap<(String, String, String), Arc<OnceCell<Result<RawConfig, Cause>>>>>,
+    configs: Once<(String, String, String), Result<RawConfig, Cause>>,
     requests: AtomicU64,
 }
 
