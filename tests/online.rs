@@ -426,3 +426,38 @@ fn lookups_go_through_the_proxy_of_the_environment() {
     let log = std::fs::read_to_string(&proxy.log).unwrap_or_default();
     assert!(log.contains(&format!("{}/v2/t/amd/manifests/1", registry.host)), "through the proxy: {log}");
 }
+
+#[test]
+fn tls_options_are_those_of_image_docker() {
+    if !tools(&["docker-registry", "skopeo", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let pki = tmp.path().join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let tls = server_tls(&pki);
+    let registry = start_registry(tmp.path(), &tls, "");
+    let certs = tmp.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(pki.join("ca.crt"), certs.join("ca.crt")).unwrap();
+    let certs_arg = certs.display().to_string();
+    push(
+        &format!("{}:amd", images()),
+        &format!("docker://{}/t/amd:1", registry.host),
+        &["--dest-cert-dir", &certs_arg],
+    );
+    let repo = repo(tmp.path(), &[("pod.yaml", pod(&[format!("{}/t/amd:1", registry.host)]))]);
+    // The CA from --cert-dir: verified HTTPS.
+    let (code, out, err) = check(&repo, &home, &["--online", "--cert-dir", &certs_arg, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(online_findings(&out).is_empty(), "{out}");
+    // Without it the certificate is not trusted: the registry cannot be reached, exit 2.
+    let (code, _, err) = check(&repo, &home, &["--online"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&registry.host) && err.to_lowercase().contains("certificate"), "{err}");
+    // --tls-verify=false accepts it, as skopeo does.
+    let (code, _, err) = check(&repo, &home, &["--online", "--tls-verify=false"]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -20,11 +20,6 @@ fn local(name: &str) -> OpenedImage {
     image::open(&spec, &ImageOptions { use_cache: false, ..Default::default() }).unwrap()
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("openssl").current_dir(dir).args(args).output().unwrap();
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 /// `stowage ls` exiting 2; its stderr.
 fn fails(args: &[&str], env: &[(&str, &Path)]) -> String {
     let mut cmd = Command::cargo_bin("stowage").unwrap();

@@ -91,36 +91,43 @@ pub fn attach_online(
     Ok(())
 }
 
-/// One message per registry that stops the analysis: every one that refused a lookup, and
-/// the unreachable ones unless they are to be findings.
+/// One message per registry that stops the analysis: every one that refused a lookup or
+/// gave an answer that cannot be used, and the unreachable ones unless they are to be findings.
 fn stopping_failures(facts: &Facts, online: &OnlineFacts, skip_unreachable: bool) -> Vec<String> {
-    // registry → (kind, message, first reference, how many references)
-    let mut by_registry: BTreeMap<(String, bool), (String, String, usize)> = BTreeMap::new();
+    // (registry, kind) → (message, first reference, how many references)
+    let mut by_registry: BTreeMap<(String, u8), (String, String, usize)> = BTreeMap::new();
     for r in &facts.references {
         let Some(Answer::Failed(f)) = online.answer(r) else { continue };
-        let denied = f.kind == FailureKind::Denied;
-        if !denied && skip_unreachable {
+        let skippable = matches!(f.kind, FailureKind::Unreachable | FailureKind::Blocked);
+        if skippable && skip_unreachable {
             continue;
         }
+        let kind = match f.kind {
+            FailureKind::Unreachable | FailureKind::Blocked => 0,
+            FailureKind::Denied => 1,
+            FailureKind::BadAnswer => 2,
+        };
         let entry = by_registry
-            .entry((f.registry.clone(), denied))
+            .entry((f.registry.clone(), kind))
             .or_insert_with(|| (f.message.clone(), format!("`{}` at {}", r.text(), r.location), 0));
         entry.2 += 1;
     }
     by_registry
         .into_iter()
-        .map(|((registry, denied), (message, first, count))| {
+        .map(|((registry, kind), (message, first, count))| {
             let refs = if count == 1 { "1 reference".to_string() } else { format!("{count} references") };
-            if denied {
-                format!(
+            match kind {
+                1 => format!(
                     "registry {registry} refused the lookup of {refs} (first {first}): {message} (registries \
                      answer 401/403 for a repository that does not exist too; give credentials with --authfile)"
-                )
-            } else {
-                format!(
+                ),
+                2 => format!(
+                    "registry {registry} gave an answer that cannot be used for {refs} (first {first}): {message}"
+                ),
+                _ => format!(
                     "registry {registry} could not be reached to look up {refs} (first {first}): {message} \
                      (--online-skip-unreachable reports it as a finding instead)"
-                )
+                ),
             }
         })
         .collect()

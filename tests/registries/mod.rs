@@ -163,3 +163,67 @@ pub fn start_proxy(dir: &Path) -> Proxy {
     }
     Proxy { _daemon: Daemon(child), url: format!("http://127.0.0.1:{port}"), log }
 }
+
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl").current_dir(dir).args(args).output().unwrap();
+    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A CA and a server certificate for 127.0.0.1 signed by it, made by `openssl` in `dir`:
+/// `ca.crt`, `server.crt`, `server.key`. Returns the `http:` lines of a registry serving TLS
+/// with them.
+pub fn server_tls(dir: &Path) -> String {
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ca =
+        ["req", "-x509", "-subj", "/CN=stowage-online-ca", "-addext", "basicConstraints=critical,CA:TRUE"];
+    openssl(
+        dir,
+        &[
+            &ca[..],
+            &ec,
+            &[
+                "-addext",
+                "keyUsage=critical,keyCertSign",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        .unwrap();
+    openssl(
+        dir,
+        &[
+            &["req"][..],
+            &ec,
+            &["-subj", "/CN=stowage-online-server", "-keyout", "server.key", "-out", "server.csr"],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+            "server.crt",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    format!("  tls:\n    certificate: {d}/server.crt\n    key: {d}/server.key\n", d = dir.display())
+}

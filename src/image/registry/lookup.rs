@@ -124,6 +124,9 @@ pub enum FailureKind {
     Denied,
     /// `blocked = true` in registries.conf.
     Blocked,
+    /// An answer that cannot be used: a manifest that does not hash to the digest asked for,
+    /// or is not a manifest.
+    BadAnswer,
 }
 
 /// The answers, one per query in order, and the HTTP requests made to get them.
@@ -295,6 +298,9 @@ impl Shared {
     fn failure(&self, reference: &ImageRef, cause: &Cause, note: Option<String>) -> Failure {
         let kind = match cause {
             Cause::Auth(_) => FailureKind::Denied,
+            Cause::DigestMismatch { .. } | Cause::Corrupt(_) | Cause::Unsupported(_) => {
+                FailureKind::BadAnswer
+            }
             _ => FailureKind::Unreachable,
         };
         let mut message = cause.to_string();
