@@ -370,6 +370,10 @@ fn lookups_go_to_mirrors_as_containers_image_sends_them() {
     );
     assert_eq!(code, 1, "{err}");
     assert_eq!(online_findings(&out), ["platform-missing pod.yaml:10:12"]);
+    assert!(
+        message_of(&out, "platform-missing").contains(&format!("mirror `{m}/mirrored/t/armonly:1`")),
+        "{out}"
+    );
     let asked = mirror.requests();
     assert!(asked.iter().any(|r| r.starts_with("GET /v2/mirrored/t/amd/manifests/1 200")), "{asked:#?}");
 
@@ -388,7 +392,10 @@ fn lookups_go_to_mirrors_as_containers_image_sends_them() {
     std::fs::write(repo.join("pod.yaml"), pod(&[format!("{primary}/t/amd:1")])).unwrap();
     let (code, _, err) = check(&repo, &home, &["--online", "--registries-conf", &conf_arg("digests.conf")]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("mirror-by-digest-only"), "{err}");
+    assert!(
+        err.contains("tag lookups are not sent to a mirror") && err.contains("mirror-by-digest-only"),
+        "{err}"
+    );
     std::fs::write(repo.join("pod.yaml"), pod(&[format!("{primary}/t/amd@{AMD}")])).unwrap();
     let (code, out, err) = check(
         &repo,

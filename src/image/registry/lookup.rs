@@ -284,15 +284,22 @@ impl Shared {
         })
     }
 
-    /// Why tag lookups skipped the mirrors, when they did.
+    /// Why the lookup of `reference` skipped mirrors, when it did (`mirror-by-digest-only`, or
+    /// a mirror's `pull-from-mirror`).
     fn mirror_note(&self, name: &str, reference: &str) -> Option<String> {
         let table = self.opts.registries.find(name)?;
-        (table.mirror_by_digest_only && !table.mirrors.is_empty() && !reference.contains('@')).then(|| {
-            format!(
-                "tag lookups are not sent to the mirrors of `{}`: mirror-by-digest-only in {}",
-                table.prefix, table.file
-            )
-        })
+        let asked = self.opts.registries.pull_sources(name, reference).iter().filter(|s| s.mirror).count();
+        let skipped = table.mirrors.len().saturating_sub(asked);
+        if skipped == 0 {
+            return None;
+        }
+        let (what, why) = match (reference.contains('@'), table.mirror_by_digest_only) {
+            (false, true) => ("tag lookups are", "mirror-by-digest-only"),
+            (false, false) => ("tag lookups are", "pull-from-mirror"),
+            (true, _) => ("digest lookups are", "pull-from-mirror"),
+        };
+        let mirrors = if skipped == 1 { "a mirror".to_string() } else { format!("{skipped} mirrors") };
+        Some(format!("{what} not sent to {mirrors} of `{}`: {why} in {}", table.prefix, table.file))
     }
 
     fn failure(&self, reference: &ImageRef, cause: &Cause, note: Option<String>) -> Failure {
