@@ -233,6 +233,14 @@ fn unreachable_and_refusing_registries_fail_closed() {
     assert_eq!(code, 0, "an info and mutable-tag warnings: {err}");
     assert_eq!(online_findings(&out), ["registry-unreachable pod.yaml:8:12"]);
     assert!(message_of(&out, "registry-unreachable").contains(&closed), "{out}");
+    let (code, _, err) =
+        check(&repo, &home, &["--online", "--online-skip-unreachable", "--tls-verify=false"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("stowage: --online: 2 unique references looked up in ")
+            && err.contains(&format!(" requests (unreachable: {closed})")),
+        "{err}"
+    );
 
     // 401: exit 2 naming the registry, skip or not.
     std::fs::write(repo.join("pod.yaml"), pod(&[format!("{}/t/amd:1", locked.host)])).unwrap();

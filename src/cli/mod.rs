@@ -327,6 +327,9 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
     }
     if !stdout_format.is_some_and(CheckFormat::is_machine) || std::io::stderr().is_terminal() {
         eprintln!("{}", report.summary.line());
+        if let Some(online) = &facts.online {
+            eprintln!("{}", online.summary_line());
+        }
     }
     Ok(if report.summary.failed { EXIT_FINDINGS } else { EXIT_OK })
 }

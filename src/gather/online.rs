@@ -40,6 +40,39 @@ impl OnlineFacts {
     }
 }
 
+impl OnlineFacts {
+    /// `stowage: --online: 12 unique references looked up in 15 requests (2 through mirrors, 1 registry unreachable)`.
+    pub fn summary_line(&self) -> String {
+        let through_mirrors =
+            self.answers.values().filter(|a| matches!(a, Answer::Found(f) if f.via.is_some())).count();
+        let mut unreachable: Vec<&str> = self
+            .answers
+            .values()
+            .filter_map(|a| match a {
+                Answer::Failed(f) => Some(f.registry.as_str()),
+                _ => None,
+            })
+            .collect();
+        unreachable.sort_unstable();
+        unreachable.dedup();
+        let mut extra = Vec::new();
+        if through_mirrors > 0 {
+            extra.push(format!("{through_mirrors} through mirrors"));
+        }
+        if !unreachable.is_empty() {
+            extra.push(format!("unreachable: {}", unreachable.join(", ")));
+        }
+        let plural =
+            |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        format!(
+            "stowage: --online: {} looked up in {}{}",
+            plural(self.answers.len(), "unique reference", "unique references"),
+            plural(self.requests as usize, "request", "requests"),
+            if extra.is_empty() { String::new() } else { format!(" ({})", extra.join(", ")) }
+        )
+    }
+}
+
 /// Why the lookups stopped the analysis (exit 2); the message names the registries.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
