@@ -38,10 +38,9 @@ impl OnlineFacts {
         let resolved = r.resolved.as_ref()?;
         self.answers.get(&(resolved.to_string(), platform_of(r, &self.platform).to_oci()))
     }
-}
 
-impl OnlineFacts {
-    /// `stowage: --online: 12 unique references looked up in 15 requests (2 through mirrors, 1 registry unreachable)`.
+    /// `stowage: --online: 12 unique references looked up in 15 requests (2 through mirrors,
+    /// unreachable: registry.example)`.
     pub fn summary_line(&self) -> String {
         let through_mirrors =
             self.answers.values().filter(|a| matches!(a, Answer::Found(f) if f.via.is_some())).count();
