@@ -476,3 +476,33 @@ fn tls_options_are_those_of_image_docker() {
     let (code, _, err) = check(&repo, &home, &["--online", "--tls-verify=false"]);
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn bearer_tokens_through_a_token_server() {
+    if !tools(&["docker-registry", "skopeo", "openssl"]) {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let auth = token_auth(tmp.path());
+    let registry = start_registry(tmp.path(), "", &auth);
+    push_to("multi", &registry.host, "t/multi:1", &["--dest-creds", "stowage:s3cret"]);
+    let repo = repo(
+        tmp.path(),
+        &[(
+            "pod.yaml",
+            pod(&[format!("{}/t/multi:1", registry.host), format!("{}/t/multi:2", registry.host)]),
+        )],
+    );
+    let authfile = auth_file(tmp.path(), "auth.json", &registry.host, "stowage", "s3cret");
+    let args =
+        ["--online", "--tls-verify=false", "--authfile", authfile.to_str().unwrap(), "--format", "json"];
+    let (code, out, err) = check(&repo, &home, &args);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(online_findings(&out), ["image-not-found pod.yaml:10:12"]);
+    // Anonymous: the token server refuses, exit 2.
+    let (code, _, err) = check(&repo, &home, &["--online", "--tls-verify=false"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&format!("registry {} refused the lookup", registry.host)), "{err}");
+}

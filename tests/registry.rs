@@ -1,15 +1,12 @@
 //! `docker://` against a real registry (the CNCF distribution `docker-registry`) on
 //! 127.0.0.1; images are pushed by skopeo. Each test starts its own registry: htpasswd auth,
 //! mutual TLS with certificates made by `openssl`, distribution's token auth with a token
-//! server written here (JWTs signed with ring), and a plain one serving zstd:chunked layers.
+//! server written in tests/registries/ (JWTs signed with ring), and a plain one serving
+//! zstd:chunked layers.
 //! `.ci/run` installs the tools; elsewhere the tests print SKIP.
 
 use assert_cmd::Command;
-use base64::Engine;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::time::{SystemTime, UNIX_EPOCH};
 use stowage::image::{self, ImageOptions, OpenedImage};
 
 mod registries;
@@ -209,208 +206,13 @@ fn mutual_tls_with_a_cert_dir_laid_out_like_skopeos() {
     assert!(err.contains("bad.crt"), "{err}");
 }
 
-/// A token server for distribution's `auth: token:`: checks basic credentials and answers
-/// `{"token": JWT}` granting what each `scope` asks, the JWT signed with ES256 by `key` and
-/// carrying `cert` (trusted by the registry's `rootcertbundle`) in `x5c`.
-struct TokenServer {
-    key: ring::signature::EcdsaKeyPair,
-    cert_der: Vec<u8>,
-    issuer: String,
-    user: String,
-    password: String,
-    /// The identity token (OAuth2 refresh token) the server accepts.
-    refresh_token: String,
-}
-
-impl TokenServer {
-    fn serve(self, listener: TcpListener) {
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let _ = self.answer(stream);
-            }
-        });
-    }
-
-    /// `GET realm?service=&scope=` with basic credentials (distribution's token spec), or
-    /// `POST realm` with an OAuth2 `refresh_token` grant (its OAuth2 variant).
-    fn answer(&self, mut stream: TcpStream) -> std::io::Result<()> {
-        let mut reader = BufReader::new(stream.try_clone()?);
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line)?;
-        let mut authorization = None;
-        let mut content_length = 0;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 || line.trim().is_empty() {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("authorization") {
-                    authorization = Some(value.trim().to_string());
-                } else if name.eq_ignore_ascii_case("content-length") {
-                    content_length = value.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut form = vec![0u8; content_length];
-        std::io::Read::read_exact(&mut reader, &mut form)?;
-        let target = request_line.split_whitespace().nth(1).unwrap_or("");
-        let pairs = |text: &str| -> Vec<(String, String)> {
-            text.split('&')
-                .filter_map(|p| p.split_once('='))
-                .map(|(k, v)| (percent_decode(k), percent_decode(v)))
-                .collect()
-        };
-        let param = |params: &[(String, String)], key: &str| {
-            params.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
-        };
-        let (status, body) = if request_line.starts_with("POST ") {
-            let params = pairs(&String::from_utf8_lossy(&form));
-            if param(&params, "grant_type") == "refresh_token"
-                && param(&params, "refresh_token") == self.refresh_token
-            {
-                let scope = param(&params, "scope");
-                let token = self.token(&param(&params, "service"), scope.split(' '));
-                ("200 OK", format!(r#"{{"access_token":"{token}","expires_in":300}}"#))
-            } else {
-                ("401 Unauthorized", r#"{"error":"invalid_grant"}"#.to_string())
-            }
-        } else {
-            let params = pairs(target.split_once('?').map_or("", |(_, q)| q));
-            let expected = format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", self.user, self.password))
-            );
-            if authorization.as_deref() == Some(expected.as_str()) {
-                let scopes: Vec<String> =
-                    params.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.clone()).collect();
-                let token = self.token(&param(&params, "service"), scopes.iter().map(String::as_str));
-                ("200 OK", format!(r#"{{"token":"{token}","expires_in":300}}"#))
-            } else {
-                ("401 Unauthorized", r#"{"details":"wrong credentials"}"#.to_string())
-            }
-        };
-        write!(
-            stream,
-            "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-    }
-
-    fn token<'a>(&self, service: &str, scopes: impl Iterator<Item = &'a str>) -> String {
-        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs();
-        // `repository:NAME:ACTIONS`, NAME itself free of `:` for repositories.
-        let access: Vec<serde_json::Value> = scopes
-            .filter_map(|s| {
-                let (kind, rest) = s.split_once(':')?;
-                let (name, actions) = rest.rsplit_once(':')?;
-                Some(serde_json::json!({"type": kind, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
-            })
-            .collect();
-        let header = serde_json::json!({
-            "typ": "JWT",
-            "alg": "ES256",
-            "x5c": [base64::engine::general_purpose::STANDARD.encode(&self.cert_der)],
-        });
-        let claims = serde_json::json!({
-            "iss": self.issuer,
-            "sub": self.user,
-            "aud": service,
-            "exp": now + 300,
-            "nbf": now - 10,
-            "iat": now,
-            "jti": format!("stowage-{now}-{}", access.len()),
-            "access": access,
-        });
-        let signing_input =
-            format!("{}.{}", b64(header.to_string().as_bytes()), b64(claims.to_string().as_bytes()));
-        let rng = ring::rand::SystemRandom::new();
-        let signature = self.key.sign(&rng, signing_input.as_bytes()).unwrap();
-        format!("{signing_input}.{}", b64(signature.as_ref()))
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                match std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    Some(b) => out.push(b),
-                    None => out.extend_from_slice(&bytes[i..i + 3]),
-                }
-                i += 3;
-                continue;
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The DER inside a one-object PEM file.
-fn pem_der(path: &Path) -> Vec<u8> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).unwrap()
-}
-
 #[test]
 fn bearer_token_auth_through_a_token_server() {
     if !tools(&["docker-registry", "skopeo", "openssl"]) {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    openssl(
-        tmp.path(),
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=stowage-token-issuer",
-            "-keyout",
-            "token.key",
-            "-out",
-            "token.crt",
-            "-days",
-            "2",
-        ],
-    );
-    let rng = ring::rand::SystemRandom::new();
-    let key = ring::signature::EcdsaKeyPair::from_pkcs8(
-        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        &pem_der(&tmp.path().join("token.key")),
-        &rng,
-    )
-    .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let realm = format!("http://{}/token", listener.local_addr().unwrap());
-    TokenServer {
-        key,
-        cert_der: pem_der(&tmp.path().join("token.crt")),
-        issuer: "stowage-test-issuer".into(),
-        user: "stowage".into(),
-        password: "s3cret".into(),
-        refresh_token: "stowage-refresh-token".into(),
-    }
-    .serve(listener);
-    let auth = format!(
-        "auth:\n  token:\n    realm: {realm}\n    service: stowage-registry\n    issuer: stowage-test-issuer\n    rootcertbundle: {}\n",
-        tmp.path().join("token.crt").display()
-    );
+    let auth = token_auth(tmp.path());
     let registry = start_registry(tmp.path(), "", &auth);
     let spec = format!("docker://{}/stowage/fixture:v1", registry.host);
     push(
