@@ -168,6 +168,35 @@ fn each_rule_fires_where_the_registry_says_and_each_reference_is_asked_once() {
     );
     assert!(message_of(&out, "image-not-found").contains("MANIFEST_UNKNOWN"), "{out}");
     assert!(message_of(&out, "tag-moved").contains("now names sha256:"), "{out}");
+    // The answers are in the JSON contract, each reference's `online`.
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/check.schema.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::options().build(&schema).unwrap();
+    let errors: Vec<String> =
+        validator.iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let online_of = |image: &str| {
+        json["references"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["image"] == image)
+            .map(|r| r["online"].clone())
+    };
+    let moved = online_of(&format!("{r}/t/moved:1@{AMD}")).unwrap();
+    assert_eq!(
+        (moved["answer"].as_str(), moved["tag"]["state"].as_str()),
+        (Some("found"), Some("moved")),
+        "{moved}"
+    );
+    assert_eq!(moved["digest"], AMD);
+    assert_eq!(online_of(&format!("{r}/t/amd:missing")).unwrap()["answer"], "not-found");
+    assert_eq!(online_of(&format!("{r}/t/armonly:1")).unwrap()["platform"]["state"], "index-without");
+    assert_eq!(online_of("localhost/built-here:1"), Some(serde_json::Value::Null), "not looked up");
     // Each manifest and config asked once, though amd:1 is written three times (twice for
     // one platform) and multi:1 is asked both as a tag and for the tag of multi:1@digest.
     let asked: Vec<String> = registry.requests()[before..].to_vec();

@@ -65,8 +65,10 @@ pub struct Query {
     pub platform: Platform,
 }
 
-/// What the registries said about one query.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the registries said about one query (in `check --format json`, a reference's
+/// `online`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "answer", rename_all = "kebab-case")]
 pub enum Answer {
     Found(Found),
     /// 404, `MANIFEST_UNKNOWN`, `NAME_UNKNOWN`: the pull would fail.
@@ -77,18 +79,21 @@ pub enum Answer {
     Failed(Failure),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Found {
     /// The digest of the manifest (or index) a pull gets.
     pub digest: String,
     /// The mirror reference that answered, when not the primary location.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     pub platform: PlatformCheck,
     /// For `repo:tag@digest`: what the tag names now.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<TagCheck>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
 pub enum PlatformCheck {
     Present,
     /// An index without the platform; the platforms it has.
@@ -101,14 +106,15 @@ pub enum PlatformCheck {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
 pub enum TagCheck {
     Same,
     Moved { now: String },
     Gone,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Failure {
     pub kind: FailureKind,
     /// The registry that could not be asked (the primary's host).
@@ -116,7 +122,8 @@ pub struct Failure {
     pub message: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// No answer: refused connection, TLS failure, timeout, 5xx, 429 after waiting.
     Unreachable,
