@@ -443,6 +443,30 @@ fn lookups_go_to_mirrors_as_containers_image_sends_them() {
     assert!(online_findings(&out).is_empty(), "{out}");
     assert!(mirror.requests().iter().any(|r| r.contains(&format!("/v2/mirrored/t/amd/manifests/{AMD} 200"))));
 
+    // blocked = true: no request, exit 2 naming the file; a finding with --online-skip-unreachable.
+    std::fs::write(
+        tmp.path().join("blocked.conf"),
+        format!("[[registry]]\nlocation = \"{m}\"\nblocked = true\n"),
+    )
+    .unwrap();
+    std::fs::write(repo.join("pod.yaml"), pod(&[format!("{m}/mirrored/t/amd:1")])).unwrap();
+    let before = mirror.requests().len();
+    let (code, _, err) = check(&repo, &home, &["--online", "--registries-conf", &conf_arg("blocked.conf")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is blocked by") && err.contains("blocked.conf"), "{err}");
+    let args = [
+        "--online",
+        "--online-skip-unreachable",
+        "--registries-conf",
+        &conf_arg("blocked.conf"),
+        "--format",
+        "json",
+    ];
+    let (code, out, err) = check(&repo, &home, &args);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(online_findings(&out), ["registry-unreachable pod.yaml:8:12"]);
+    assert_eq!(mirror.requests().len(), before, "a blocked registry is not asked");
+
     // A registries.conf containers/image refuses: exit 2 naming it.
     std::fs::write(tmp.path().join("bad.conf"), "[[registry]]\nlocation = \"https://x.example\"\n").unwrap();
     let (code, _, err) = check(&repo, &home, &["--online", "--registries-conf", &conf_arg("bad.conf")]);

@@ -135,9 +135,10 @@ fn stopping_failures(facts: &Facts, online: &OnlineFacts, skip_unreachable: bool
             continue;
         }
         let kind = match f.kind {
-            FailureKind::Unreachable | FailureKind::Blocked => 0,
+            FailureKind::Unreachable => 0,
             FailureKind::Denied => 1,
             FailureKind::BadAnswer => 2,
+            FailureKind::Blocked => 3,
         };
         let entry = by_registry
             .entry((f.registry.clone(), kind))
@@ -155,6 +156,10 @@ fn stopping_failures(facts: &Facts, online: &OnlineFacts, skip_unreachable: bool
                 ),
                 2 => format!(
                     "registry {registry} gave an answer that cannot be used for {refs} (first {first}): {message}"
+                ),
+                3 => format!(
+                    "registry {registry} is blocked, so {refs} cannot be looked up (first {first}): {message} \
+                     (--online-skip-unreachable reports it as a finding instead)"
                 ),
                 _ => format!(
                     "registry {registry} could not be reached to look up {refs} (first {first}): {message} \

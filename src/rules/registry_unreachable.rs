@@ -24,9 +24,9 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
                 location: r.location.clone(),
             }),
             None => {
+                let why = if failure.kind == FailureKind::Blocked { "is blocked" } else { "could not be reached" };
                 let message = format!(
-                    "registry {} could not be reached; `{}` and the other references to it were not checked \
-                     online: {}",
+                    "registry {} {why}; `{}` and the other references to it were not checked online: {}",
                     failure.registry,
                     r.text(),
                     failure.message
