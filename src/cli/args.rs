@@ -55,6 +55,8 @@ pub enum Command {
         /// Write the findings of this run as a baseline file (then exit 0).
         #[arg(long, value_name = "FILE")]
         write_baseline: Option<PathBuf>,
+        #[command(flatten)]
+        online: OnlineArgs,
     },
     /// List every image reference found, with kind, origin, location and resolved form.
     Refs {
@@ -152,6 +154,37 @@ pub struct SourceArgs {
     pub no_config: bool,
     #[command(flatten)]
     pub image: ImageArgs,
+}
+
+/// `check --online`: asking the registries before the build does.
+#[derive(Debug, Args)]
+pub struct OnlineArgs {
+    /// Look every resolved reference up in its registry (once per run): a tag or digest that
+    /// does not exist (image-not-found), an image without the target platform
+    /// (platform-missing), a `tag@digest` whose tag moved (tag-moved). Uses --tls-verify,
+    /// --cert-dir, --authfile and the proxy environment; --creds goes only to the --image
+    /// docker:// registry. A registry that cannot be reached or refuses the lookup (401/403)
+    /// is exit 2. Off by default: without it (and without a docker:// image) stowage makes no
+    /// network request.
+    #[arg(long, env = "STOWAGE_ONLINE")]
+    pub online: bool,
+    /// With --online: report each unreachable registry as one info finding
+    /// (registry-unreachable) instead of exit 2.
+    #[arg(long, requires = "online")]
+    pub online_skip_unreachable: bool,
+    /// With --online: the registries.conf whose [[registry]] prefixes, locations and mirrors
+    /// decide where lookups go, as containers/image decides [default:
+    /// $CONTAINERS_REGISTRIES_CONF, else ~/.config/containers/registries.conf if it exists,
+    /// else /etc/containers/registries.conf; plus the registries.conf.d drop-ins]. The build
+    /// host's, not the image's.
+    #[arg(long, value_name = "FILE", requires = "online")]
+    pub registries_conf: Option<PathBuf>,
+    /// With --online: lookups in flight at most.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "online", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub online_jobs: u16,
+    /// With --online: seconds one registry request may take, its answer included.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, requires = "online", value_parser = clap::value_parser!(u16).range(1..))]
+    pub online_timeout: u16,
 }
 
 /// Where the built bootc image is, and how to read it (skopeo's option names).

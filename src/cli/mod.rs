@@ -5,12 +5,13 @@ mod args;
 
 pub use args::Cli;
 use args::{
-    CheckFormat, Command, FailOn, FormatSpec, ImageArgs, InventoryFormat, PlanFormat, RefsFormat,
+    CheckFormat, Command, FailOn, FormatSpec, ImageArgs, InventoryFormat, OnlineArgs, PlanFormat, RefsFormat,
     RulesFormat, SourceArgs,
 };
 
 use crate::config::{self, Config};
 use crate::gather::facts::Facts;
+use crate::gather::online::OnlineOptions;
 use crate::gather::{GatherError, Inputs};
 use crate::image::ImageError;
 use crate::reference::platform::PlatformError;
@@ -68,6 +69,15 @@ pub enum CliError {
          the images an OS image carries)"
     )]
     NoInventory,
+    /// `--creds` with `--online` but without a `docker://` image: no registry it is meant for.
+    #[error(
+        "--creds is sent only to the registry of --image docker://REF; for --online lookups put each \
+         registry's credentials in an auth file (--authfile, containers-auth.json(5))"
+    )]
+    CredsWithoutRegistry,
+    /// A registries.conf that containers/image would refuse; the message names the file.
+    #[error("{0}")]
+    RegistriesConf(String),
     /// A command that only reads an image was given none.
     #[error("`stowage {0}` needs --image IMAGE")]
     NeedsImage(&'static str),
@@ -106,8 +116,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<u8, CliError> {
     match cli.command {
-        Command::Check { sources, format, fail_on, no_inline_ignores, baseline, write_baseline } => {
-            let options = CheckOptions { format, fail_on, no_inline_ignores, baseline, write_baseline };
+        Command::Check { sources, format, fail_on, no_inline_ignores, baseline, write_baseline, online } => {
+            let options =
+                CheckOptions { format, fail_on, no_inline_ignores, baseline, write_baseline, online };
             check(&sources, &options)
         }
         Command::Refs { sources, format } => refs(&sources, format),
@@ -173,7 +184,12 @@ fn load_config(sources: &SourceArgs) -> Result<Loaded, CliError> {
 }
 
 /// The facts of the run; `with_config` adds the configuration files (for findings about them).
-fn gather(sources: &SourceArgs, loaded: &Loaded, with_config: bool) -> Result<Facts, CliError> {
+fn gather(
+    sources: &SourceArgs,
+    loaded: &Loaded,
+    with_config: bool,
+    online: Option<&OnlineOptions>,
+) -> Result<Facts, CliError> {
     let opts = sources.build_options(&loaded.config)?;
     let explicit_arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
     // Fail closed: an unreadable image stops the analysis (exit 2).
@@ -194,7 +210,14 @@ fn gather(sources: &SourceArgs, loaded: &Loaded, with_config: bool) -> Result<Fa
         Vec::new()
     };
     let image = opened.map(|opened| (opened, explicit_arch));
-    Ok(crate::gather::gather(Inputs { paths: &paths, opts: &opts, keep: &keep, image, other_sources })?)
+    Ok(crate::gather::gather(Inputs {
+        paths: &paths,
+        opts: &opts,
+        keep: &keep,
+        image,
+        other_sources,
+        online,
+    })?)
 }
 
 /// `file` relative to `dir`, when it is below it.
@@ -211,6 +234,7 @@ struct CheckOptions {
     no_inline_ignores: bool,
     baseline: Option<PathBuf>,
     write_baseline: Option<PathBuf>,
+    online: OnlineArgs,
 }
 
 fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
@@ -223,7 +247,8 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
         Some(f) => f,
         None => config.fail_on.as_deref().and_then(FailOn::parse).unwrap_or(FailOn::Error),
     };
-    let mut facts = gather(sources, &loaded, true)?;
+    let online = online_options(&options.online, &sources.image)?;
+    let mut facts = gather(sources, &loaded, true, online.as_ref())?;
     let mut engine_opts = engine::Options::new(config);
     engine_opts.config_dir = loaded.dir.clone();
     if options.no_inline_ignores {
@@ -280,6 +305,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
         }),
         config: config_summary,
         run: RunInfo::now(),
+        online: facts.online.take(),
     };
     let stdout_tty = std::io::stdout().is_terminal();
     let mut specs = options.format.clone();
@@ -302,6 +328,9 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
     }
     if !stdout_format.is_some_and(CheckFormat::is_machine) || std::io::stderr().is_terminal() {
         eprintln!("{}", report.summary.line());
+        if let Some(online) = &report.online {
+            eprintln!("{}", online.summary_line());
+        }
     }
     Ok(if report.summary.failed { EXIT_FINDINGS } else { EXIT_OK })
 }
@@ -341,7 +370,7 @@ fn render(format: CheckFormat, report: &Report, facts: &Facts, color: bool) -> R
 
 fn refs(sources: &SourceArgs, format: RefsFormat) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
-    let facts = gather(sources, &loaded, false)?;
+    let facts = gather(sources, &loaded, false, None)?;
     match format {
         RefsFormat::Table => write_stdout(&report::refs::table(&facts.references))?,
         RefsFormat::Json => {
@@ -396,7 +425,7 @@ fn inventory(image: &ImageArgs, format: InventoryFormat, arch: Option<&str>) -> 
 
 fn plan(sources: &SourceArgs, format: PlanFormat) -> Result<u8, CliError> {
     let loaded = load_config(sources)?;
-    let facts = gather(sources, &loaded, false)?;
+    let facts = gather(sources, &loaded, false, None)?;
     let text = match format {
         PlanFormat::List => report::plan::list(&facts.references),
         PlanFormat::ImageList => report::plan::image_list(&facts.references),
@@ -441,6 +470,38 @@ pub fn write_atomically(path: &Path, text: &str) -> Result<(), CliError> {
     }
     tmp.persist(path).map_err(|e| failed(e.error))?;
     Ok(())
+}
+
+/// `--online` and the image options it shares: TLS, certificates, auth file, `--creds` for the
+/// `--image docker://` registry only.
+fn online_options(args: &OnlineArgs, image: &ImageArgs) -> Result<Option<OnlineOptions>, CliError> {
+    if !args.online {
+        return Ok(None);
+    }
+    let creds_registry = image
+        .image
+        .as_deref()
+        .and_then(|spec| spec.strip_prefix("docker://"))
+        .and_then(|r| crate::reference::imageref::ImageRef::parse(r).ok())
+        .map(|r| r.registry().to_string());
+    let creds = match (&image.creds, creds_registry) {
+        (Some(creds), Some(registry)) => Some((registry, creds.clone())),
+        (Some(_), None) => return Err(CliError::CredsWithoutRegistry),
+        (None, _) => None,
+    };
+    let registries = crate::gather::online::host_registries(args.registries_conf.as_deref())
+        .map_err(CliError::RegistriesConf)?;
+    let lookup = crate::image::registry::lookup::LookupOptions {
+        tls_verify: image.tls_verify,
+        cert_dir: image.cert_dir.clone(),
+        auth_file: image.authfile.clone(),
+        creds,
+        registries,
+        parallel: usize::from(args.online_jobs),
+        timeout: std::time::Duration::from_secs(u64::from(args.online_timeout)),
+        progress: true,
+    };
+    Ok(Some(OnlineOptions { lookup, skip_unreachable: args.online_skip_unreachable }))
 }
 
 fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::OpenedImage>, CliError> {

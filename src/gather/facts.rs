@@ -31,6 +31,8 @@ pub struct Facts {
     pub embed_plan: Vec<crate::inventory::plan::PlannedEmbed>,
     /// With `--image`: what the built image carries, and for which architecture.
     pub image: Option<ImageFacts>,
+    /// With `check --online`: what the registries said about each reference.
+    pub online: Option<crate::gather::online::OnlineFacts>,
 }
 
 /// What `--image` adds to the facts.

@@ -84,6 +84,8 @@ fn merge(into: &mut Facts, from: Facts) {
         applied_kustomizations,
         embed_plan,
         image: _,
+        // Asked of the registries after the image is attached, over every reference.
+        online: _,
     } = from;
     into.sources.extend(sources);
     into.references.extend(references);

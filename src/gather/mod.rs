@@ -7,6 +7,7 @@ pub mod facts;
 pub mod image;
 pub mod image_sources;
 pub mod not_built;
+pub mod online;
 pub mod parse;
 pub mod placement;
 mod view_fs;
@@ -32,6 +33,8 @@ pub struct Inputs<'a> {
     pub image: Option<(OpenedImage, Option<&'a str>)>,
     /// Files findings may point into besides the sources: the configuration and its rule files.
     pub other_sources: Vec<Arc<SourceText>>,
+    /// `check --online`: ask the registries about every resolved reference.
+    pub online: Option<&'a online::OnlineOptions>,
 }
 
 /// Why the facts could not be gathered: the analysis cannot be done.
@@ -41,6 +44,8 @@ pub enum GatherError {
     Walk(#[from] WalkError),
     #[error(transparent)]
     Attach(#[from] AttachError),
+    #[error(transparent)]
+    Online(#[from] online::OnlineError),
 }
 
 /// The facts of one run: the sources under the paths, then the image's inventory and its
@@ -49,6 +54,9 @@ pub fn gather(inputs: Inputs) -> Result<Facts, GatherError> {
     let mut facts = discover::gather_filtered(inputs.paths, inputs.opts, inputs.keep)?;
     if let Some((opened, explicit_arch)) = inputs.image {
         image::attach_image(&mut facts, opened, explicit_arch, inputs.opts)?;
+    }
+    if let Some(online) = inputs.online {
+        online::attach_online(&mut facts, inputs.opts, online)?;
     }
     for source in inputs.other_sources {
         facts.sources.insert(source.display.clone(), source);

@@ -119,7 +119,7 @@ pub struct ImageError {
     pub cause: Cause,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum Cause {
     #[error("{0}")]
     Spec(String),
@@ -140,6 +140,10 @@ pub enum Cause {
     Registry(String),
     #[error("authentication failed: {0}")]
     Auth(String),
+    /// The registry (or its token server) gave no answer: refused connection, TLS failure,
+    /// timeout.
+    #[error("registry: {0}")]
+    Unreachable(String),
     #[error("layer {layer}: {cause}")]
     Layer { layer: String, cause: Box<Cause> },
 }

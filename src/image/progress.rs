@@ -33,6 +33,27 @@ impl Progress {
         }
     }
 
+    /// A line counting `total` steps of `what` (`asking registries 3/10`), if `wanted` and
+    /// stderr is a terminal.
+    pub fn counter(wanted: bool, total: usize, what: &str) -> Progress {
+        if !wanted || total == 0 || !std::io::stderr().is_terminal() {
+            return Progress { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template(&format!("{what} {{pos}}/{{len}} {{wide_bar}} {{elapsed}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        Progress { bar: Some(bar) }
+    }
+
+    /// One more step of a counter.
+    pub fn step(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();

@@ -12,6 +12,7 @@
 
 pub mod challenge;
 mod client;
+pub mod lookup;
 mod tls;
 
 pub use client::{Credentials, token_from_body};
@@ -89,7 +90,9 @@ pub fn open(reference: &str, opts: &ImageOptions) -> Result<(FileView, ImageConf
             Err(cause) if *scheme == "https" && !client.answered() => https_error = Some(cause),
             // Plain HTTP failing too: both reasons, the HTTPS one first (a TLS-only registry
             // answers plain HTTP with a puzzling 400).
-            Err(Cause::Registry(http)) if let Some(Cause::Registry(https)) = &https_error => {
+            Err(Cause::Registry(http) | Cause::Unreachable(http))
+                if let Some(Cause::Registry(https) | Cause::Unreachable(https)) = &https_error =>
+            {
                 return Err(Cause::Registry(format!("{https}; over plain HTTP: {http}")));
             }
             Err(cause) => return Err(cause),
@@ -221,13 +224,24 @@ impl Read for ChannelReader {
 /// `--authfile` / `$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
 /// `~/.config/containers/auth.json`, `~/.docker/config.json` (with credential helpers).
 fn credentials(image: &ImageRef, opts: &ImageOptions) -> Result<Credentials, Cause> {
-    if let Some(creds) = &opts.creds {
-        let (user, password) = creds.split_once(':').unwrap_or((creds.as_str(), ""));
-        return Ok(Credentials::Basic { user: user.to_string(), password: password.to_string() });
+    match &opts.creds {
+        Some(creds) => Ok(parse_creds(creds)),
+        None => auth_files_credentials(image, opts.auth_file.as_deref()),
     }
+}
+
+/// `--creds USER[:PASSWORD]`.
+pub fn parse_creds(creds: &str) -> Credentials {
+    let (user, password) = creds.split_once(':').unwrap_or((creds, ""));
+    Credentials::Basic { user: user.to_string(), password: password.to_string() }
+}
+
+/// The first auth file that has an entry for the image's registry (see [`credentials`]);
+/// `auth_file` (`--authfile`) replaces the search and must exist.
+pub fn auth_files_credentials(image: &ImageRef, auth_file: Option<&Path>) -> Result<Credentials, Cause> {
     let mut files: Vec<PathBuf> = Vec::new();
-    if let Some(f) = &opts.auth_file {
-        files.push(f.clone());
+    if let Some(f) = auth_file {
+        files.push(f.to_path_buf());
     } else if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE").filter(|v| !v.is_empty()) {
         files.push(f.into());
     } else {
@@ -246,7 +260,7 @@ fn credentials(image: &ImageRef, opts: &ImageOptions) -> Result<Credentials, Cau
     }
     for file in files {
         let Ok(text) = std::fs::read(&file) else {
-            if opts.auth_file.as_ref() == Some(&file) {
+            if auth_file == Some(file.as_path()) {
                 return Err(Cause::io(&file, std::io::Error::from(std::io::ErrorKind::NotFound)));
             }
             continue;

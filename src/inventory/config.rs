@@ -8,6 +8,7 @@ use crate::source::crio::{self, EffectiveCrio};
 use crate::source::crio::{CRIO_CONF, CRIO_DROP_INS};
 use crate::source::microshift;
 use crate::source::microshift::{MICROSHIFT_CONF, MICROSHIFT_DROP_INS, RELEASE_DIR};
+use crate::source::registries_conf;
 use crate::source::release::{self, Release};
 use crate::text::SourceText;
 use serde::Serialize;
@@ -232,14 +233,8 @@ pub(crate) fn normalize_dir(path: &str) -> String {
     crate::image::view::normalize_path(path).unwrap_or_else(|| "/".into())
 }
 
-#[derive(serde::Deserialize, Default)]
-struct RawRegistries {
-    #[serde(rename = "unqualified-search-registries")]
-    unqualified: Option<Vec<String>>,
-    #[serde(rename = "short-name-mode")]
-    short_name_mode: Option<String>,
-}
-
+/// The image's registries.conf and its drop-ins, merged as containers/image merges them
+/// ([`crate::source::registries_conf`]).
 fn read_registries(view: &FileView, out: &mut EffectiveConfig) {
     let mut paths = vec![REGISTRIES_CONF.to_string()];
     // Drop-ins: by file name across both directories; /etc shadows /usr/share.
@@ -251,21 +246,17 @@ fn read_registries(view: &FileView, out: &mut EffectiveConfig) {
         }
     }
     paths.extend(drop_ins.into_values());
+    let mut merged = registries_conf::Registries::default();
     for path in paths {
         let Some(bytes) = view.read(&path) else { continue };
-        match toml::from_str::<RawRegistries>(&String::from_utf8_lossy(bytes)) {
-            Ok(raw) => {
-                if let Some(u) = raw.unqualified {
-                    out.registries.unqualified_search_registries = u;
-                }
-                if raw.short_name_mode.is_some() {
-                    out.registries.short_name_mode = raw.short_name_mode;
-                }
-                out.registries.files.push(path);
-            }
-            Err(e) => out.problems.push(format!("{path}: {}", e.message())),
+        match registries_conf::parse(&String::from_utf8_lossy(bytes), &path) {
+            Ok(conf) => merged.merge(conf),
+            Err(e) => out.problems.push(format!("{path}: {e}")),
         }
     }
+    out.registries.files = merged.files;
+    out.registries.unqualified_search_registries = merged.unqualified_search_registries.unwrap_or_default();
+    out.registries.short_name_mode = merged.short_name_mode;
 }
 
 fn read_microshift(view: &FileView, out: &mut EffectiveConfig) {

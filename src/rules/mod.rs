@@ -36,6 +36,7 @@ checked_rules![
     embedded_in_var,
     embedded_incomplete,
     image_list_corrupt,
+    image_not_found,
     invalid_reference,
     kustomization_unbuildable,
     latest_tag,
@@ -45,13 +46,16 @@ checked_rules![
     not_embedded,
     not_pinned,
     pause_image_not_embedded,
+    platform_missing,
     pull_policy_always,
     registry_not_allowed,
+    registry_unreachable,
     release_image_not_embedded,
     remote_resource,
     short_name,
     store_lockfile_missing,
     store_not_configured,
+    tag_moved,
     unparsable_file,
     unresolved_reference,
 ];
@@ -285,6 +289,29 @@ pub(crate) mod test_support {
         }
         let check = rule.check.expect("a rule with a check");
         check(&facts, &super::Context { config: &Config::default() })
+    }
+
+    /// The default rule context.
+    pub fn context() -> super::Context<'static> {
+        super::Context { config: Box::leak(Box::new(Config::default())) }
+    }
+
+    /// Online facts answering each (resolved reference, answer) for linux/amd64.
+    pub fn online(
+        answers: &[(&str, crate::image::registry::lookup::Answer)],
+    ) -> crate::gather::online::OnlineFacts {
+        let mut online = crate::gather::online::OnlineFacts::default();
+        for (reference, answer) in answers {
+            let resolved = crate::reference::imageref::ImageRef::parse(reference).unwrap().to_string();
+            online.answers.insert((resolved, "linux/amd64".into()), answer.clone());
+        }
+        online
+    }
+
+    /// A found manifest for the platform, its tag not checked.
+    pub fn found(digest: &str) -> crate::image::registry::lookup::Answer {
+        use crate::image::registry::lookup::{Answer, Found, PlatformCheck};
+        Answer::Found(Found { digest: digest.into(), via: None, platform: PlatformCheck::Present, tag: None })
     }
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {

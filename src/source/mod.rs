@@ -11,6 +11,7 @@ pub mod manifest;
 pub mod microshift;
 pub mod podspec;
 pub mod quadlet;
+pub mod registries_conf;
 pub mod release;
 
 use crate::reference::platform::Platform;

@@ -50,6 +50,8 @@ pub struct Client {
     answered: AtomicBool,
     /// Whether a client certificate is offered.
     has_identity: bool,
+    /// A bound on each request, answer included.
+    timeout: Option<Duration>,
 }
 
 /// How a registry answered a range request.
@@ -81,6 +83,37 @@ pub enum BodyError {
     TooLong { limit: u64 },
 }
 
+/// How long to wait for a connection, and for the next bytes of an answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub read: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: Duration::from_secs(30), read: Duration::from_secs(120) }
+    }
+}
+
+/// The HTTP client of a run: TLS from `certs` (`insecure` accepts any certificate), the proxy
+/// environment, `timeouts`. One serves every repository of the run (its connections are pooled).
+pub fn http_client(certs: &CertDir, insecure: bool, timeouts: Timeouts) -> Result<reqwest::Client, Cause> {
+    let mut builder = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeouts.connect)
+        .read_timeout(timeouts.read)
+        .tls_certs_merge(certs.roots.iter().cloned())
+        .tls_danger_accept_invalid_certs(insecure);
+    if let Some((identity, _)) = &certs.identity {
+        builder = builder.identity(identity.clone());
+    }
+    builder.build().map_err(|e| {
+        let with = certs.identity.as_ref().map(|(_, p)| format!(" with {}", p.display()));
+        Cause::Registry(format!("cannot set up TLS{}: {}", with.unwrap_or_default(), describe(&e)))
+    })
+}
+
 impl Client {
     pub fn new(
         base: String,
@@ -90,20 +123,20 @@ impl Client {
         certs: &CertDir,
         insecure: bool,
     ) -> Result<Client, Cause> {
-        let mut builder = reqwest::Client::builder()
-            .user_agent(USER_AGENT)
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .tls_certs_merge(certs.roots.iter().cloned())
-            .tls_danger_accept_invalid_certs(insecure);
-        if let Some((identity, _)) = &certs.identity {
-            builder = builder.identity(identity.clone());
-        }
-        let http = builder.build().map_err(|e| {
-            let with = certs.identity.as_ref().map(|(_, p)| format!(" with {}", p.display()));
-            Cause::Registry(format!("cannot set up TLS{}: {}", with.unwrap_or_default(), describe(&e)))
-        })?;
-        Ok(Client {
+        let http = http_client(certs, insecure, Timeouts::default())?;
+        Ok(Client::with_http(http, base, registry, repository, credentials, certs.identity.is_some()))
+    }
+
+    /// A client of one repository over an HTTP client shared with others.
+    pub fn with_http(
+        http: reqwest::Client,
+        base: String,
+        registry: &str,
+        repository: &str,
+        credentials: Credentials,
+        has_identity: bool,
+    ) -> Client {
+        Client {
             http,
             base,
             registry: registry.to_string(),
@@ -111,8 +144,24 @@ impl Client {
             credentials,
             authorization: Mutex::new(None),
             answered: AtomicBool::new(false),
-            has_identity: certs.identity.is_some(),
-        })
+            has_identity,
+            timeout: None,
+        }
+    }
+
+    /// Bound every request, its answer included, by `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Client {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// `https://HOST` or `http://HOST`.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn repository(&self) -> &str {
+        &self.repository
     }
 
     pub fn answered(&self) -> bool {
@@ -182,20 +231,38 @@ impl Client {
         authorization: Option<HeaderValue>,
     ) -> Result<Response, Cause> {
         let mut request = self.http.get(url).headers(headers.clone());
+        if let Some(t) = self.timeout {
+            request = request.timeout(t);
+        }
         if let Some(a) = authorization {
             request = request.header(header::AUTHORIZATION, a);
         }
         // A pooled keep-alive connection that the server or a proxy closed while it sat idle
         // fails the next request before any answer. Go's net/http (so skopeo) sends such an
         // idempotent request again on a new connection; so does this, once.
-        let retry = request.try_clone();
-        let response = match (request.send().await, retry) {
-            (Err(e), Some(retry)) if is_stale_connection(&e) => retry.send().await,
-            (result, _) => result,
-        };
-        let response = response.map_err(|e| self.transport(&e))?;
-        self.answered.store(true, Ordering::Relaxed);
-        Ok(response)
+        let mut waits = 0;
+        loop {
+            let again = request.try_clone();
+            let retry = request.try_clone();
+            let response = match (request.send().await, retry) {
+                (Err(e), Some(retry)) if is_stale_connection(&e) => retry.send().await,
+                (result, _) => result,
+            };
+            let response = response.map_err(|e| self.transport(&e))?;
+            self.answered.store(true, Ordering::Relaxed);
+            // 429: wait as long as Retry-After says (bounded), a few times, then give up with
+            // the answer.
+            let Some(next) = again.filter(|_| response.status() == StatusCode::TOO_MANY_REQUESTS) else {
+                return Ok(response);
+            };
+            if waits == MAX_429_WAITS {
+                return Ok(response);
+            }
+            waits += 1;
+            let after = response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok());
+            tokio::time::sleep(retry_after(after, std::time::SystemTime::now(), waits)).await;
+            request = next;
+        }
     }
 
     /// The `Authorization` value answering the challenges of a 401.
@@ -280,7 +347,7 @@ impl Client {
             }
         };
         let response = request.send().await.map_err(|e| {
-            Cause::Registry(format!("{}: token server {realm}: {}", self.registry, describe(&e)))
+            Cause::Unreachable(format!("{}: token server {realm}: {}", self.registry, describe(&e)))
         })?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
@@ -347,8 +414,51 @@ impl Client {
                  put NAME.cert and NAME.key in --cert-dir)",
             );
         }
-        Cause::Registry(message)
+        Cause::Unreachable(message)
     }
+}
+
+/// How many times a 429 answer is waited out before it is the answer.
+const MAX_429_WAITS: u32 = 3;
+/// The longest wait a `Retry-After` gets.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// How long to wait before the `attempt`th retry of a 429: its `Retry-After` (seconds, or an
+/// HTTP date after `now`), at most [`MAX_RETRY_AFTER`]; without one, 1, 2, 4... seconds.
+pub fn retry_after(value: Option<&str>, now: std::time::SystemTime, attempt: u32) -> Duration {
+    let fallback = Duration::from_secs(1 << attempt.saturating_sub(1).min(5));
+    let wait = match value.map(str::trim) {
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => {
+            v.parse::<u64>().map_or(MAX_RETRY_AFTER, Duration::from_secs)
+        }
+        Some(v) => match http_date(v) {
+            Some(at) => at.duration_since(now).unwrap_or_default(),
+            None => fallback,
+        },
+        None => fallback,
+    };
+    wait.min(MAX_RETRY_AFTER)
+}
+
+/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the form HTTP servers send.
+fn http_date(text: &str) -> Option<std::time::SystemTime> {
+    let parts: Vec<&str> = text.split_whitespace().collect();
+    let [_, day, month, year, time, "GMT"] = parts.as_slice() else { return None };
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = MONTHS.iter().position(|m| m == month)? as i64 + 1;
+    let (day, year): (i64, i64) = (day.parse().ok()?, year.parse().ok()?);
+    let hms: Vec<i64> = time.split(':').map(|p| p.parse().ok()).collect::<Option<_>>()?;
+    let [h, m, s] = hms.as_slice() else { return None };
+    // Days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + h * 3600 + m * 60 + s).ok()?;
+    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs))
 }
 
 /// How a blob response answers a range request at `offset`: 206 must start where asked,
@@ -522,6 +632,17 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_in_seconds_or_as_a_date_bounded() {
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        assert_eq!(retry_after(Some("2"), now, 1), Duration::from_secs(2));
+        assert_eq!(retry_after(Some("Sun, 06 Nov 1994 08:49:40 GMT"), now, 1), Duration::from_secs(3));
+        assert_eq!(retry_after(Some("Sun, 06 Nov 1994 08:49:30 GMT"), now, 1), Duration::ZERO);
+        assert_eq!(retry_after(Some("86400"), now, 1), MAX_RETRY_AFTER);
+        assert_eq!(retry_after(None, now, 1), Duration::from_secs(1));
+        assert_eq!(retry_after(Some("soon"), now, 3), Duration::from_secs(4));
+    }
+
+    #[test]
     fn form_encoding() {
         assert_eq!(
             form_urlencoded(&[
@@ -532,6 +653,58 @@ mod tests {
             ]),
             "grant_type=refresh_token&scope=repository%3Aa%2Fb%3Apull&t=x%2By+%26z&u=%C3%A9%7E*"
         );
+    }
+
+    /// A registry that answers 429 with `Retry-After: 1` is asked again after a second; one that
+    /// keeps answering 429 is given up on after a few waits, with its answer as the error.
+    #[test]
+    fn too_many_requests_waits_as_retry_after_says() {
+        use std::io::{Read, Write};
+        use std::net::TcpListener;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // 429, then 200 for `a`; then 429 for ever for `b` (1 + MAX_429_WAITS answers).
+        let answers: Vec<&[u8]> = [
+            &[&b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"[..]][..],
+            &[&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"[..]],
+            &[&b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"[..]; 4],
+        ]
+        .concat();
+        let server = std::thread::spawn(move || {
+            let mut served = 0;
+            for answer in answers {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                // One answer per connection: the client opens a new one for the next request.
+                let mut framed = answer.to_vec();
+                let at = framed.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                framed.splice(at..at, b"\r\nConnection: close".iter().copied());
+                s.write_all(&framed).unwrap();
+                served += 1;
+            }
+            served
+        });
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let certs = CertDir { roots: Vec::new(), identity: None };
+        let client =
+            Client::new(format!("http://{addr}"), "127.0.0.1", "r", Credentials::Anonymous, &certs, false)
+                .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let start = std::time::Instant::now();
+        let first = runtime.block_on(client.manifest("a", "application/json"));
+        assert_eq!(first.unwrap(), b"{}");
+        assert!(start.elapsed() >= Duration::from_secs(1), "waited {:?}", start.elapsed());
+        let err = runtime.block_on(client.manifest("b", "application/json")).unwrap_err().to_string();
+        assert!(err.contains("429"), "{err}");
+        assert_eq!(server.join().unwrap(), 6);
     }
 
     /// The server keeps the first connection alive, then closes it after reading the second
