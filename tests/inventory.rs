@@ -385,3 +385,24 @@ fn an_unreadable_image_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("rootfs:/nonexistent/stowage-fixture"));
 }
+
+/// containers/image reads registries.conf drop-ins from `/etc/containers/registries.conf.d`
+/// only: a drop-in under `/usr/share` changes nothing CRI-O does, so it must not change the
+/// search registries stowage resolves short names with.
+#[test]
+fn registries_drop_ins_under_usr_share_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/inventory/overlay-conf");
+    let status = std::process::Command::new("cp").arg("-a").arg(&fixture).arg(&root).status().unwrap();
+    assert!(status.success());
+    let share = root.join("usr/share/containers/registries.conf.d");
+    std::fs::create_dir_all(&share).unwrap();
+    std::fs::write(share.join("99-other.conf"), "unqualified-search-registries = [\"registry.example\"]\n")
+        .unwrap();
+    let opts = stowage::image::ImageOptions { use_cache: false, ..Default::default() };
+    let view = stowage::image::open(&format!("rootfs:{}", root.display()), &opts).unwrap().view;
+    let c = inventory(&view, Some("amd64")).config;
+    assert_eq!(c.registries.unqualified_search_registries, ["quay.io"]);
+    assert!(c.registries.files.iter().all(|f| f.starts_with("/etc/")), "{:?}", c.registries.files);
+}

@@ -16,8 +16,9 @@ use serde::Serialize;
 pub const STORAGE_CONF: &[&str] = &["/etc/containers/storage.conf", "/usr/share/containers/storage.conf"];
 pub const DEFAULT_GRAPHROOT: &str = "/var/lib/containers/storage";
 const REGISTRIES_CONF: &str = "/etc/containers/registries.conf";
-const REGISTRIES_DROP_INS: &[&str] =
-    &["/usr/share/containers/registries.conf.d", "/etc/containers/registries.conf.d"];
+/// containers/image reads drop-ins from `/etc` only (`systemRegistriesConfDirPath`;
+/// containers-registries.conf.d(5)): unlike storage.conf, nothing under `/usr/share` counts.
+const REGISTRIES_DROP_INS: &str = "/etc/containers/registries.conf.d";
 
 /// The effective `storage.conf`: the first of [`STORAGE_CONF`] that exists (they do not
 /// merge), plus what CRI-O's own storage settings change.
@@ -237,15 +238,8 @@ pub(crate) fn normalize_dir(path: &str) -> String {
 /// ([`crate::source::registries_conf`]).
 fn read_registries(view: &FileView, out: &mut EffectiveConfig) {
     let mut paths = vec![REGISTRIES_CONF.to_string()];
-    // Drop-ins: by file name across both directories; /etc shadows /usr/share.
-    let mut drop_ins: std::collections::BTreeMap<String, String> = Default::default();
-    for dir in REGISTRIES_DROP_INS {
-        for p in files_in(view, dir, ".conf") {
-            let name = p.rsplit('/').next().unwrap_or(&p).to_string();
-            drop_ins.insert(name, p);
-        }
-    }
-    paths.extend(drop_ins.into_values());
+    // Drop-ins in file-name order.
+    paths.extend(files_in(view, REGISTRIES_DROP_INS, ".conf"));
     let mut merged = registries_conf::Registries::default();
     for path in paths {
         let Some(bytes) = view.read(&path) else { continue };
