@@ -7,6 +7,7 @@
 
 pub mod compact;
 pub mod cyclonedx;
+pub mod diff;
 pub mod github;
 pub mod gitlab;
 pub mod html;
