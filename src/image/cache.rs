@@ -188,7 +188,20 @@ mod tests {
         assert_eq!(cache.get("sha256:1"), None);
         cache.put("sha256:1", &changes);
         assert_eq!(cache.get("sha256:1"), Some(changes));
-        let off = Cache::new(&ImageOptions { use_cache: false, ..opts });
+        let off = Cache::new(&ImageOptions { use_cache: false, ..opts.clone() });
         assert_eq!(off.get("sha256:1"), None);
+    }
+
+    #[test]
+    fn what_was_watched_is_part_of_the_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = ImageOptions { cache_dir: Some(tmp.path().into()), ..Default::default() };
+        let with_var = ImageOptions { watch: Watch { var: true }, ..opts.clone() };
+        let changes = LayerChanges { opaque: vec!["/var".into()], ..Default::default() };
+        Cache::new(&with_var).put("sha256:1", &changes);
+        assert_eq!(Cache::new(&with_var).get("sha256:1"), Some(changes.clone()));
+        assert_eq!(Cache::new(&opts).get("sha256:1"), None, "read without /var: not what the audit watches");
+        Cache::new(&opts).put("sha256:2", &changes);
+        assert_eq!(Cache::new(&with_var).get("sha256:2"), None, "read without /var: /var content missing");
     }
 }

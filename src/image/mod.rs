@@ -247,16 +247,14 @@ pub struct Plan {
     pub config: ImageConfig,
 }
 
-/// Read every layer of `plan` (cached ones excepted), largest first on all rayon threads,
-/// then merge them bottom-up.
-pub(crate) fn read_plan(
-    source: &dyn BlobSource,
-    plan: Plan,
+/// The layers of `plan` already known: read by another image of this run, or in the cache;
+/// with how many came from each (cache, shared).
+fn known_layers(
+    plan: &Plan,
     opts: &ImageOptions,
-) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
-    let cache = Cache::new(opts);
-    let n = plan.layers.len();
-    let mut results: Vec<Option<LayerChanges>> = vec![None; n];
+    cache: &Cache,
+) -> (Vec<Option<LayerChanges>>, usize, usize) {
+    let mut results: Vec<Option<LayerChanges>> = vec![None; plan.layers.len()];
     let (mut cached, mut shared) = (0, 0);
     for (i, layer) in plan.layers.iter().enumerate() {
         let Some(key) = layer.cache_key() else { continue };
@@ -268,6 +266,19 @@ pub(crate) fn read_plan(
             cached += 1;
         }
     }
+    (results, cached, shared)
+}
+
+/// Read every layer of `plan` (cached ones excepted), largest first on all rayon threads,
+/// then merge them bottom-up.
+pub(crate) fn read_plan(
+    source: &dyn BlobSource,
+    plan: Plan,
+    opts: &ImageOptions,
+) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
+    let cache = Cache::new(opts);
+    let n = plan.layers.len();
+    let (mut results, cached, shared) = known_layers(&plan, opts, &cache);
     let mut todo: Vec<usize> = (0..n).filter(|i| results[*i].is_none()).collect();
     todo.sort_by_key(|i| std::cmp::Reverse(plan.layers[*i].size));
     let total: u64 = todo.iter().map(|i| plan.layers[*i].size).sum();

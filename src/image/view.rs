@@ -346,6 +346,19 @@ mod tests {
     }
 
     #[test]
+    fn watching_var_captures_it_and_keeps_the_store_policy() {
+        let var = Watch { var: true };
+        assert_eq!(capture("/var/lib/acme/app.yaml", 10), Capture::Skip);
+        assert_eq!(var.capture("/var/lib/acme/app.yaml", 10), Capture::Content);
+        assert_eq!(var.capture("/var/lib/acme/big", MAX_VAR_CONTENT_BYTES + 1), Capture::Entry);
+        assert_eq!(var.capture("/var/lib/containers/storage/vfs/dir/abc/etc/passwd", 9), Capture::Skip);
+        assert_eq!(var.capture("/usr/bin/bash", 10), Capture::Skip);
+        assert!(var.is_watched("/var/log/x") && !Watch::default().is_watched("/var/log/x"));
+        assert_eq!(var.roots()[0], "/var");
+        assert_ne!(var.cache_key(), Watch::default().cache_key());
+    }
+
+    #[test]
     fn symlinks_resolve_inside_the_root() {
         let mut v = FileView::new();
         v.insert("/usr/share/containers/systemd/app.container", file("[Container]\nImage=x\n"));

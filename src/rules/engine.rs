@@ -355,6 +355,35 @@ fn relative_to(dir: &Path, file: &str) -> Option<String> {
     abs.strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/"))
 }
 
+/// The upgrade rules over two images, the configuration's levels applied, in report order.
+pub fn run_upgrade(upgrade: &crate::upgrade::Upgrade, config: &Config) -> Vec<Finding> {
+    let ctx = Context { config };
+    let mut findings: Vec<Finding> = super::UPGRADE_RULES
+        .iter()
+        .filter(|u| config.level(u.rule.id) != Some(Level::Off))
+        .flat_map(|u| (u.check)(upgrade, &ctx))
+        .filter_map(|f| apply_level(f, config))
+        .collect();
+    sort(&mut findings);
+    findings
+}
+
+/// The findings of a diff: the upgrade findings, then NEW's own, less those an upgrade finding
+/// replaces (NEW's `not-embedded` at a reference `embedded-removed-still-referenced` explains),
+/// so that each cause is reported once.
+pub fn merge_upgrade(upgrade: Vec<Finding>, new: Vec<Finding>) -> Vec<Finding> {
+    use super::embedded_removed_still_referenced as removed;
+    let replaced = |f: &Finding| {
+        removed::REPLACES.contains(&f.rule.as_str())
+            && upgrade.iter().any(|u| u.rule == removed::RULE.rule.id && u.location == f.location)
+    };
+    let kept: Vec<Finding> = new.into_iter().filter(|f| !replaced(f)).collect();
+    let mut all = upgrade;
+    all.extend(kept);
+    sort(&mut all);
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -467,33 +496,4 @@ mod tests {
         assert_eq!(summary(&out.findings), ["Containerfile:4:18 warning[latest-tag]"]);
         assert_eq!(out.waived.iter().filter(|w| w.waiver.kind == WaiverKind::Baseline).count(), 2);
     }
-}
-
-/// The upgrade rules over two images, the configuration's levels applied, in report order.
-pub fn run_upgrade(upgrade: &crate::upgrade::Upgrade, config: &Config) -> Vec<Finding> {
-    let ctx = Context { config };
-    let mut findings: Vec<Finding> = super::UPGRADE_RULES
-        .iter()
-        .filter(|u| config.level(u.rule.id) != Some(Level::Off))
-        .flat_map(|u| (u.check)(upgrade, &ctx))
-        .filter_map(|f| apply_level(f, config))
-        .collect();
-    sort(&mut findings);
-    findings
-}
-
-/// The findings of a diff: the upgrade findings, then NEW's own, less those an upgrade finding
-/// replaces (NEW's `not-embedded` at a reference `embedded-removed-still-referenced` explains),
-/// so that each cause is reported once.
-pub fn merge_upgrade(upgrade: Vec<Finding>, new: Vec<Finding>) -> Vec<Finding> {
-    use super::embedded_removed_still_referenced as removed;
-    let replaced = |f: &Finding| {
-        removed::REPLACES.contains(&f.rule.as_str())
-            && upgrade.iter().any(|u| u.rule == removed::RULE.rule.id && u.location == f.location)
-    };
-    let kept: Vec<Finding> = new.into_iter().filter(|f| !replaced(f)).collect();
-    let mut all = upgrade;
-    all.extend(kept);
-    sort(&mut all);
-    all
 }
