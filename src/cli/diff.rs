@@ -47,9 +47,9 @@ pub(super) fn diff(args: &DiffArgs) -> Result<u8, CliError> {
     let old_facts = gather_opened(&sources, &loaded, false, &[], Some(old))?;
     let new_facts = gather_opened(&sources, &loaded, true, &new_paths, Some(new))?;
 
-    let (old_findings, old_ready) = judge(&old_facts, &loaded);
+    // OLD's own findings are not the diff's business: only its verdict is reported.
+    let (_, old_ready) = judge(&old_facts, &loaded);
     let (new_findings, new_ready) = judge(&new_facts, &loaded);
-    drop(old_findings);
     let upgrade =
         upgrade::compare(Side { facts: old_facts, var: old_var }, Side { facts: new_facts, var: new_var });
     let upgrade_findings = engine::run_upgrade(&upgrade, config);
@@ -60,7 +60,6 @@ pub(super) fn diff(args: &DiffArgs) -> Result<u8, CliError> {
         new_readiness: new_ready,
         fail_on: fail_on.threshold(),
     };
-    let stdout_tty = std::io::stdout().is_terminal();
     for spec in &specs {
         let text = match spec.format {
             DiffFormat::Human => diff::human(&report),
@@ -72,10 +71,10 @@ pub(super) fn diff(args: &DiffArgs) -> Result<u8, CliError> {
             None => write_stdout(&text)?,
         }
     }
+    // The human format ends with the summary line; otherwise it goes to a terminal's stderr, or
+    // to stderr when everything went to files.
     let human_on_stdout = specs.iter().any(|s| s.file.is_none() && s.format == DiffFormat::Human);
-    if !human_on_stdout
-        && (stdout_tty || std::io::stderr().is_terminal() || specs.iter().all(|s| s.file.is_some()))
-    {
+    if !human_on_stdout && (std::io::stderr().is_terminal() || specs.iter().all(|s| s.file.is_some())) {
         eprintln!("{}", report.line());
     }
     Ok(if report.summary().failed { EXIT_FINDINGS } else { EXIT_OK })

@@ -34,14 +34,20 @@ fn check(u: &Upgrade, _ctx: &Context) -> Vec<Finding> {
             continue;
         }
         let name = image_name(carried);
+        let copy = if name == r.text()
+            || Some(name.as_str()) == r.resolved.as_ref().map(|x| x.to_string()).as_deref()
+        {
+            format!("a {} copy in {}", carried.method.as_str(), carried.store)
+        } else {
+            format!("the {} copy `{name}` in {}", carried.method.as_str(), carried.store)
+        };
         out.push(
             finding(
                 RULE.rule.id,
                 format!(
-                    "`{}` was carried by OLD (the {} copy `{name}`) but NEW no longer carries it, while NEW \
-                     still references it: after the upgrade the device would have to pull it",
-                    r.text(),
-                    carried.method.as_str()
+                    "`{}` was carried by OLD ({copy}) but NEW no longer carries it, while NEW still \
+                     references it: after the upgrade the device would have to pull it",
+                    r.text()
                 ),
                 r.location.clone(),
             )
