@@ -93,7 +93,8 @@ pub struct RuleSetting {
 }
 
 impl ConfigSummary {
-    /// The rule set of `config` over the catalog: catalog rules first, then custom rules.
+    /// The rule set of `config` over the catalog: catalog rules first (the upgrade rules, which
+    /// only `diff` runs, left out), then custom rules.
     pub fn rule_set(config: &Config) -> Vec<RuleSetting> {
         let level = |default: Severity, id: &str| match config.level(id) {
             Some(Level::Off) => ("off".to_string(), true),
@@ -102,6 +103,7 @@ impl ConfigSummary {
         };
         let mut rules: Vec<RuleSetting> = catalog::entries()
             .iter()
+            .filter(|e| e.scope != "upgrade")
             .map(|e| {
                 let (level, configured) = level(e.severity, &e.id);
                 RuleSetting { id: e.id.clone(), level, configured }
