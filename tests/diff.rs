@@ -299,3 +299,34 @@ fn oci_layers_shared_by_old_and_new_are_read_once() {
     assert_eq!(names(&json["images"]["added"]), [WORKER]);
     assert_eq!(upgrade_findings(&json), Vec::<String>::new());
 }
+
+#[test]
+fn html_shows_the_changes_since_old_in_the_report_style() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("changes.html");
+    let out = stowage()
+        .args(["diff", "rootfs:fixtures/diff/store/old", "rootfs:fixtures/diff/store/new", "--no-cache"])
+        .arg("--format")
+        .arg(format!("html={}", file.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let html = std::fs::read_to_string(&file).unwrap();
+    assert!(html.contains("<h1>Changes since OLD</h1>"), "{html}");
+    assert!(html.contains("UPGRADE GATE FAILED"));
+    assert!(html.contains("<tr class=\"changed\">"));
+    assert!(html.contains("<code>quay.io&#x2f;acme&#x2f;web:1</code>"), "names are HTML-escaped");
+    assert!(
+        html.contains("additional-store-changed</code> <span class=\"pill info\">upgrade</span>"),
+        "{html}"
+    );
+    // The readiness report's stylesheet, and nothing fetched from elsewhere.
+    assert!(html.contains(".hero.failed { border-left: 6px solid var(--err); }"));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    // Everything to a file: the summary line goes to stderr.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("stowage diff: 0 image(s) added, 0 removed, 1 changed; 1 upgrade error(s)"),
+        "{stderr}"
+    );
+}

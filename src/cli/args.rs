@@ -150,7 +150,8 @@ pub struct DiffArgs {
     /// the sources inside NEW].
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Output format, to stdout or to FILE (repeatable): human, json, markdown [default: human].
+    /// Output format, to stdout or to FILE (repeatable): human, json, markdown, html [default:
+    /// human].
     #[arg(long, value_name = "FMT[=FILE]", value_parser = DiffFormatSpec::parse)]
     pub format: Vec<DiffFormatSpec>,
     /// Lowest severity of an upgrade finding that makes the command exit 1 (NEW not ready
@@ -182,6 +183,8 @@ pub enum DiffFormat {
     Json,
     /// Markdown, for a PR comment.
     Markdown,
+    /// "Changes since OLD", a self-contained page in the readiness report's style.
+    Html,
 }
 
 /// One `diff --format FMT[=FILE]`.

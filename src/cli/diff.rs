@@ -65,6 +65,7 @@ pub(super) fn diff(args: &DiffArgs) -> Result<u8, CliError> {
             DiffFormat::Human => diff::human(&report),
             DiffFormat::Json => diff::json(&report),
             DiffFormat::Markdown => diff::markdown(&report),
+            DiffFormat::Html => crate::report::diff_html::render(&report),
         };
         match &spec.file {
             Some(path) => write_atomically(path, &text)?,

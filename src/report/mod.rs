@@ -8,6 +8,7 @@
 pub mod compact;
 pub mod cyclonedx;
 pub mod diff;
+pub mod diff_html;
 pub mod github;
 pub mod gitlab;
 pub mod html;
