@@ -67,7 +67,8 @@ impl ImageState {
     }
 }
 
-/// The same name carried with another digest (or in another place).
+/// The same name carried with another digest, in another place, or no longer (or now) seen by
+/// CRI-O.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ImageChange {
     pub name: String,
@@ -128,7 +129,12 @@ fn compare_images(old: &Side, new: &Side) -> ImageChanges {
     for (name, i) in &a {
         match b.get(name) {
             None => changes.removed.push(ImageState::new(name, i)),
-            Some(j) if i.digest != j.digest || i.method != j.method || i.store != j.store => {
+            Some(j)
+                if i.digest != j.digest
+                    || i.method != j.method
+                    || i.store != j.store
+                    || i.visible_to_crio != j.visible_to_crio =>
+            {
                 changes.changed.push(ImageChange {
                     name: name.clone(),
                     old: ImageState::new(name, i),
@@ -171,5 +177,65 @@ fn compare_references(old: &Facts, new: &Facts) -> RefChanges {
     RefChanges {
         added: b.iter().filter(|(k, _)| !a.contains_key(*k)).map(|(k, r)| state(k, r)).collect(),
         removed: a.iter().filter(|(k, _)| !b.contains_key(*k)).map(|(k, r)| state(k, r)).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn side(fixture: &str) -> Side {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(fixture);
+        let opts = crate::image::ImageOptions {
+            use_cache: false,
+            watch: crate::image::view::Watch { var: true },
+            ..Default::default()
+        };
+        let opened = crate::image::open(&format!("rootfs:{}", root.display()), &opts).unwrap();
+        let var = var::var_files(&opened.view);
+        let mut facts = Facts::default();
+        crate::gather::image::attach_image(&mut facts, opened, Some("amd64"), &Default::default()).unwrap();
+        Side { facts, var }
+    }
+
+    #[test]
+    fn a_copy_crio_no_longer_sees_is_a_change() {
+        // The same dir: copies, one of them no longer seen by CRI-O (as when NEW drops the copy
+        // service): a change, though its digest is the same.
+        let old = side("audit/images/complete");
+        let mut new = side("audit/images/complete");
+        if let Some(image) = &mut new.facts.image {
+            for i in &mut image.inventory.images {
+                if i.names.iter().any(|n| n == "quay.io/acme/agent:3.1") {
+                    i.visible_to_crio = false;
+                }
+            }
+        }
+        let u = compare(old, new);
+        assert!(u.images.added.is_empty() && u.images.removed.is_empty());
+        let changed: Vec<(&str, bool, bool)> = u
+            .images
+            .changed
+            .iter()
+            .map(|c| (c.name.as_str(), c.old.visible_to_crio, c.new.visible_to_crio))
+            .collect();
+        assert_eq!(changed, [("quay.io/acme/agent:3.1", true, false)]);
+        assert_eq!(u.images.changed[0].size_delta, 0);
+        assert!(u.references.added.is_empty() && u.references.removed.is_empty());
+    }
+
+    #[test]
+    fn removed_added_and_references() {
+        let u = compare(side("diff/removed/old"), side("diff/clean/new"));
+        let names = |v: &[ImageState]| v.iter().map(|i| i.name.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&u.images.removed), Vec::<String>::new());
+        assert_eq!(u.images.added.len(), 1);
+        assert!(u.images.added[0].name.starts_with("quay.io/acme/worker:1@sha256:"));
+        assert_eq!(u.references.added.len(), 1);
+        assert_eq!(u.references.added[0].kind, RefKind::Runtime);
+        let u = compare(side("diff/clean/new"), side("diff/removed/new"));
+        let removed: Vec<&str> = u.images.removed.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(removed.len(), 2, "{removed:?}");
+        assert_eq!(u.references.removed.len(), 1, "the worker's Quadlet is gone");
     }
 }
