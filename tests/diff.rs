@@ -178,6 +178,21 @@ fn var_changes_are_warnings_with_logs_excluded_and_configurable() {
             "var-content-changed warning /var/log/acme.log:1:1"
         ]
     );
+    // A waiver in the configuration applies to upgrade findings too; an expired one does not.
+    std::fs::write(
+        &config,
+        "ignore:\n  - rule: var-content-changed\n    path: /var/lib/acme/seed-*\n    reason: seeds only matter at install\n  \
+         - rule: var-content-changed\n    path: /var/lib/acme/hook\n    reason: old\n    expires: 2020-01-01\n",
+    )
+    .unwrap();
+    let (_, json) = diff("var", &["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        upgrade_findings(&json),
+        [
+            "var-content-changed warning /var/lib/acme/app.yaml:1:1",
+            "var-content-changed warning /var/lib/acme/hook:1:1"
+        ]
+    );
     std::fs::write(&config, "rules:\n  var-content-changed: off\n").unwrap();
     let (_, json) = diff("var", &["--config", config.to_str().unwrap(), "--fail-on", "warning"]);
     assert_eq!(upgrade_findings(&json), Vec::<String>::new());

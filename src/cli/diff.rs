@@ -52,7 +52,9 @@ pub(super) fn diff(args: &DiffArgs) -> Result<u8, CliError> {
     let (new_findings, new_ready) = judge(&new_facts, &loaded);
     let upgrade =
         upgrade::compare(Side { facts: old_facts, var: old_var }, Side { facts: new_facts, var: new_var });
-    let upgrade_findings = engine::run_upgrade(&upgrade, config);
+    let mut engine_opts = engine::Options::new(config);
+    engine_opts.config_dir = loaded.dir.clone();
+    let upgrade_findings = engine::run_upgrade(&upgrade, config, &engine_opts);
     let report = DiffReport {
         upgrade: &upgrade,
         findings: engine::merge_upgrade(upgrade_findings, new_findings),
