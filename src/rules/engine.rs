@@ -370,7 +370,7 @@ pub fn run_upgrade(upgrade: &crate::upgrade::Upgrade, config: &Config, opts: &Op
     let ctx = Context { config };
     let waived = |f: &Finding| {
         config.ignore.iter().any(|i| {
-            !i.expires.is_some_and(|d| d < opts.today) && ignore_matches(i, f, opts.config_dir.as_deref())
+            i.expires.is_none_or(|d| d >= opts.today) && ignore_matches(i, f, opts.config_dir.as_deref())
         })
     };
     let mut findings: Vec<Finding> = super::UPGRADE_RULES
