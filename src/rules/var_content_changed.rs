@@ -1,6 +1,7 @@
 //! `var-content-changed` (upgrade): files under `/var` differ between the two OS images. bootc
 //! populates `/var` from the image at install time only and never touches it on upgrade, so
-//! installed devices keep the old files (DOMAIN.md §2.E; bootc docs, "filesystem": `/var`).
+//! installed devices keep the old files (DOMAIN.md §2.E; bootc docs/src/filesystem.md, "/var";
+//! bootc-dev/bootc#2433).
 //! Caches, logs, temporary files and package-manager state are excluded by default (the
 //! `exclude` parameter).
 

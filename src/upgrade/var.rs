@@ -1,8 +1,9 @@
 //! The files under `/var` of an OS image, and how two images' differ. bootc unpacks `/var`
 //! of the image at install time only: on `bootc upgrade` the device keeps its own `/var`, so
-//! whatever a new image changes there never reaches an installed device (DOMAIN.md §2.E;
-//! bootc docs, "filesystem": "/var ... content in the container image is only used to
-//! populate it at install time").
+//! whatever a new image changes there never reaches an installed device (DOMAIN.md §2.E; the
+//! bootc documentation, docs/src/filesystem.md "/var": image content there acts like a volume,
+//! copied at the initial install only; bootc-dev/bootc#2433: "bootc should not modify or merge
+//! /var after installation").
 
 use crate::image::view::{Entry, FileView};
 use serde::Serialize;
