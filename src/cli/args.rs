@@ -58,6 +58,15 @@ pub enum Command {
         #[command(flatten)]
         online: OnlineArgs,
     },
+    /// Compare two OS images: what `bootc upgrade` from OLD to NEW changes, and the upgrade gate.
+    ///
+    /// Embedded images added, removed and changed, device references new and dropped, the
+    /// readiness verdict of each side, and the upgrade rules (scope `upgrade`). PATH, when given,
+    /// is the source tree NEW is built from; OLD's references are its in-image sources.
+    ///
+    /// Exit status: 0 no upgrade finding at or above --fail-on and NEW ready, 1 otherwise, 2 an
+    /// image or the configuration could not be read.
+    Diff(DiffArgs),
     /// List every image reference found, with kind, origin, location and resolved form.
     Refs {
         #[command(flatten)]
@@ -131,6 +140,82 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The OS image devices run now (any --image transport: oci:DIR, oci-archive:FILE,
+    /// docker://REF, containers-storage:REF, rootfs:DIR...).
+    #[arg(value_name = "OLD")]
+    pub old: String,
+    /// The OS image they upgrade to.
+    #[arg(value_name = "NEW")]
+    pub new: String,
+    /// The source tree NEW is built from [default: `paths` in the configuration, else only
+    /// the sources inside NEW].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format, to stdout or to FILE (repeatable): human, json, markdown, html [default:
+    /// human].
+    #[arg(long, value_name = "FMT[=FILE]", value_parser = DiffFormatSpec::parse)]
+    pub format: Vec<DiffFormatSpec>,
+    /// Lowest severity of an upgrade finding that makes the command exit 1 (NEW not ready
+    /// always does) [default: error, or `fail-on` in the configuration].
+    #[arg(long, value_enum, env = "STOWAGE_FAIL_ON")]
+    pub fail_on: Option<FailOn>,
+    /// Target architecture: the platform chosen in a multi-platform OLD or NEW, and for NEW's
+    /// build arguments (amd64, arm64 or OS/ARCH[/VARIANT]) [default: linux/amd64].
+    #[arg(long, value_name = "ARCH", env = "STOWAGE_ARCH")]
+    pub arch: Option<String>,
+    /// Set a Containerfile build argument of NEW's sources (repeatable).
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+    /// The configuration file [default: stowage.yaml or .stowage.yaml found upward].
+    #[arg(long, value_name = "FILE", env = "STOWAGE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Use no configuration file, only the built-in defaults.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// The changes, the verdicts and the findings, as text.
+    Human,
+    /// The machine contract (docs/diff.schema.json).
+    Json,
+    /// Markdown, for a PR comment.
+    Markdown,
+    /// "Changes since OLD", a self-contained page in the readiness report's style.
+    Html,
+}
+
+/// One `diff --format FMT[=FILE]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffFormatSpec {
+    pub format: DiffFormat,
+    pub file: Option<PathBuf>,
+}
+
+impl DiffFormatSpec {
+    pub fn parse(text: &str) -> Result<DiffFormatSpec, CliError> {
+        let (name, file) = match text.split_once('=') {
+            Some((name, "")) => return Err(CliError::EmptyFileName(name.to_string())),
+            Some((name, file)) => (name, Some(PathBuf::from(file))),
+            None => (text, None),
+        };
+        let format =
+            <DiffFormat as ValueEnum>::from_str(name, true).map_err(|_| CliError::UnknownFormat {
+                name: name.to_string(),
+                known: DiffFormat::value_variants()
+                    .iter()
+                    .filter_map(|v| v.to_possible_value().map(|p| p.get_name().to_string()))
+                    .collect(),
+            })?;
+        Ok(DiffFormatSpec { format, file })
+    }
+}
+
+#[derive(Clone, Debug, Args)]
 pub struct SourceArgs {
     /// Files or directories to analyse, walked respecting .gitignore [default: `paths` in the
     /// configuration, else .].
@@ -188,7 +273,7 @@ pub struct OnlineArgs {
 }
 
 /// Where the built bootc image is, and how to read it (skopeo's option names).
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ImageArgs {
     /// The built bootc image to check: oci:DIR[:TAG], oci-archive:FILE[:TAG],
     /// docker-archive:FILE, docker://REF, containers-storage:[DRIVER@ROOT+RUNROOT]REF or
@@ -197,6 +282,13 @@ pub struct ImageArgs {
     /// analysed too; without PATH only those.
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+/// How to read images (skopeo's option names): cache, verification, registry access, platform.
+#[derive(Clone, Debug, Args)]
+pub struct ReadArgs {
     /// Do not use or fill the per-layer cache ($XDG_CACHE_HOME/stowage).
     #[arg(long)]
     pub no_cache: bool,
@@ -228,6 +320,12 @@ pub struct ImageArgs {
 
 impl ImageArgs {
     pub fn options(&self, arch: &str) -> Result<crate::image::ImageOptions, CliError> {
+        self.read.options(arch)
+    }
+}
+
+impl ReadArgs {
+    pub fn options(&self, arch: &str) -> Result<crate::image::ImageOptions, CliError> {
         let mut platform = Platform::parse(arch)?;
         if let Some(os) = &self.os {
             if os.is_empty() || os.contains('/') {
@@ -251,6 +349,8 @@ impl ImageArgs {
             creds: self.creds.clone(),
             auth_file: self.authfile.clone(),
             progress: true,
+            watch: Default::default(),
+            shared: None,
         })
     }
 }

@@ -2,11 +2,12 @@
 //! exit status.
 
 mod args;
+mod diff;
 
 pub use args::Cli;
 use args::{
-    CheckFormat, Command, FailOn, FormatSpec, ImageArgs, InventoryFormat, OnlineArgs, PlanFormat, RefsFormat,
-    RulesFormat, SourceArgs,
+    CheckFormat, Command, DiffArgs, DiffFormat, FailOn, FormatSpec, ImageArgs, InventoryFormat, OnlineArgs,
+    PlanFormat, RefsFormat, RulesFormat, SourceArgs,
 };
 
 use crate::config::{self, Config};
@@ -121,6 +122,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
                 CheckOptions { format, fail_on, no_inline_ignores, baseline, write_baseline, online };
             check(&sources, &options)
         }
+        Command::Diff(args) => diff::diff(&args),
         Command::Refs { sources, format } => refs(&sources, format),
         Command::Init { force } => init(force),
         Command::Completions { shell } => {
@@ -190,11 +192,26 @@ fn gather(
     with_config: bool,
     online: Option<&OnlineOptions>,
 ) -> Result<Facts, CliError> {
-    let opts = sources.build_options(&loaded.config)?;
+    // Bad build arguments are reported before the image is opened.
+    sources.build_options(&loaded.config)?;
     let explicit_arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
     // Fail closed: an unreadable image stops the analysis (exit 2).
     let opened = open_image(&sources.image, explicit_arch.unwrap_or("amd64"))?;
     let paths = sources.paths(&loaded.config, loaded.dir.as_deref());
+    gather_opened(sources, loaded, with_config, &paths, opened, online)
+}
+
+/// The facts of the sources under `paths` and of an image already opened.
+fn gather_opened(
+    sources: &SourceArgs,
+    loaded: &Loaded,
+    with_config: bool,
+    paths: &[PathBuf],
+    opened: Option<crate::image::OpenedImage>,
+    online: Option<&OnlineOptions>,
+) -> Result<Facts, CliError> {
+    let opts = sources.build_options(&loaded.config)?;
+    let explicit_arch = sources.arch.as_deref().or(loaded.config.arch.as_deref());
     let exclude = &loaded.config.exclude;
     let dir = loaded.dir.clone();
     let keep = |display: &str| {
@@ -210,14 +227,7 @@ fn gather(
         Vec::new()
     };
     let image = opened.map(|opened| (opened, explicit_arch));
-    Ok(crate::gather::gather(Inputs {
-        paths: &paths,
-        opts: &opts,
-        keep: &keep,
-        image,
-        other_sources,
-        online,
-    })?)
+    Ok(crate::gather::gather(Inputs { paths, opts: &opts, keep: &keep, image, other_sources, online })?)
 }
 
 /// `file` relative to `dir`, when it is below it.
@@ -337,12 +347,17 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
 
 /// At most one format on stdout, and no file written twice.
 fn check_outputs(specs: &[FormatSpec]) -> Result<(), CliError> {
-    let to_stdout = specs.iter().filter(|s| s.file.is_none()).count();
-    if to_stdout > 1 {
+    check_paths(specs.iter().map(|s| s.file.as_ref()))
+}
+
+/// The outputs of `--format FMT[=FILE]...` (`None`: stdout): stdout at most once, and no file
+/// named twice.
+fn check_paths<'a>(outputs: impl Iterator<Item = Option<&'a PathBuf>> + Clone) -> Result<(), CliError> {
+    if outputs.clone().filter(Option::is_none).count() > 1 {
         return Err(CliError::StdoutTwice);
     }
     let mut files = std::collections::BTreeSet::new();
-    for file in specs.iter().filter_map(|s| s.file.as_ref()) {
+    for file in outputs.flatten() {
         if !files.insert(normalize(&std::env::current_dir().unwrap_or_default().join(file))) {
             return Err(CliError::NamedTwice(file.clone()));
         }
@@ -484,7 +499,7 @@ fn online_options(args: &OnlineArgs, image: &ImageArgs) -> Result<Option<OnlineO
         .and_then(|spec| spec.strip_prefix("docker://"))
         .and_then(|r| crate::reference::imageref::ImageRef::parse(r).ok())
         .map(|r| r.registry().to_string());
-    let creds = match (&image.creds, creds_registry) {
+    let creds = match (&image.read.creds, creds_registry) {
         (Some(creds), Some(registry)) => Some((registry, creds.clone())),
         (Some(_), None) => return Err(CliError::CredsWithoutRegistry),
         (None, _) => None,
@@ -492,9 +507,9 @@ fn online_options(args: &OnlineArgs, image: &ImageArgs) -> Result<Option<OnlineO
     let registries = crate::gather::online::host_registries(args.registries_conf.as_deref())
         .map_err(CliError::RegistriesConf)?;
     let lookup = crate::image::registry::lookup::LookupOptions {
-        tls_verify: image.tls_verify,
-        cert_dir: image.cert_dir.clone(),
-        auth_file: image.authfile.clone(),
+        tls_verify: image.read.tls_verify,
+        cert_dir: image.read.cert_dir.clone(),
+        auth_file: image.read.authfile.clone(),
         creds,
         registries,
         parallel: usize::from(args.online_jobs),

@@ -8,17 +8,19 @@
 
 use super::ImageOptions;
 use super::layer::{Item, LayerChanges};
-use super::view::{Entry, MAX_CONTENT_BYTES, WATCHED};
+use super::view::{Entry, MAX_CONTENT_BYTES, Watch};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Bump when the meaning of a cached result changes (capture policy, format).
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 pub struct Cache {
     dir: Option<PathBuf>,
+    /// What was watched: an entry read with `/var` watched is not one read without it.
+    watch: Watch,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -57,17 +59,15 @@ pub fn default_dir() -> Option<PathBuf> {
 impl Cache {
     pub fn new(opts: &ImageOptions) -> Cache {
         let dir = if opts.use_cache { opts.cache_dir.clone().or_else(default_dir) } else { None };
-        Cache { dir: dir.map(|d| d.join("layers")) }
+        Cache { dir: dir.map(|d| d.join("layers")), watch: opts.watch }
     }
 
     fn file(&self, key: &str) -> Option<PathBuf> {
         let dir = self.dir.as_ref()?;
         let mut h = Sha256::new();
         h.update(format!("stowage {} format {FORMAT} max {MAX_CONTENT_BYTES}\n", env!("CARGO_PKG_VERSION")));
-        for w in WATCHED {
-            h.update(w.as_bytes());
-            h.update(b"\n");
-        }
+        h.update(self.watch.cache_key().as_bytes());
+        h.update(b"\n");
         h.update(key.as_bytes());
         Some(dir.join(format!("{}.json", hex::encode(h.finalize()))))
     }
@@ -188,7 +188,20 @@ mod tests {
         assert_eq!(cache.get("sha256:1"), None);
         cache.put("sha256:1", &changes);
         assert_eq!(cache.get("sha256:1"), Some(changes));
-        let off = Cache::new(&ImageOptions { use_cache: false, ..opts });
+        let off = Cache::new(&ImageOptions { use_cache: false, ..opts.clone() });
         assert_eq!(off.get("sha256:1"), None);
+    }
+
+    #[test]
+    fn what_was_watched_is_part_of_the_key() {
+        let tmp = tempfile::tempdir().unwrap();
+        let opts = ImageOptions { cache_dir: Some(tmp.path().into()), ..Default::default() };
+        let with_var = ImageOptions { watch: Watch { var: true }, ..opts.clone() };
+        let changes = LayerChanges { opaque: vec!["/var".into()], ..Default::default() };
+        Cache::new(&with_var).put("sha256:1", &changes);
+        assert_eq!(Cache::new(&with_var).get("sha256:1"), Some(changes.clone()));
+        assert_eq!(Cache::new(&opts).get("sha256:1"), None, "read without /var: not what the audit watches");
+        Cache::new(&opts).put("sha256:2", &changes);
+        assert_eq!(Cache::new(&with_var).get("sha256:2"), None, "read without /var: /var content missing");
     }
 }

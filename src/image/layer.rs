@@ -8,7 +8,7 @@
 
 use super::Cause;
 use super::view::{
-    Capture, Entry, FileView, MAX_CONTENT_BYTES, capture, is_watched, normalize_path, oversized_configuration,
+    Capture, Entry, FileView, MAX_CONTENT_BYTES, Watch, normalize_path, oversized_configuration,
 };
 use sha2::{Digest, Sha256};
 use std::io::{self, BufRead, BufReader, Read};
@@ -82,14 +82,19 @@ impl LayerChanges {
     /// Record a whiteout or opaque marker named `name` inside directory `dir`; true when
     /// `name` was one.
     pub fn whiteout_marker(&mut self, dir: &str, name: &str) -> bool {
+        self.whiteout_marker_watching(dir, name, Watch::default())
+    }
+
+    /// [`whiteout_marker`](Self::whiteout_marker) for a view that watches `watch`.
+    pub fn whiteout_marker_watching(&mut self, dir: &str, name: &str, watch: Watch) -> bool {
         let Some(target) = name.strip_prefix(".wh.") else { return false };
         if target == ".wh..opq" {
-            if dir.is_empty() || is_watched(dir) {
+            if dir.is_empty() || watch.is_watched(dir) {
                 self.opaque.push(if dir.is_empty() { "/".into() } else { dir.to_string() });
             }
         } else if !target.is_empty() {
             let path = format!("{dir}/{target}");
-            if is_watched(&path) {
+            if watch.is_watched(&path) {
                 self.whiteouts.push(path);
             }
         }
@@ -111,6 +116,16 @@ pub enum Expect {
 /// Stream one layer blob and return its watched changes. `read` counts the blob bytes read
 /// (for progress and statistics).
 pub fn read_layer(raw: impl Read, expect: &Expect, read: &AtomicU64) -> Result<LayerChanges, Cause> {
+    read_layer_watching(raw, expect, read, Watch::default())
+}
+
+/// [`read_layer`] for a view that watches `watch`.
+pub fn read_layer_watching(
+    raw: impl Read,
+    expect: &Expect,
+    read: &AtomicU64,
+    watch: Watch,
+) -> Result<LayerChanges, Cause> {
     let compressed = Arc::new(AtomicU64::new(0));
     let hashing = HashingReader { inner: raw, hasher: Sha256::new(), count: compressed.clone(), total: read };
     let mut src = BufReader::with_capacity(256 * 1024, hashing);
@@ -123,14 +138,14 @@ pub fn read_layer(raw: impl Read, expect: &Expect, read: &AtomicU64) -> Result<L
     let (changes, uncompressed_digest) = match kind {
         Compression::Gzip => {
             let d = super::gzip::GzReader::new(&mut src);
-            scan(guard(d, &compressed, want_uncompressed.is_some()), "gzip")?
+            scan(guard(d, &compressed, want_uncompressed.is_some()), "gzip", watch)?
         }
         Compression::Zstd => {
             let d = zstd::stream::read::Decoder::with_buffer(&mut src)
                 .map_err(|e| Cause::Corrupt(format!("zstd: {e}")))?;
-            scan(guard(d, &compressed, want_uncompressed.is_some()), "zstd")?
+            scan(guard(d, &compressed, want_uncompressed.is_some()), "zstd", watch)?
         }
-        Compression::None => scan(guard(&mut src, &compressed, false), "tar")?,
+        Compression::None => scan(guard(&mut src, &compressed, false), "tar", watch)?,
     };
     // Whatever follows the end of the compressed stream still belongs to the blob.
     io::copy(&mut src, &mut io::sink()).map_err(|e| Cause::Corrupt(format!("cannot read the layer: {e}")))?;
@@ -223,7 +238,11 @@ impl<R: Read> Read for Guard<'_, R> {
 }
 
 /// Walk the tar stream, then read it to its end (so truncation is always noticed).
-fn scan<R: Read>(mut stream: Guard<'_, R>, what: &str) -> Result<(LayerChanges, Option<String>), Cause> {
+fn scan<R: Read>(
+    mut stream: Guard<'_, R>,
+    what: &str,
+    watch: Watch,
+) -> Result<(LayerChanges, Option<String>), Cause> {
     let corrupt = |e: io::Error| Cause::Corrupt(format!("{what} layer: {e}"));
     let mut changes = LayerChanges::default();
     let mut kept = Kept::default();
@@ -239,11 +258,11 @@ fn scan<R: Read>(mut stream: Guard<'_, R>, what: &str) -> Result<(LayerChanges, 
             }
             let Some(path) = normalize_path(&raw_path) else { continue };
             let (dir, name) = path.rsplit_once('/').unwrap_or(("", &path));
-            if changes.whiteout_marker(dir, name) {
+            if changes.whiteout_marker_watching(dir, name, watch) {
                 continue;
             }
             let size = entry.size();
-            let what = capture(&path, size);
+            let what = watch.capture(&path, size);
             if what == Capture::Skip {
                 continue;
             }

@@ -54,6 +54,27 @@ pub struct ImageOptions {
     pub auth_file: Option<PathBuf>,
     /// Show progress on stderr (only effective on a terminal).
     pub progress: bool,
+    /// What to watch besides the audit's paths (`/var` for `stowage diff`).
+    pub watch: view::Watch,
+    /// Layers already read in this run, shared between the images of one command (`diff`
+    /// reads a layer OLD and NEW share once, cache or no cache).
+    pub shared: Option<SharedLayers>,
+}
+
+/// The layers read in this run, by cache key (layer digest): cheap to clone, shared.
+#[derive(Clone, Debug, Default)]
+pub struct SharedLayers(std::sync::Arc<Mutex<BTreeMap<String, LayerChanges>>>);
+
+impl SharedLayers {
+    fn get(&self, key: &str) -> Option<LayerChanges> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn put(&self, key: &str, changes: &LayerChanges) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(key.to_string(), changes.clone());
+        }
+    }
 }
 
 impl Default for ImageOptions {
@@ -68,6 +89,8 @@ impl Default for ImageOptions {
             creds: None,
             auth_file: None,
             progress: false,
+            watch: view::Watch::default(),
+            shared: None,
         }
     }
 }
@@ -99,6 +122,8 @@ pub struct ImageStats {
     pub toc_layers: usize,
     /// Range reads made for those layers (HTTP requests over a registry).
     pub range_reads: u64,
+    /// Layers another image of the same run had read already ([`ImageOptions::shared`]).
+    pub shared_layers: usize,
 }
 
 /// An image, read.
@@ -164,9 +189,9 @@ pub fn open(spec: &str, opts: &ImageOptions) -> Result<OpenedImage, ImageError> 
     let wrap = |cause| ImageError { image: spec.to_string(), cause };
     let transport = Transport::parse(spec).map_err(|e| wrap(Cause::Transport(e)))?;
     let (view, config, stats) = match transport {
-        Transport::Rootfs { dir } => rootfs::open(&dir).map_err(wrap)?,
+        Transport::Rootfs { dir } => rootfs::open(&dir, opts.watch).map_err(wrap)?,
         Transport::ContainersStorage { driver, root, reference } => {
-            storage::open(driver.as_deref(), root.as_deref(), &reference).map_err(wrap)?
+            storage::open(driver.as_deref(), root.as_deref(), &reference, opts.watch).map_err(wrap)?
         }
         Transport::Oci { dir, tag } => {
             let source = blobs::LayoutDir { dir: dir.clone() };
@@ -226,6 +251,28 @@ pub struct Plan {
     pub config: ImageConfig,
 }
 
+/// The layers of `plan` already known: read by another image of this run, or in the cache;
+/// with how many came from each (cache, shared).
+fn known_layers(
+    plan: &Plan,
+    opts: &ImageOptions,
+    cache: &Cache,
+) -> (Vec<Option<LayerChanges>>, usize, usize) {
+    let mut results: Vec<Option<LayerChanges>> = vec![None; plan.layers.len()];
+    let (mut cached, mut shared) = (0, 0);
+    for (i, layer) in plan.layers.iter().enumerate() {
+        let Some(key) = layer.cache_key() else { continue };
+        if let Some(changes) = opts.shared.as_ref().and_then(|s| s.get(key)) {
+            results[i] = Some(changes);
+            shared += 1;
+        } else if let Some(changes) = cache.get(key) {
+            results[i] = Some(changes);
+            cached += 1;
+        }
+    }
+    (results, cached, shared)
+}
+
 /// Read every layer of `plan` (cached ones excepted), largest first on all rayon threads,
 /// then merge them bottom-up.
 pub(crate) fn read_plan(
@@ -235,14 +282,7 @@ pub(crate) fn read_plan(
 ) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
     let cache = Cache::new(opts);
     let n = plan.layers.len();
-    let mut results: Vec<Option<LayerChanges>> = vec![None; n];
-    let mut cached = 0;
-    for (i, layer) in plan.layers.iter().enumerate() {
-        if let Some(changes) = layer.cache_key().and_then(|key| cache.get(key)) {
-            results[i] = Some(changes);
-            cached += 1;
-        }
-    }
+    let (mut results, cached, shared) = known_layers(&plan, opts, &cache);
     let mut todo: Vec<usize> = (0..n).filter(|i| results[*i].is_none()).collect();
     todo.sort_by_key(|i| std::cmp::Reverse(plan.layers[*i].size));
     let total: u64 = todo.iter().map(|i| plan.layers[*i].size).sum();
@@ -258,7 +298,8 @@ pub(crate) fn read_plan(
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&i) = todo.get(k) else { break };
                     let layer = &plan.layers[i];
-                    let toc = if opts.verify {
+                    // A table of contents lists the audit's paths only: watching `/var` reads in full.
+                    let toc = if opts.verify || opts.watch != view::Watch::default() {
                         Ok(None)
                     } else {
                         toc::read_layer(source, layer, &bytes, &requests)
@@ -267,7 +308,7 @@ pub(crate) fn read_plan(
                         Ok(Some(changes)) => Ok((changes, true)),
                         Ok(None) => source
                             .open(&layer.blob)
-                            .and_then(|r| layer::read_layer(r, &layer.expect, &bytes))
+                            .and_then(|r| layer::read_layer_watching(r, &layer.expect, &bytes, opts.watch))
                             .map(|c| (c, false)),
                         Err(e) => Err(e),
                     }
@@ -299,6 +340,9 @@ pub(crate) fn read_plan(
                 } else if let Some(key) = plan.layers[i].cache_key() {
                     cache.put(key, &changes);
                 }
+                if let (Some(s), Some(key)) = (&opts.shared, plan.layers[i].cache_key()) {
+                    s.put(key, &changes);
+                }
                 results[i] = Some(changes);
             }
             Err(e) => {
@@ -317,6 +361,7 @@ pub(crate) fn read_plan(
         unsafe_entries: 0,
         toc_layers,
         range_reads: requests.load(Ordering::Relaxed),
+        shared_layers: shared,
     };
     for (i, changes) in results.iter().enumerate() {
         let changes = changes.as_ref().ok_or_else(|| Cause::Corrupt(format!("layer {i} was not read")))?;

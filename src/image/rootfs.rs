@@ -3,7 +3,7 @@
 //! later inside the image root by [`FileView::resolve`]).
 
 use super::layer::{self, Item, LayerChanges};
-use super::view::{Capture, Entry, FileView, WATCHED, capture, oversized_configuration};
+use super::view::{Capture, Entry, FileView, Watch, oversized_configuration};
 use super::{Cause, ImageConfig, ImageStats};
 use std::fs;
 use std::io::Read;
@@ -21,12 +21,12 @@ pub enum Whiteouts {
     Overlay,
 }
 
-pub fn open(dir: &Path) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
+pub fn open(dir: &Path, watch: Watch) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
     let meta = fs::metadata(dir).map_err(|e| Cause::io(dir, e))?;
     if !meta.is_dir() {
         return Err(Cause::NotFound(format!("{} is not a directory", dir.display())));
     }
-    let changes = walk(dir, Whiteouts::None)?;
+    let changes = walk(dir, Whiteouts::None, watch)?;
     let mut view = FileView::new();
     layer::apply(&mut view, &changes);
     let stats = ImageStats { layers: 0, ..Default::default() };
@@ -34,10 +34,10 @@ pub fn open(dir: &Path) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
 }
 
 /// The watched content of the tree at `root`, as one layer's changes.
-pub fn walk(root: &Path, whiteouts: Whiteouts) -> Result<LayerChanges, Cause> {
+pub fn walk(root: &Path, whiteouts: Whiteouts, watch: Watch) -> Result<LayerChanges, Cause> {
     let mut changes = LayerChanges::default();
     let mut seen = std::collections::HashSet::new();
-    for watched in WATCHED {
+    for watched in watch.roots() {
         // Ancestors first: a symlinked ancestor is recorded and not entered.
         let parts: Vec<&str> = watched.split('/').filter(|p| !p.is_empty()).collect();
         let mut blocked = false;
@@ -56,7 +56,7 @@ pub fn walk(root: &Path, whiteouts: Whiteouts) -> Result<LayerChanges, Cause> {
                     }
                     continue;
                 }
-                if let Some(item) = record(&on_disk, &path, &meta, whiteouts, &mut changes)? {
+                if let Some(item) = record(&on_disk, &path, &meta, (whiteouts, watch), &mut changes)? {
                     changes.items.push((path.clone(), item));
                 }
                 if !meta.is_dir() {
@@ -66,7 +66,7 @@ pub fn walk(root: &Path, whiteouts: Whiteouts) -> Result<LayerChanges, Cause> {
             }
         }
         if !blocked && seen.insert(watched.to_string()) {
-            visit(root, watched, whiteouts, &mut changes, &mut seen, 0)?;
+            visit(root, watched, whiteouts, &mut changes, &mut seen, 0, watch)?;
         }
     }
     Ok(changes)
@@ -79,13 +79,14 @@ fn visit(
     changes: &mut LayerChanges,
     seen: &mut std::collections::HashSet<String>,
     depth: usize,
+    watch: Watch,
 ) -> Result<(), Cause> {
     let on_disk = root.join(&path[1..]);
     let Ok(meta) = fs::symlink_metadata(&on_disk) else { return Ok(()) };
-    if capture(path, meta.len()) == Capture::Skip {
+    if watch.capture(path, meta.len()) == Capture::Skip {
         return Ok(());
     }
-    let Some(item) = record(&on_disk, path, &meta, whiteouts, changes)? else { return Ok(()) };
+    let Some(item) = record(&on_disk, path, &meta, (whiteouts, watch), changes)? else { return Ok(()) };
     let is_dir = matches!(item, Item::Entry(Entry::Dir { .. }));
     changes.items.push((path.to_string(), item));
     if !is_dir || depth > 64 {
@@ -97,12 +98,12 @@ fn visit(
     };
     names.sort();
     for name in names {
-        if whiteouts == Whiteouts::Overlay && changes.whiteout_marker(path, &name) {
+        if whiteouts == Whiteouts::Overlay && changes.whiteout_marker_watching(path, &name, watch) {
             continue;
         }
         let child = format!("{path}/{name}");
         if seen.insert(child.clone()) {
-            visit(root, &child, whiteouts, changes, seen, depth + 1)?;
+            visit(root, &child, whiteouts, changes, seen, depth + 1, watch)?;
         }
     }
     Ok(())
@@ -113,7 +114,7 @@ fn record(
     on_disk: &Path,
     path: &str,
     meta: &fs::Metadata,
-    whiteouts: Whiteouts,
+    (whiteouts, watch): (Whiteouts, Watch),
     changes: &mut LayerChanges,
 ) -> Result<Option<Item>, Cause> {
     let ft = meta.file_type();
@@ -134,7 +135,7 @@ fn record(
                 on_disk.display()
             )));
         }
-        let content = if capture(path, size) == Capture::Content {
+        let content = if watch.capture(path, size) == Capture::Content {
             let mut buf = Vec::with_capacity(size as usize);
             let file = fs::File::open(on_disk).map_err(|e| Cause::io(on_disk, e))?;
             file.take(size).read_to_end(&mut buf).map_err(|e| Cause::io(on_disk, e))?;
@@ -188,7 +189,7 @@ mod tests {
         let manifests = d.join("usr/lib/microshift/manifests");
         let opaque = xattr::set(&manifests, "trusted.overlay.opaque", b"y")
             .or_else(|_| xattr::set(&manifests, "user.overlay.opaque", b"y"));
-        let changes = walk(d, Whiteouts::Overlay).unwrap();
+        let changes = walk(d, Whiteouts::Overlay, Watch::default()).unwrap();
         assert_eq!(
             changes.whiteouts,
             ["/etc/crio/.wh.old.conf".replace(".wh.", ""), "/etc/crio/gone.conf".into()]
@@ -198,7 +199,7 @@ mod tests {
         } else {
             eprintln!("SKIP: this filesystem has no overlay xattrs");
         }
-        let plain = walk(d, Whiteouts::None).unwrap();
+        let plain = walk(d, Whiteouts::None, Watch::default()).unwrap();
         assert!(plain.whiteouts.is_empty() && plain.opaque.is_empty());
         assert!(
             plain

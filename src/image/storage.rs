@@ -22,6 +22,7 @@ pub fn open(
     driver: Option<&str>,
     root: Option<&Path>,
     reference: &str,
+    watch: super::view::Watch,
 ) -> Result<(FileView, ImageConfig, ImageStats), Cause> {
     let root = root.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT));
     let driver = match driver {
@@ -85,7 +86,7 @@ pub fn open(
     let changes: Vec<LayerChanges> = to_read
         .par_iter()
         .map(|id| {
-            rootfs::walk(&dir_of(id)?, whiteouts)
+            rootfs::walk(&dir_of(id)?, whiteouts, watch)
                 .map_err(|c| Cause::Layer { layer: id.to_string(), cause: Box::new(c) })
         })
         .collect::<Result<_, _>>()?;

@@ -25,6 +25,55 @@ pub const WATCHED: &[&str] = &[
     "/var/lib/containers/storage",
 ];
 
+/// What an image view watches besides [`WATCHED`]. `stowage diff` watches `/var` too, to
+/// compare what an upgrade would (not) change there; the layer cache keys on it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Watch {
+    /// All of `/var` (its containers-storage stores keep their own policy).
+    pub var: bool,
+}
+
+/// Largest `/var` file whose content is kept when [`Watch::var`] is on; larger ones are
+/// compared by size and mode.
+pub const MAX_VAR_CONTENT_BYTES: u64 = 256 * 1024;
+
+impl Watch {
+    /// The watched roots; `/var` first, so that a tree walk enters it before recording it
+    /// as an ancestor of `/var/lib/containers/storage`.
+    pub fn roots(self) -> Vec<&'static str> {
+        let mut roots: Vec<&'static str> = if self.var { vec!["/var"] } else { Vec::new() };
+        roots.extend(WATCHED);
+        roots
+    }
+
+    /// True when `path` is watched, or an ancestor directory of a watched root.
+    pub fn is_watched(self, path: &str) -> bool {
+        is_watched(path) || (self.var && under(path, "/var"))
+    }
+
+    /// The capture policy of `path` (see [`capture`]); `/var` outside [`WATCHED`] keeps
+    /// contents up to [`MAX_VAR_CONTENT_BYTES`].
+    pub fn capture(self, path: &str, size: u64) -> Capture {
+        if self.var && under(path, "/var") && !is_watched(path) {
+            return if size > MAX_VAR_CONTENT_BYTES { Capture::Entry } else { Capture::Content };
+        }
+        capture(path, size)
+    }
+
+    /// What the layer cache keys on besides the layer digest.
+    pub fn cache_key(self) -> String {
+        let mut key = self.roots().join("\n");
+        if self.var {
+            key.push_str(&format!("\nvar-max {MAX_VAR_CONTENT_BYTES}"));
+        }
+        key
+    }
+}
+
+fn under(path: &str, root: &str) -> bool {
+    path == root || (path.starts_with(root) && path.as_bytes().get(root.len()) == Some(&b'/'))
+}
+
 /// Largest file whose content is kept (store metadata such as `images.json` of a store with
 /// hundreds of images stays well below this).
 pub const MAX_CONTENT_BYTES: u64 = 16 * 1024 * 1024;
@@ -310,6 +359,19 @@ mod tests {
         assert!(!oversized_configuration("/usr/lib/containers/storage/overlay-images/images.json", 1 << 30));
         assert!(!oversized_configuration("/usr/lib/containers/storage/x/layer.tar", 1 << 30));
         assert!(!oversized_configuration("/usr/bin/bash", 1 << 30));
+    }
+
+    #[test]
+    fn watching_var_captures_it_and_keeps_the_store_policy() {
+        let var = Watch { var: true };
+        assert_eq!(capture("/var/lib/acme/app.yaml", 10), Capture::Skip);
+        assert_eq!(var.capture("/var/lib/acme/app.yaml", 10), Capture::Content);
+        assert_eq!(var.capture("/var/lib/acme/big", MAX_VAR_CONTENT_BYTES + 1), Capture::Entry);
+        assert_eq!(var.capture("/var/lib/containers/storage/vfs/dir/abc/etc/passwd", 9), Capture::Skip);
+        assert_eq!(var.capture("/usr/bin/bash", 10), Capture::Skip);
+        assert!(var.is_watched("/var/log/x") && !Watch::default().is_watched("/var/log/x"));
+        assert_eq!(var.roots()[0], "/var");
+        assert_ne!(var.cache_key(), Watch::default().cache_key());
     }
 
     #[test]

@@ -14,6 +14,8 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 const TEMPLATE: &str = include_str!("html.jinja");
+/// The style of stowage's HTML reports (the readiness report and `diff`'s "Changes since OLD").
+pub const STYLE: &str = include_str!("report.css");
 /// Images drawn in the size chart; the rest are summed in one bar.
 const CHART_BARS: usize = 12;
 
@@ -156,6 +158,9 @@ pub fn render(report: &Report) -> String {
     };
     let mut env = minijinja::Environment::new();
     env.add_filter("code", code_spans);
+    if let Err(e) = env.add_template("report.css", STYLE) {
+        return format!("<!doctype html><title>stowage report</title><p>{}</p>\n", escape(&e.to_string()));
+    }
     // The name ends in .html, so every value is HTML-escaped.
     let rendered = env
         .add_template("report.html", TEMPLATE)

@@ -7,6 +7,8 @@
 
 pub mod compact;
 pub mod cyclonedx;
+pub mod diff;
+pub mod diff_html;
 pub mod github;
 pub mod gitlab;
 pub mod html;
@@ -94,7 +96,8 @@ pub struct RuleSetting {
 }
 
 impl ConfigSummary {
-    /// The rule set of `config` over the catalog: catalog rules first, then custom rules.
+    /// The rule set of `config` over the catalog: catalog rules first (the upgrade rules, which
+    /// only `diff` runs, left out), then custom rules.
     pub fn rule_set(config: &Config) -> Vec<RuleSetting> {
         let level = |default: Severity, id: &str| match config.level(id) {
             Some(Level::Off) => ("off".to_string(), true),
@@ -103,6 +106,7 @@ impl ConfigSummary {
         };
         let mut rules: Vec<RuleSetting> = catalog::entries()
             .iter()
+            .filter(|e| e.scope != "upgrade")
             .map(|e| {
                 let (level, configured) = level(e.severity, &e.id);
                 RuleSetting { id: e.id.clone(), level, configured }

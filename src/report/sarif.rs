@@ -238,11 +238,12 @@ fn level(s: Severity) -> &'static str {
     }
 }
 
-/// Every rule the report can mention: the catalog, then rules only the findings name (custom
-/// rules), with their help from the findings.
+/// Every rule the report can mention: the catalog (less the upgrade rules, which only `diff`
+/// runs), then rules only the findings name (custom rules), with their help from the findings.
 fn rules(report: &Report) -> Vec<Rule> {
     let mut rules: Vec<Rule> = catalog::entries()
         .iter()
+        .filter(|e| e.scope != "upgrade")
         .map(|e| {
             let text = format!("{}\n\n{}", e.rationale.trim(), e.remediation.trim());
             let markdown = format!(

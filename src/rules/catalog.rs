@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 pub struct CatalogEntry {
     pub id: String,
     pub severity: Severity,
-    /// `build`, `runtime`, `image`, `online` (what the registries answer, `check --online`) or
-    /// `config` (findings about the configuration and waivers).
+    /// `build`, `runtime`, `image`, `online` (what the registries answer, `check --online`),
+    /// `config` (findings about the configuration and waivers) or `upgrade` (`stowage diff`:
+    /// what changes from one OS image to the next).
     pub scope: String,
     pub summary: String,
     pub rationale: String,
@@ -109,7 +110,7 @@ mod tests {
             let e = entry(id).unwrap_or_else(|| panic!("no entry with id {id}"));
             assert_eq!(e.id, id);
             assert!(
-                ["build", "runtime", "image", "online", "config"].contains(&e.scope.as_str()),
+                ["build", "runtime", "image", "online", "config", "upgrade"].contains(&e.scope.as_str()),
                 "{id}: scope {}",
                 e.scope
             );

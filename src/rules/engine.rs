@@ -229,7 +229,9 @@ impl Waivers<'_> {
                     format!("this waiver expired on {date}; {what}"),
                     &ignore.location,
                 ));
-            } else if !self.ignore_used[i] {
+            } else if !self.ignore_used[i] && !upgrade_only(ignore) {
+                // An entry for upgrade rules only waives `diff` findings: a check run, which
+                // never has any, cannot call it unused.
                 meta.push(meta_finding(
                     UNUSED_IGNORE.id,
                     "this ignore entry matched no finding",
@@ -328,6 +330,12 @@ fn meta_finding(rule: &'static str, message: impl Into<String>, location: &Locat
     f
 }
 
+/// An `ignore` entry that names upgrade rules (scope `upgrade`) and no other.
+fn upgrade_only(ignore: &Ignore) -> bool {
+    !ignore.rules.is_empty()
+        && ignore.rules.iter().all(|r| catalog::entry(r).is_some_and(|e| e.scope == "upgrade"))
+}
+
 fn ignore_matches(ignore: &Ignore, f: &Finding, config_dir: Option<&Path>) -> bool {
     if !ignore.rules.is_empty() && !ignore.rules.contains(&f.rule) {
         return false;
@@ -353,6 +361,43 @@ fn relative_to(dir: &Path, file: &str) -> Option<String> {
     let abs = std::fs::canonicalize(&abs).unwrap_or(abs);
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     abs.strip_prefix(&dir).ok().map(|p| p.to_string_lossy().replace('\\', "/"))
+}
+
+/// The upgrade rules over two images, the configuration's levels and unexpired `ignore`
+/// waivers applied, in report order. (Inline suppressions live in sources and do not apply:
+/// an upgrade finding is about two images, not about one line.)
+pub fn run_upgrade(upgrade: &crate::upgrade::Upgrade, config: &Config, opts: &Options) -> Vec<Finding> {
+    let ctx = Context { config };
+    let waived = |f: &Finding| {
+        config.ignore.iter().any(|i| {
+            i.expires.is_none_or(|d| d >= opts.today) && ignore_matches(i, f, opts.config_dir.as_deref())
+        })
+    };
+    let mut findings: Vec<Finding> = super::UPGRADE_RULES
+        .iter()
+        .filter(|u| config.level(u.rule.id) != Some(Level::Off))
+        .flat_map(|u| (u.check)(upgrade, &ctx))
+        .filter_map(|f| apply_level(f, config))
+        .filter(|f| !waived(f))
+        .collect();
+    sort(&mut findings);
+    findings
+}
+
+/// The findings of a diff: the upgrade findings, then NEW's own, less those an upgrade finding
+/// replaces (NEW's `not-embedded` at a reference `embedded-removed-still-referenced` explains),
+/// so that each cause is reported once.
+pub fn merge_upgrade(upgrade: Vec<Finding>, new: Vec<Finding>) -> Vec<Finding> {
+    use super::embedded_removed_still_referenced as removed;
+    let replaced = |f: &Finding| {
+        removed::REPLACES.contains(&f.rule.as_str())
+            && upgrade.iter().any(|u| u.rule == removed::RULE.rule.id && u.location == f.location)
+    };
+    let kept: Vec<Finding> = new.into_iter().filter(|f| !replaced(f)).collect();
+    let mut all = upgrade;
+    all.extend(kept);
+    sort(&mut all);
+    all
 }
 
 #[cfg(test)]

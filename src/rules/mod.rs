@@ -60,6 +60,22 @@ checked_rules![
     unresolved_reference,
 ];
 
+/// The upgrade rules (scope `upgrade`): they compare two OS images (`stowage diff`), so they
+/// run over an [`Upgrade`](crate::upgrade::Upgrade), not over one image's facts.
+pub mod additional_store_changed;
+pub mod embedded_removed_still_referenced;
+pub mod var_content_changed;
+
+/// Every upgrade rule, in id order.
+pub static UPGRADE_RULES: &[&UpgradeRule] =
+    &[&additional_store_changed::RULE, &embedded_removed_still_referenced::RULE, &var_content_changed::RULE];
+
+/// An upgrade rule: its catalog entry and the check over the two images.
+pub struct UpgradeRule {
+    pub rule: Rule,
+    pub check: fn(&crate::upgrade::Upgrade, &Context) -> Vec<Finding>,
+}
+
 pub mod baseline;
 pub mod catalog;
 pub mod engine;
@@ -135,7 +151,7 @@ pub static ENGINE_RULES: &[&Rule] =
 
 /// Every rule, checked ones first: what the catalog is made of.
 pub fn all_rules() -> impl Iterator<Item = &'static Rule> {
-    RULES.iter().chain(ENGINE_RULES).copied()
+    RULES.iter().chain(ENGINE_RULES).copied().chain(UPGRADE_RULES.iter().map(|u| &u.rule))
 }
 
 /// A finding of `rule` with the rule's catalog severity and remediation as help.
