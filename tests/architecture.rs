@@ -18,6 +18,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("image", "transports, layers, the merged view, the layer cache"),
     ("inventory", "the image stores read from the merged view, the embed plan"),
     ("gather", "the one orchestrator that builds the facts"),
+    ("pin", "the edits that write resolved digests into the sources"),
     ("rules", "one file per rule, the catalog, the engine"),
     ("report", "one renderer per format, the readiness summary"),
     ("cli", "the command line"),

@@ -2,6 +2,7 @@
 //! exit status.
 
 mod args;
+mod pin;
 
 pub use args::Cli;
 use args::{
@@ -58,6 +59,9 @@ pub enum CliError {
     Gather(#[from] GatherError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// `stowage pin` could not do its work: a registry not reached, a file that changed.
+    #[error(transparent)]
+    Pin(#[from] crate::pin::PinError),
     /// A baseline that cannot be used; the message names the file.
     #[error("{0}")]
     Baseline(String),
@@ -122,6 +126,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
             check(&sources, &options)
         }
         Command::Refs { sources, format } => refs(&sources, format),
+        Command::Pin(args) => pin::pin(&args),
         Command::Init { force } => init(force),
         Command::Completions { shell } => {
             let mut out = Vec::new();
