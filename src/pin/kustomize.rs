@@ -62,6 +62,55 @@ pub fn entry_edits(file: &str, text: &str, at: usize, digest: &str) -> Result<Ve
     Ok(vec![Edit { file: file.into(), range: end..end, text: line }])
 }
 
+/// The edits that add an `images:` entry for `name` (as the manifest writes it) to the
+/// kustomization `text`: `newTag` (quoted, so that `1.0` stays a string) unless the tag is
+/// `latest` or none, and `digest`. It goes at the end of the `images:` list, or in a new one at
+/// the end of the file.
+pub fn new_entry_edits(
+    file: &str,
+    text: &str,
+    name: &str,
+    tag: &str,
+    digest: &str,
+) -> Result<Vec<Edit>, String> {
+    let eol = line_ending(text);
+    let lines = line_spans(text);
+    let key = lines.iter().position(|l| text[l.clone()].starts_with("images:"));
+    let (at, indent, head) = match key {
+        Some(k) => {
+            let rest = text[lines[k].clone()]["images:".len()..].trim();
+            if !rest.is_empty() && !rest.starts_with('#') {
+                return Err(
+                    "the kustomization's `images:` is written in flow style: add the entry by hand".into()
+                );
+            }
+            let mut last = k;
+            let mut indent = None;
+            for (i, l) in lines.iter().enumerate().skip(k + 1) {
+                let line = &text[l.clone()];
+                if line.trim().is_empty() || line.trim_start().starts_with('#') {
+                    continue;
+                }
+                if !(line.starts_with(' ') || line.starts_with('-')) {
+                    break;
+                }
+                indent.get_or_insert(indent_of(text, l));
+                last = i;
+            }
+            (lines[last].end, indent.unwrap_or(0), String::new())
+        }
+        None => (text.len(), 0, format!("images:{eol}")),
+    };
+    let missing_eol = if at == 0 || text[..at].ends_with('\n') { "" } else { eol };
+    let pad = " ".repeat(indent);
+    let mut entry = format!("{missing_eol}{head}{pad}- name: {name}{eol}");
+    if !tag.is_empty() && tag != "latest" {
+        entry.push_str(&format!("{pad}  newTag: \"{tag}\"{eol}"));
+    }
+    entry.push_str(&format!("{pad}  digest: {digest}{eol}"));
+    Ok(vec![Edit { file: file.into(), range: at..at, text: entry }])
+}
+
 /// The byte range of each line, its line ending included.
 fn line_spans(text: &str) -> Vec<Span> {
     let mut out = Vec::new();
@@ -159,6 +208,23 @@ mod tests {
             pinned("images:\n- name: app\n  newTag: v1\n  digest: 'sha256:aa'\n", "v1"),
             "images:\n- name: app\n  newTag: v1\n  digest: 'sha256:00ff'\n"
         );
+    }
+
+    #[test]
+    fn an_overlay_without_an_entry_gets_one() {
+        let add = |text: &str, tag: &str| {
+            let mut edits = new_entry_edits("k", text, "r.io/svc", tag, D).unwrap();
+            apply(text, &mut edits).unwrap()
+        };
+        assert_eq!(
+            add("resources:\r\n- ../base\r\n", "1.0"),
+            "resources:\r\n- ../base\r\nimages:\r\n- name: r.io/svc\r\n  newTag: \"1.0\"\r\n  digest: sha256:00ff\r\n"
+        );
+        assert_eq!(
+            add("images:\n  - name: db\n    newTag: v1\n# done\nresources:\n- ../base", "latest"),
+            "images:\n  - name: db\n    newTag: v1\n  - name: r.io/svc\n    digest: sha256:00ff\n# done\nresources:\n- ../base"
+        );
+        assert!(new_entry_edits("k", "images: []\n", "a", "", D).is_err());
     }
 
     #[test]

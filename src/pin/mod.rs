@@ -102,10 +102,14 @@ pub fn plan(facts: &Facts, opts: &PinOptions) -> Result<Plan, PinError> {
             Class::Already => plan.already += 1,
             Class::Left(reason) => plan.left.push(left(r, reason)),
             Class::Pin(site) => {
-                if let Some(reason) = shared_base(r, &facts.references) {
-                    plan.left.push(left(r, reason));
-                    continue;
-                }
+                let site = match shared_base(r, &facts.references) {
+                    Some(Ok(entry)) => entry,
+                    Some(Err(reason)) => {
+                        plan.left.push(left(r, reason));
+                        continue;
+                    }
+                    None => site,
+                };
                 let Some(query) = query_of(r, &opts.platform) else {
                     plan.left.push(left(r, "no tag to resolve".into()));
                     continue;
@@ -173,22 +177,29 @@ fn embed_of<'f>(facts: &'f Facts, at: &Location) -> Option<&'f crate::inventory:
         .max_by(|a, b| a.location.cmp(&b.location))
 }
 
-/// A base manifest whose text another kustomization re-tags: pinning it there has no effect
-/// on that build and is not what decides this one alone.
-fn shared_base(r: &Reference, all: &[Reference]) -> Option<String> {
-    if !r.changed_by.is_empty() || r.kustomization.is_none() {
+/// A base manifest whose text another kustomization re-tags: the digest goes into a new
+/// `images:` entry of the kustomization that builds this reference, not into the shared base.
+fn shared_base(r: &Reference, all: &[Reference]) -> Option<Result<Site, String>> {
+    let here = r.kustomization.as_ref()?;
+    if !r.changed_by.is_empty() {
         return None;
     }
-    let other = all.iter().find(|o| {
+    all.iter().find(|o| {
         o.location == r.location
             && o.location.span == r.location.span
             && o.changed_by.iter().any(|c| c.what == "images newTag" || c.what == "images digest")
     })?;
-    let by = other.changed_by.last().map(|c| c.location.to_string()).unwrap_or_default();
-    let here = r.kustomization.as_ref().map(|k| k.file.clone()).unwrap_or_default();
-    Some(format!(
-        "the manifest is shared with a kustomization that re-tags it ({by}); add an `images:` entry with the digest to {here}"
-    ))
+    if r.expanded.is_some() {
+        return Some(Err(
+            "the manifest is shared with a kustomization that re-tags it, and its text is substituted".into(),
+        ));
+    }
+    let Ok(written) = ImageRef::parse(&r.image) else {
+        return Some(Err("not a reference where it is written".into()));
+    };
+    let name = r.image[..written.repository_span().end].to_string();
+    let tag = written.tag().unwrap_or_default().to_string();
+    Some(Ok(Site::NewEntry { file: here.file.clone(), name, tag }))
 }
 
 /// Exit 2 on a registry that could not be asked (fail closed), naming each one.
@@ -254,6 +265,9 @@ fn target_edits(
     match &t.site {
         Site::ImagesEntry { file, at } => {
             kustomize::entry_edits(file, &source(file)?.text, *at, digest).map(Some)
+        }
+        Site::NewEntry { file, name, tag } => {
+            kustomize::new_entry_edits(file, &source(file)?.text, name, tag, digest).map(Some)
         }
         Site::Text { file, span, written } => {
             let new = edit::pinned_text(written, digest).ok_or("not a reference where it is written")?;

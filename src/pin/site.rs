@@ -17,6 +17,9 @@ pub enum Site {
     Text { file: String, span: Span, written: String },
     /// The `images:` entry of a kustomization holding byte `at` of `file`.
     ImagesEntry { file: String, at: usize },
+    /// A new `images:` entry in the kustomization `file`, for the image `name` (as written,
+    /// without tag or digest) and `tag`.
+    NewEntry { file: String, name: String, tag: String },
 }
 
 /// What pin does with one reference.
@@ -101,7 +104,8 @@ fn argument(r: &Reference, sources: &BTreeMap<String, Arc<SourceText>>, build_ar
     }
 }
 
-/// The site `span` of `file` when it holds exactly `expected`.
+/// The site at `span` of `file` when it holds exactly `expected` (a closing quote the span
+/// takes in, as a shell word's does, is left out).
 fn text_at(
     sources: &BTreeMap<String, Arc<SourceText>>,
     file: &str,
@@ -110,5 +114,10 @@ fn text_at(
 ) -> Option<Site> {
     let span = span?;
     let text = sources.get(file)?.text.get(span.clone())?;
-    (text == expected).then(|| Site::Text { file: file.into(), span: span.clone(), written: text.into() })
+    let rest = text.strip_prefix(expected)?;
+    if !rest.chars().all(|c| c == '"' || c == '\'') {
+        return None;
+    }
+    let span = span.start..span.start + expected.len();
+    Some(Site::Text { file: file.into(), span, written: expected.into() })
 }
