@@ -120,7 +120,7 @@ struct Setup {
 /// A registry with the fixture's images, a copy of tests/data/pin/repo (two files in CRLF)
 /// and a registries.conf sending `registry.pin.test` to the registry.
 fn setup() -> Option<Setup> {
-    if !tools(&["docker-registry", "skopeo"]) {
+    if !tools(&["docker-registry", "skopeo", "patch"]) {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -192,23 +192,27 @@ impl Setup {
         std::fs::read_to_string(self.repo.join(file)).unwrap()
     }
 
-    /// Every file of the repository and its bytes.
     fn tree(&self) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![self.repo.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else {
-                    out.push((p.clone(), std::fs::read(&p).unwrap()));
-                }
+        tree(&self.repo)
+    }
+}
+
+/// Every file under `root`, by path relative to it, and its bytes.
+fn tree(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((p.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&p).unwrap()));
             }
         }
-        out.sort();
-        out
     }
+    out.sort();
+    out
 }
 
 /// `text` with each `from` (found exactly once) replaced by its `to`.
@@ -252,6 +256,18 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     // The default prints the diff and changes nothing; --check fails.
     let out = s.pin(&[]).success();
     let diff = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    let patched = s.dir.path().join("patched");
+    copy_tree(&s.repo, &patched);
+    let applied = std::process::Command::new("patch")
+        .args(["-p1", "-s", "-d"])
+        .arg(&patched)
+        .stdin(Stdio::piped())
+        .spawn()
+        .and_then(|mut p| {
+            use std::io::Write;
+            p.stdin.take().unwrap().write_all(diff.as_bytes())?;
+            p.wait()
+        });
     let quadlet = format!(
         "--- a/quadlet/app.container\n+++ b/quadlet/app.container\n@@ -2,4 +2,4 @@\n Description=app\n \n [Container]\n-Image={R}/app\n+Image={R}/app@{app_latest}\n"
     );
@@ -263,7 +279,7 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     let out = s.pin(&["--write"]).success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
     assert!(
-        stderr.contains("stowage: 14 pinned, 1 already pinned, 1 left (1 built from variables or templates)"),
+        stderr.contains("stowage: 15 pinned, 1 already pinned, 1 left (1 built from variables or templates)"),
         "{stderr}"
     );
     assert!(
@@ -329,11 +345,15 @@ fn pin_writes_each_digest_where_it_takes_effect() {
         )
     );
 
+    // The diff printed before says exactly what --write did.
+    assert!(applied.is_ok_and(|status| status.success()), "patch -p1 did not apply the diff:\n{diff}");
+    assert_eq!(tree(&patched), s.tree());
+
     // A second run changes nothing; --check passes.
     let after = s.tree();
     let out = s.pin(&["--write"]).success();
     assert!(
-        String::from_utf8_lossy(&out.get_output().stderr).contains("0 pinned, 15 already pinned, 1 left")
+        String::from_utf8_lossy(&out.get_output().stderr).contains("0 pinned, 16 already pinned, 1 left")
     );
     assert_eq!(s.tree(), after);
     s.pin(&["--check"]).success();

@@ -133,6 +133,7 @@ pub fn plan(facts: &Facts, opts: &PinOptions) -> Result<Plan, PinError> {
     stop_on_failures(&targets, &outcome.answers)?;
     let lists = if targets.iter().any(|t| t.dir_copy) { image_lists(&opts.paths) } else { Vec::new() };
     let mut edits: Vec<Edit> = Vec::new();
+    let mut written: BTreeMap<(String, usize, usize), (String, Location)> = BTreeMap::new();
     for t in &targets {
         let digest = match chosen(&outcome.answers[t.query], t.per_platform, &queries[t.query].platform) {
             Ok(d) => d,
@@ -144,6 +145,10 @@ pub fn plan(facts: &Facts, opts: &PinOptions) -> Result<Plan, PinError> {
         match target_edits(facts, t, &digest, &lists) {
             Ok(None) => plan.already += 1,
             Ok(Some(mut more)) => {
+                if let Some(reason) = clash(&mut written, &more, &t.reference.location) {
+                    plan.left.push(left(t.reference, reason));
+                    continue;
+                }
                 edits.append(&mut more);
                 let r = t.reference;
                 plan.pinned.push(Pinned { location: r.location.clone(), image: r.text().into(), digest });
@@ -154,6 +159,28 @@ pub fn plan(facts: &Facts, opts: &PinOptions) -> Result<Plan, PinError> {
     plan.files = apply_all(facts, &lists, edits)?;
     plan.left.sort_by(|a, b| a.location.cmp(&b.location));
     Ok(plan)
+}
+
+/// Two references that want different text at the same place (an `ARG` used by `FROM`s of
+/// different platforms): the later one is left, naming the first.
+fn clash(
+    written: &mut BTreeMap<(String, usize, usize), (String, Location)>,
+    edits: &[Edit],
+    at: &Location,
+) -> Option<String> {
+    for e in edits {
+        if let Some((text, first)) = written.get(&(e.file.clone(), e.range.start, e.range.end))
+            && *text != e.text
+        {
+            return Some(format!("the reference at {first} wants another digest in the same text"));
+        }
+    }
+    for e in edits {
+        written
+            .entry((e.file.clone(), e.range.start, e.range.end))
+            .or_insert_with(|| (e.text.clone(), at.clone()));
+    }
+    None
 }
 
 fn left(r: &Reference, reason: String) -> Left {

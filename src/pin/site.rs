@@ -65,7 +65,22 @@ pub fn classify(
             None => Class::Left(format!("set by {} at {loc}: pin the value there by hand", change.what)),
         };
     }
-    if r.expanded.is_some() {
+    if let Some(expanded) = &r.expanded {
+        if r.image.strip_suffix(expanded.as_str()) == Some("docker://") {
+            let span = r.location.span.as_ref().map(|s| s.start + "docker://".len()..s.end);
+            return match text_at(sources, &r.location.file, span.as_ref(), expanded) {
+                Some(site) => Class::Pin(site),
+                None => {
+                    Class::Left("the text at its position is not the reference as read (escaped?)".into())
+                }
+            };
+        }
+        if r.origin == Origin::QuadletImage && r.image.ends_with(".image") {
+            return Class::Left(format!(
+                "resolved through the Quadlet unit `{}`: pinned in that unit's `Image=`",
+                r.image
+            ));
+        }
         return argument(r, sources, build_args);
     }
     match text_at(sources, &r.location.file, r.location.span.as_ref(), &r.image) {
