@@ -48,10 +48,11 @@ impl Drop for Registry {
     }
 }
 
-fn start_registry(dir: &Path) -> Registry {
+/// A registry storing into `dir/data`; `top` is appended to its configuration (`auth:`).
+fn start_registry(dir: &Path, top: &str) -> Registry {
     let host = format!("127.0.0.1:{}", free_port());
     let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{top}",
         dir.join("data").display()
     );
     std::fs::write(dir.join("config.yml"), config).unwrap();
@@ -124,7 +125,7 @@ fn setup() -> Option<Setup> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let registry = start_registry(dir.path());
+    let registry = start_registry(dir.path(), "");
     let host = registry.host.clone();
     for (tag, repo) in [
         ("amd", "acme/base:amd"),
@@ -447,4 +448,44 @@ fn an_unreachable_registry_exits_2_and_is_named() {
         std::fs::read_to_string(dir.path().join("Containerfile")).unwrap(),
         "FROM registry.pin.test/acme/app:1\n"
     );
+}
+
+#[test]
+fn a_registry_that_refuses_exits_2_and_creds_go_only_to_their_registry() {
+    if !tools(&["docker-registry", "skopeo", "htpasswd"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let htpasswd =
+        std::process::Command::new("htpasswd").args(["-Bbn", "stowage", "s3cret"]).output().unwrap();
+    std::fs::write(dir.path().join("htpasswd"), &htpasswd.stdout).unwrap();
+    let auth = format!(
+        "auth:\n  htpasswd:\n    realm: stowage\n    path: {}\n",
+        dir.path().join("htpasswd").display()
+    );
+    let registry = start_registry(dir.path(), &auth);
+    let host = registry.host.clone();
+    let dest = format!("docker://{host}/acme/app:1");
+    skopeo(&["copy", "-q", "--dest-tls-verify=false", "--dest-creds", "stowage:s3cret", &oci("amd"), &dest]);
+    std::fs::write(dir.path().join("Containerfile"), "FROM registry.pin.test/acme/app:1\n").unwrap();
+    let conf = dir.path().join("registries.conf");
+    let text =
+        format!("[[registry]]\nprefix = \"registry.pin.test\"\nlocation = \"{host}\"\ninsecure = true\n");
+    std::fs::write(&conf, text).unwrap();
+    let pin = |creds: &[&str]| {
+        Command::cargo_bin("stowage")
+            .unwrap()
+            .current_dir(dir.path())
+            .env("HOME", dir.path())
+            .env_remove("REGISTRY_AUTH_FILE")
+            .args(["pin", "--check", "--registries-conf"])
+            .arg(&conf)
+            .args(creds)
+            .assert()
+    };
+    let out = pin(&[]).code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains(&format!("registry {host} refused the lookup")), "{stderr}");
+    pin(&["--creds", "stowage:s3cret", "--creds-registry", "other.example:5000"]).code(2);
+    pin(&["--creds", "stowage:s3cret", "--creds-registry", &host]).code(1);
 }

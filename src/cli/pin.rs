@@ -53,7 +53,8 @@ pub struct PinArgs {
     /// Credentials USERNAME[:PASSWORD], sent only to --creds-registry.
     #[arg(long, value_name = "USER[:PASSWORD]", requires = "creds_registry")]
     pub creds: Option<String>,
-    /// The registry (HOST[:PORT]) --creds is for; every other one gets the auth files' entry.
+    /// The registry (HOST[:PORT]) --creds is for, as requests reach it (a registries.conf
+    /// `location` or mirror); every other one gets the auth files' entry.
     #[arg(long, value_name = "HOST", requires = "creds")]
     pub creds_registry: Option<String>,
     /// The registries.conf deciding where lookups go (locations, mirrors) [default:
