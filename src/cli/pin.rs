@@ -19,8 +19,9 @@ pub struct PinArgs {
     /// printing the diff.
     #[arg(long, conflicts_with = "check")]
     pub write: bool,
-    /// Exit 1 when something pin could pin is not pinned (the diff is printed); references it
-    /// cannot pin (built from variables or templates) are listed and do not fail it.
+    /// Exit 1 when something pin could pin is not pinned (the diff is printed), or a file
+    /// could not be read; references it cannot pin (built from variables or templates) are
+    /// listed and do not fail it.
     #[arg(long)]
     pub check: bool,
     /// Also re-resolve `tag@digest` references, and write the new digest where the tag moved.
@@ -127,7 +128,12 @@ pub(super) fn pin(args: &PinArgs) -> Result<u8, CliError> {
     } else {
         write_stdout(&report::pin::diff(&plan))?;
     }
+    // Fail closed in what is said: references in a file that could not be read are not pinned.
+    for p in &facts.problems {
+        eprintln!("{}: not read, its references are not pinned: {}", p.location, p.message);
+    }
     eprint!("{}", report::pin::left(&plan));
     eprintln!("stowage: {}", report::pin::summary(&plan, args.write));
-    Ok(if args.check && !plan.files.is_empty() { EXIT_FINDINGS } else { EXIT_OK })
+    let unsure = !plan.files.is_empty() || !facts.problems.is_empty();
+    Ok(if args.check && unsure { EXIT_FINDINGS } else { EXIT_OK })
 }
