@@ -376,3 +376,66 @@ fn apply_all(facts: &Facts, lists: &[Extra], edits: Vec<Edit>) -> Result<Vec<Fil
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::image::registry::lookup::Failure;
+
+    fn found(platform: PlatformCheck, instance: Option<&str>) -> Answer {
+        Answer::Found(Found {
+            digest: "sha256:index".into(),
+            via: None,
+            platform,
+            instance: instance.map(str::to_string),
+            tag: None,
+        })
+    }
+
+    #[test]
+    fn a_copy_of_one_platform_gets_its_manifest_and_the_rest_the_index() {
+        let amd64 = Platform::default();
+        let index = found(PlatformCheck::Present, Some("sha256:amd64"));
+        assert_eq!(chosen(&index, false, &amd64).unwrap(), "sha256:index");
+        assert_eq!(chosen(&index, true, &amd64).unwrap(), "sha256:amd64");
+        let single = found(PlatformCheck::Present, None);
+        assert_eq!(chosen(&single, true, &amd64).unwrap(), "sha256:index");
+        let without = found(PlatformCheck::IndexWithout { have: vec!["linux/arm64".into()] }, None);
+        assert_eq!(
+            chosen(&without, false, &amd64).unwrap_err(),
+            "the index has no linux/amd64 (it has linux/arm64)"
+        );
+        let missing = Answer::NotFound { message: "manifest unknown".into() };
+        assert!(chosen(&missing, false, &amd64).unwrap_err().contains("does not have it"));
+        let failed = Answer::Failed(Failure {
+            kind: FailureKind::Unreachable,
+            registry: "r".into(),
+            message: "down".into(),
+        });
+        assert_eq!(chosen(&failed, false, &amd64).unwrap_err(), "down");
+    }
+
+    #[test]
+    fn a_base_another_overlay_retags_gets_an_entry_in_the_overlay_that_keeps_its_tag() {
+        let files = [
+            ("base/kustomization.yaml", "resources:\n- pod.yaml\n"),
+            (
+                "base/pod.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: q.io/a/app:1\n",
+            ),
+            ("dev/kustomization.yaml", "resources:\n- ../base\n"),
+            (
+                "prod/kustomization.yaml",
+                "resources:\n- ../base\nimages:\n- name: q.io/a/app\n  newTag: \"2\"\n",
+            ),
+        ];
+        let facts =
+            crate::gather::discover::gather_in_memory(&files, &crate::source::BuildOptions::default());
+        let dev = facts.references.iter().find(|r| r.changed_by.is_empty()).expect("the dev build");
+        let site = shared_base(dev, &facts.references).expect("shared").unwrap();
+        let file = "dev/kustomization.yaml".to_string();
+        assert_eq!(site, Site::NewEntry { file, name: "q.io/a/app".into(), tag: "1".into() });
+        let prod = facts.references.iter().find(|r| !r.changed_by.is_empty()).unwrap();
+        assert!(shared_base(prod, &facts.references).is_none());
+    }
+}

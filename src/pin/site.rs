@@ -136,3 +136,76 @@ fn text_at(
     let span = span.start..span.start + expected.len();
     Some(Site::Text { file: file.into(), span, written: expected.into() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gather::discover::gather_in_memory;
+    use crate::source::BuildOptions;
+
+    /// The class of each reference of `files`, by `file:line:column`.
+    fn classes(files: &[(&str, &str)], build_args: &[&str], update: bool) -> Vec<(String, Class)> {
+        let facts = gather_in_memory(files, &BuildOptions::default());
+        let args: Vec<String> = build_args.iter().map(|a| a.to_string()).collect();
+        facts
+            .references
+            .iter()
+            .map(|r| (r.location.to_string(), classify(r, &facts.sources, &args, update)))
+            .collect()
+    }
+
+    fn text(file: &str, start: usize, written: &str) -> Class {
+        Class::Pin(Site::Text {
+            file: file.into(),
+            span: start..start + written.len(),
+            written: written.into(),
+        })
+    }
+
+    #[test]
+    fn a_containerfile_is_pinned_in_place_or_in_its_arg_line() {
+        let cf = "ARG BASE=q.io/a/base:1\nARG REG=q.io\nFROM $BASE\nFROM $REG/a/b:1\nFROM q.io/a/c@sha256:0000000000000000000000000000000000000000000000000000000000000000\nFROM localhost/built:1\nFROM {{ .Values.image }}\nFROM q.io/a/d:2\n";
+        let got = classes(&[("Containerfile", cf)], &[], false);
+        assert_eq!(got[0], ("Containerfile:3:6".into(), text("Containerfile", 9, "q.io/a/base:1")));
+        assert!(matches!(&got[1].1, Class::Left(r) if r.contains("built from variables")), "{got:?}");
+        assert_eq!(got[2].1, Class::Already);
+        assert!(matches!(&got[3].1, Class::Left(r) if r.contains("localhost")), "{got:?}");
+        assert!(matches!(&got[4].1, Class::Left(r) if r.contains("template")), "{got:?}");
+        let at = cf.find("q.io/a/d:2").unwrap();
+        assert_eq!(got[5].1, text("Containerfile", at, "q.io/a/d:2"));
+        let overridden = classes(&[("Containerfile", cf)], &["BASE"], false);
+        assert!(matches!(&overridden[0].1, Class::Left(r) if r.contains("build argument")), "{overridden:?}");
+    }
+
+    #[test]
+    fn a_kustomized_reference_is_pinned_in_the_entry_that_set_its_tag() {
+        let files = [
+            ("base/kustomization.yaml", "resources:\n- pod.yaml\n"),
+            (
+                "base/pod.yaml",
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: q.io/a/app:1\n",
+            ),
+            (
+                "prod/kustomization.yaml",
+                "resources:\n- ../base\nimages:\n- name: q.io/a/app\n  newTag: \"2\"\n",
+            ),
+        ];
+        let got = classes(&files, &[], false);
+        let at = files[2].1.find("\"2\"").unwrap() + 1;
+        assert_eq!(
+            got,
+            [(
+                "base/pod.yaml:8:12".into(),
+                Class::Pin(Site::ImagesEntry { file: "prod/kustomization.yaml".into(), at })
+            )]
+        );
+    }
+
+    #[test]
+    fn update_takes_tag_and_digest_references_too() {
+        let cf = "FROM q.io/a/c:1@sha256:0000000000000000000000000000000000000000000000000000000000000000\n";
+        assert_eq!(classes(&[("Containerfile", cf)], &[], false)[0].1, Class::Already);
+        let written = &cf[5..cf.len() - 1];
+        assert_eq!(classes(&[("Containerfile", cf)], &[], true)[0].1, text("Containerfile", 5, written));
+    }
+}
