@@ -1,6 +1,6 @@
 //! Containerfile specifics of pinning: the `ARG` default a `FROM $BASE` uses whole, and the
 //! `H` (sha256 of the reference and a newline) written next to an embedded reference — in the
-//! `dir:…/H` path and the `REF,H` line of the same `RUN`, and in image lists of the repository.
+//! `dir:…/H` path and a `REF,H` line of the Containerfile, and in image lists of the repository.
 
 use super::edit::{Edit, list_hash};
 use crate::text::location::Span;
@@ -69,40 +69,14 @@ fn default_in(words: &str, name: &str) -> Option<Span> {
     None
 }
 
-/// The instruction around byte `at`: its first line back to the line that does not continue
-/// the one before (`\` or the escape character at its end), on to the last continued line.
-pub fn instruction_range(text: &str, at: usize, escape: char) -> Span {
-    let continued = |line: &str| line.trim_end().ends_with(escape);
-    let mut start = text[..at.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
-    while start > 0 {
-        let prev_start = text[..start - 1].rfind('\n').map_or(0, |i| i + 1);
-        if !continued(&text[prev_start..start - 1]) {
-            break;
-        }
-        start = prev_start;
-    }
-    let mut end = start;
-    loop {
-        let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
-        let line = &text[end..line_end];
-        end = line_end;
-        if end >= text.len() || (end > at && !continued(line)) {
-            break;
-        }
-    }
-    start..end
-}
-
-/// The `H` of `old` rewritten to that of `new` inside `range` of a Containerfile: every
-/// `old,H` becomes `new,H'`, every other literal `H` becomes `H'`.
-pub fn hash_edits(file: &str, text: &str, range: Span, old: &str, new: &str) -> Vec<Edit> {
+/// The `H` of `old` rewritten to that of `new` in a Containerfile: every `old,H` becomes
+/// `new,H'`, every other literal `H` becomes `H'`.
+pub fn hash_edits(file: &str, text: &str, old: &str, new: &str) -> Vec<Edit> {
     let (old_h, new_h) = (list_hash(old), list_hash(new));
-    let region = &text[range.clone()];
     let line = format!("{old},{old_h}");
     let mut edits = Vec::new();
     let mut taken: Vec<Span> = Vec::new();
-    for (at, _) in region.match_indices(&line) {
-        let start = range.start + at;
+    for (start, _) in text.match_indices(&line) {
         if !bounded(text, start, start + line.len(), true) {
             continue;
         }
@@ -113,8 +87,7 @@ pub fn hash_edits(file: &str, text: &str, range: Span, old: &str, new: &str) -> 
         });
         taken.push(start..start + line.len());
     }
-    for (at, _) in region.match_indices(&old_h) {
-        let start = range.start + at;
+    for (start, _) in text.match_indices(&old_h) {
         if taken.iter().any(|t| t.contains(&start)) || !bounded(text, start, start + old_h.len(), false) {
             continue;
         }
@@ -173,21 +146,12 @@ mod tests {
     }
 
     #[test]
-    fn the_instruction_spans_its_continuation_lines() {
-        let text = "FROM x\nRUN a \\\n  b \\\n  c\nRUN d\n";
-        let at = text.find('b').unwrap();
-        assert_eq!(&text[instruction_range(text, at, '\\')], "RUN a \\\n  b \\\n  c\n");
-        let at = text.find('d').unwrap();
-        assert_eq!(&text[instruction_range(text, at, '\\')], "RUN d\n");
-    }
-
-    #[test]
     fn hashes_next_to_the_reference_follow_it() {
         let (old, new) = ("q.io/a:1", "q.io/a:1@sha256:00");
         let h = list_hash(old);
         let text =
             format!("RUN skopeo copy docker://{old} dir:/s/{h} && echo \"{old},{h}\" >> /s/image-list.txt\n");
-        let mut edits = hash_edits("C", &text, 0..text.len(), old, new);
+        let mut edits = hash_edits("C", &text, old, new);
         let out = super::super::edit::apply(&text, &mut edits).unwrap();
         let nh = list_hash(new);
         assert_eq!(

@@ -303,10 +303,10 @@ fn target_edits(
             }
             let mut edits = vec![Edit { file: file.clone(), range: span.clone(), text: new.clone() }];
             if t.dir_copy && written == r.text() {
+                // H is the hash of this very text: wherever the Containerfile writes it (the
+                // `dir:` path, an `echo "REF,H"`, in a heredoc or not), it names this copy.
                 let cf = source(&r.location.file)?;
-                let at = r.location.span.as_ref().map_or(span.start, |s| s.start);
-                let range = containerfile::instruction_range(&cf.text, at, '\\');
-                edits.extend(containerfile::hash_edits(file, &cf.text, range, written, &new));
+                edits.extend(containerfile::hash_edits(&r.location.file, &cf.text, written, &new));
                 for list in lists {
                     edits.extend(containerfile::list_edits(&list.display, &list.text, written, &new));
                 }
