@@ -346,6 +346,22 @@ fn pin_writes_each_digest_where_it_takes_effect() {
         )
     );
 
+    // kustomize itself (the oracle, when installed) builds the pinned images.
+    if have("kubectl") {
+        for (overlay, image) in
+            [("dev", format!("{R}/svc:amd@{amd}")), ("prod", format!("{R}/svc:multi@{svc_multi}"))]
+        {
+            let out = std::process::Command::new("kubectl")
+                .arg("kustomize")
+                .arg(s.repo.join("kustomize").join(overlay))
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let built = String::from_utf8_lossy(&out.stdout).into_owned();
+            assert!(built.contains(&format!("image: {image}\n")), "{overlay}: {built}");
+        }
+    }
+
     // The diff printed before says exactly what --write did.
     assert!(applied.is_ok_and(|status| status.success()), "patch -p1 did not apply the diff:\n{diff}");
     assert_eq!(tree(&patched), s.tree());
