@@ -17,8 +17,16 @@ struct Field {
 }
 
 /// The edits that pin the `images:` entry holding byte `at` (a value of the entry, where the
-/// change was recorded) of the kustomization `text` to `digest`.
-pub fn entry_edits(file: &str, text: &str, at: usize, digest: &str) -> Result<Vec<Edit>, String> {
+/// change was recorded) of the kustomization `text` to `digest`. `tag` is the final tag (not
+/// `latest`): an entry without `newTag` gets it too, so that the result keeps it
+/// (`name:tag@digest`, which `--update` can re-resolve) rather than becoming `name@digest`.
+pub fn entry_edits(
+    file: &str,
+    text: &str,
+    at: usize,
+    tag: Option<&str>,
+    digest: &str,
+) -> Result<Vec<Edit>, String> {
     let lines = line_spans(text);
     let here = lines.iter().position(|l| l.contains(&at) || l.end == at).ok_or("the entry is not found")?;
     let (indent, _) = key_of(text, &lines[here])
@@ -58,7 +66,12 @@ pub fn entry_edits(file: &str, text: &str, at: usize, digest: &str) -> Result<Ve
     let end = lines[last].end;
     let eol = line_ending(text);
     let missing_eol = if text[..end].ends_with('\n') { "" } else { eol };
-    let line = format!("{missing_eol}{}digest: {digest}{eol}", " ".repeat(indent));
+    let pad = " ".repeat(indent);
+    let mut line = missing_eol.to_string();
+    if let Some(tag) = tag.filter(|_| value_of("newTag").is_none()) {
+        line.push_str(&format!("{pad}newTag: \"{tag}\"{eol}"));
+    }
+    line.push_str(&format!("{pad}digest: {digest}{eol}"));
     Ok(vec![Edit { file: file.into(), range: end..end, text: line }])
 }
 
@@ -178,7 +191,7 @@ mod tests {
 
     fn pinned(text: &str, at: &str) -> String {
         let at = text.find(at).unwrap();
-        let mut edits = entry_edits("k", text, at, D).unwrap();
+        let mut edits = entry_edits("k", text, at, Some("9"), D).unwrap();
         apply(text, &mut edits).unwrap()
     }
 
@@ -192,7 +205,7 @@ mod tests {
         let indented = "images:\n  - newName: r.io/app\n    name: app\nother: 1";
         assert_eq!(
             pinned(indented, "r.io/app"),
-            "images:\n  - newName: r.io/app\n    name: app\n    digest: sha256:00ff\nother: 1"
+            "images:\n  - newName: r.io/app\n    name: app\n    newTag: \"9\"\n    digest: sha256:00ff\nother: 1"
         );
         let at_eof = "images:\n- name: app\n  newTag: v1";
         assert_eq!(pinned(at_eof, "v1"), "images:\n- name: app\n  newTag: v1\n  digest: sha256:00ff\n");
@@ -230,6 +243,6 @@ mod tests {
     #[test]
     fn a_flow_style_entry_is_left() {
         let text = "images:\n- {name: app, newTag: v1}\n";
-        assert!(entry_edits("k", text, text.find("v1").unwrap(), D).is_err());
+        assert!(entry_edits("k", text, text.find("v1").unwrap(), None, D).is_err());
     }
 }

@@ -291,7 +291,8 @@ fn target_edits(
     let source = |file: &str| facts.sources.get(file).ok_or_else(|| format!("{file} was not read"));
     match &t.site {
         Site::ImagesEntry { file, at } => {
-            kustomize::entry_edits(file, &source(file)?.text, *at, digest).map(Some)
+            let tag = r.resolved.as_ref().and_then(|i| i.tag()).filter(|t| *t != "latest");
+            kustomize::entry_edits(file, &source(file)?.text, *at, tag, digest).map(Some)
         }
         Site::NewEntry { file, name, tag } => {
             kustomize::new_entry_edits(file, &source(file)?.text, name, tag, digest).map(Some)
