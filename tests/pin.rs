@@ -5,72 +5,13 @@
 //! `registry.pin.test/...`; a registries.conf `[[registry]]` sends it to the test's registry.
 //! `.ci/run` installs the tools; elsewhere the tests print SKIP.
 
+mod registries;
+
 use assert_cmd::Command;
+use registries::{free_port, have, start_registry, tools};
 use sha2::{Digest, Sha256};
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-fn have(tool: &str) -> bool {
-    std::process::Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whether the tools are there; outside CI a missing tool skips the test.
-fn tools(names: &[&str]) -> bool {
-    let missing: Vec<&str> = names.iter().copied().filter(|t| !have(t)).collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(std::env::var_os("CI").is_none(), "CI must run the registry tests; missing {missing:?}");
-    eprintln!("SKIP: registry test needs {} (.ci/run installs them)", missing.join(", "));
-    false
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// A `docker-registry serve` of a test, stopped on drop.
-struct Registry {
-    child: Child,
-    host: String,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A registry storing into `dir/data`; `top` is appended to its configuration (`auth:`).
-fn start_registry(dir: &Path, top: &str) -> Registry {
-    let host = format!("127.0.0.1:{}", free_port());
-    let config = format!(
-        "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{top}",
-        dir.join("data").display()
-    );
-    std::fs::write(dir.join("config.yml"), config).unwrap();
-    let child = std::process::Command::new("docker-registry")
-        .arg("serve")
-        .arg(dir.join("config.yml"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let registry = Registry { child, host };
-    let start = Instant::now();
-    while TcpStream::connect(&registry.host).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the registry did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    registry
-}
+use std::process::Stdio;
 
 fn oci(tag: &str) -> String {
     format!("oci:{}/fixtures/online/oci:{tag}", env!("CARGO_MANIFEST_DIR"))
@@ -83,7 +24,7 @@ fn skopeo(args: &[&str]) -> Vec<u8> {
 }
 
 /// Push the fixture image `tag` to `host/repo` (`--all` for an index).
-fn push(tag: &str, host: &str, repo: &str) {
+fn push_image(tag: &str, host: &str, repo: &str) {
     let dest = format!("docker://{host}/{repo}");
     skopeo(&["copy", "-q", "--all", "--dest-tls-verify=false", &oci(tag), &dest]);
 }
@@ -112,7 +53,7 @@ fn h(reference: &str) -> String {
 }
 
 struct Setup {
-    registry: Registry,
+    registry: registries::Registry,
     dir: tempfile::TempDir,
     repo: PathBuf,
     conf: PathBuf,
@@ -125,7 +66,7 @@ fn setup() -> Option<Setup> {
         return None;
     }
     let dir = tempfile::tempdir().unwrap();
-    let registry = start_registry(dir.path(), "");
+    let registry = start_registry(dir.path(), "", "");
     let host = registry.host.clone();
     for (tag, repo) in [
         ("amd", "acme/base:amd"),
@@ -137,7 +78,7 @@ fn setup() -> Option<Setup> {
         ("multi", "acme/web:multi"),
         ("multi", "acme/svc:multi"),
     ] {
-        push(tag, &host, repo);
+        push_image(tag, &host, repo);
     }
     let repo = dir.path().join("repo");
     copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pin/repo"), &repo);
@@ -230,7 +171,7 @@ fn c(from: &str, to: &str) -> (String, String) {
     (from.to_string(), to.to_string())
 }
 
-fn fixture(file: &str) -> String {
+fn original(file: &str) -> String {
     let text =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pin/repo").join(file))
             .unwrap();
@@ -277,8 +218,16 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     s.pin(&["--check"]).code(1);
     assert_eq!(s.tree(), before);
 
+    let asked_before = s.registry.requests().len();
     let out = s.pin(&["--write"]).success();
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    // One manifest request per tag, however many references name it (16 references, 8 tags),
+    // and one config request per single-platform image, for its platform.
+    let asked: Vec<String> = s.registry.requests()[asked_before..].to_vec();
+    let manifests: Vec<&String> = asked.iter().filter(|r| r.contains("/manifests/")).collect();
+    let unique: std::collections::BTreeSet<&String> = manifests.iter().copied().collect();
+    assert_eq!((manifests.len(), unique.len()), (8, 8), "{asked:#?}");
+    assert_eq!(asked.iter().filter(|r| r.contains("/blobs/")).count(), 5, "{asked:#?}");
     assert!(
         stderr.contains("stowage: 15 pinned, 1 already pinned, 1 left (1 built from variables or templates)"),
         "{stderr}"
@@ -291,7 +240,7 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     let (app_h, web_h) = (h(&format!("{R}/app:multi")), h(&format!("{R}/web:multi")));
     let (app_new, web_new) = (format!("{R}/app:multi@{app_multi}"), format!("{R}/web:multi@{web_amd64}"));
     let expected = replaced(
-        &fixture("Containerfile"),
+        &original("Containerfile"),
         &[
             c(&format!("ARG BASE={R}/base:amd\n"), &format!("ARG BASE={R}/base:amd@{amd}\n")),
             c(&format!("FROM {R}/app:multi\n"), &format!("FROM {app_new}\n")),
@@ -312,7 +261,7 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     assert_eq!(s.read("Containerfile"), expected);
     assert_eq!(s.read("files/image-list.txt"), format!("{web_new},{}\n", h(&web_new)));
     let expected = replaced(
-        &fixture("k8s/pod.yaml"),
+        &original("k8s/pod.yaml"),
         &[
             c(&format!("\"{R}/app:latest\""), &format!("\"{R}/app@{app_latest}\"")),
             c(&format!("image: {R}/tool:amd\r\n"), &format!("image: {R}/tool:amd@{amd}\r\n")),
@@ -320,7 +269,7 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     );
     assert_eq!(s.read("k8s/pod.yaml"), expected, "CRLF, quotes and comments kept");
     let expected = replaced(
-        &fixture("k8s/operator.yaml"),
+        &original("k8s/operator.yaml"),
         &[
             c(&format!("image: {R}/base:amd\n"), &format!("image: {R}/base:amd@{amd}\n")),
             c(&format!("value: {R}/tool:amd\n"), &format!("value: {R}/tool:amd@{amd}\n")),
@@ -329,20 +278,20 @@ fn pin_writes_each_digest_where_it_takes_effect() {
     assert_eq!(s.read("k8s/operator.yaml"), expected);
     assert_eq!(
         s.read("quadlet/app.container"),
-        fixture("quadlet/app.container").replace(&format!("{R}/app\n"), &format!("{R}/app@{app_latest}\n"))
+        original("quadlet/app.container").replace(&format!("{R}/app\n"), &format!("{R}/app@{app_latest}\n"))
     );
     // The overlay that re-tags gets the digest; the shared base is not touched; the overlay
     // ending on the base's tag gets an entry of its own.
     assert_eq!(
         s.read("kustomize/prod/kustomization.yaml"),
-        format!("{}  digest: {svc_multi}\r\n", fixture("kustomize/prod/kustomization.yaml"))
+        format!("{}  digest: {svc_multi}\r\n", original("kustomize/prod/kustomization.yaml"))
     );
-    assert_eq!(s.read("kustomize/base/deploy.yaml"), fixture("kustomize/base/deploy.yaml"));
+    assert_eq!(s.read("kustomize/base/deploy.yaml"), original("kustomize/base/deploy.yaml"));
     assert_eq!(
         s.read("kustomize/dev/kustomization.yaml"),
         format!(
             "{}images:\n- name: {R}/svc\n  newTag: \"amd\"\n  digest: {amd}\n",
-            fixture("kustomize/dev/kustomization.yaml")
+            original("kustomize/dev/kustomization.yaml")
         )
     );
 
@@ -422,7 +371,7 @@ fn update_rewrites_a_tag_that_moved() {
     s.pin(&["--write"]).success();
     let host = s.host().to_string();
     let old = digest(&host, "acme/tool:amd");
-    push("other", &host, "acme/tool:amd");
+    push_image("other", &host, "acme/tool:amd");
     let new = digest(&host, "acme/tool:amd");
     assert_ne!(old, new);
     s.pin(&["--check"]).success();
@@ -479,7 +428,7 @@ fn a_registry_that_refuses_exits_2_and_creds_go_only_to_their_registry() {
         "auth:\n  htpasswd:\n    realm: stowage\n    path: {}\n",
         dir.path().join("htpasswd").display()
     );
-    let registry = start_registry(dir.path(), &auth);
+    let registry = start_registry(dir.path(), "", &auth);
     let host = registry.host.clone();
     let dest = format!("docker://{host}/acme/app:1");
     skopeo(&["copy", "-q", "--dest-tls-verify=false", "--dest-creds", "stowage:s3cret", &oci("amd"), &dest]);

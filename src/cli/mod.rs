@@ -310,6 +310,7 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
         }),
         config: config_summary,
         run: RunInfo::now(),
+        online: facts.online.take(),
     };
     let stdout_tty = std::io::stdout().is_terminal();
     let mut specs = options.format.clone();
@@ -332,6 +333,9 @@ fn check(sources: &SourceArgs, options: &CheckOptions) -> Result<u8, CliError> {
     }
     if !stdout_format.is_some_and(CheckFormat::is_machine) || std::io::stderr().is_terminal() {
         eprintln!("{}", report.summary.line());
+        if let Some(online) = &report.online {
+            eprintln!("{}", online.summary_line());
+        }
     }
     Ok(if report.summary.failed { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -238,6 +238,7 @@ fn stop_on_failures(targets: &[Target], answers: &[Answer]) -> Result<(), PinErr
             FailureKind::Denied => "refused the lookup",
             FailureKind::Unreachable => "could not be reached",
             FailureKind::Blocked => "is blocked",
+            FailureKind::BadAnswer => "gave an answer that cannot be used",
         };
         by_registry.entry(f.registry.clone()).or_insert_with(|| {
             format!(

@@ -401,6 +401,7 @@ mod tests {
             image: Some(image),
             config: super::super::ConfigSummary::default(),
             run: super::super::RunInfo { tool: "stowage".into(), version: "0".into(), time: "t".into() },
+            online: None,
         };
         let html = render(&report);
         if let Some(path) = std::env::var_os("STOWAGE_HTML_SAMPLE") {

@@ -26,7 +26,11 @@ pub fn render(report: &Report) -> String {
         findings: &report.findings,
         waived: &report.waived,
         summary: &report.summary,
-        references: WithVerdicts { references: &report.references, verdicts: &report.verdicts },
+        references: WithVerdicts {
+            references: &report.references,
+            verdicts: &report.verdicts,
+            online: report.online.as_ref(),
+        },
     };
     let mut text = serde_json::to_string_pretty(&out).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     text.push('\n');

@@ -52,6 +52,8 @@ pub struct Report {
     /// The configuration in effect, so the run can be reproduced.
     pub config: ConfigSummary,
     pub run: RunInfo,
+    /// With `check --online`: what the registries said about each reference.
+    pub online: Option<crate::gather::online::OnlineFacts>,
 }
 
 /// The identity of the audited OS image (filled by the image audit).

@@ -17,6 +17,9 @@ struct ReferenceOut<'a> {
     /// Why the device will not find it.
     #[serde(skip_serializing_if = "Option::is_none")]
     missing: Option<MissingOut>,
+    /// With `check --online`: what the registries said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    online: Option<&'a crate::image::registry::lookup::Answer>,
 }
 
 #[derive(Serialize)]
@@ -29,6 +32,7 @@ struct MissingOut {
 pub struct WithVerdicts<'a> {
     pub references: &'a [Reference],
     pub verdicts: &'a [Option<RefVerdict>],
+    pub online: Option<&'a crate::gather::online::OnlineFacts>,
 }
 
 impl Serialize for WithVerdicts<'_> {
@@ -43,6 +47,7 @@ impl Serialize for WithVerdicts<'_> {
                     reason: m.reason,
                     message: format!("`{}` {}", reference.text(), m.text),
                 }),
+                online: self.online.and_then(|o| o.answer(reference)),
             })?;
         }
         seq.end()
@@ -63,7 +68,7 @@ pub fn write_json(
 ) -> std::io::Result<()> {
     let doc = RefsOutput {
         schema_version: super::json::SCHEMA_VERSION,
-        references: WithVerdicts { references, verdicts },
+        references: WithVerdicts { references, verdicts, online: None },
     };
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     out.write_all(b"\n")

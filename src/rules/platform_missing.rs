@@ -18,16 +18,23 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
         match &found.platform {
             PlatformCheck::Present => None,
             PlatformCheck::IndexWithout { have } => Some(format!(
-                "`{}` is an index without {want} (it has {}), so pulling it for {want} fails",
+                "`{}` is an index without {want} (it has {}), so pulling it for {want} fails{}",
                 r.text(),
-                if have.is_empty() { "no platform".to_string() } else { have.join(", ") }
+                if have.is_empty() { "no platform".to_string() } else { have.join(", ") },
+                served_by(found.via.as_deref())
             )),
             PlatformCheck::SingleFor { platform } => Some(format!(
-                "`{}` is a single {platform} image, not {want}: it would not run on the device",
-                r.text()
+                "`{}` is a single {platform} image, not {want}: it would not run on the device{}",
+                r.text(),
+                served_by(found.via.as_deref())
             )),
         }
     })
+}
+
+/// Where the answer came from, when a mirror gave it.
+fn served_by(via: Option<&str>) -> String {
+    via.map(|m| format!(" (as the mirror `{m}` serves it)")).unwrap_or_default()
 }
 
 #[cfg(test)]

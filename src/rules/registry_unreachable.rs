@@ -5,7 +5,7 @@
 use super::{Context, Rule, finding};
 use crate::finding::Finding;
 use crate::gather::facts::Facts;
-use crate::image::registry::lookup::Answer;
+use crate::image::registry::lookup::{Answer, FailureKind};
 use std::collections::BTreeMap;
 
 pub static RULE: Rule = rule!("registry-unreachable", Some(check));
@@ -15,15 +15,18 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
     let mut by_registry: BTreeMap<&str, Finding> = BTreeMap::new();
     for r in &facts.references {
         let Some(Answer::Failed(failure)) = online.answer(r) else { continue };
+        if !matches!(failure.kind, FailureKind::Unreachable | FailureKind::Blocked) {
+            continue;
+        }
         match by_registry.get_mut(failure.registry.as_str()) {
             Some(f) => f.related.push(crate::finding::Related {
                 message: format!("`{}` was not checked either", r.text()),
                 location: r.location.clone(),
             }),
             None => {
+                let why = if failure.kind == FailureKind::Blocked { "is blocked" } else { "could not be reached" };
                 let message = format!(
-                    "registry {} could not be reached; `{}` and the other references to it were not checked \
-                     online: {}",
+                    "registry {} {why}; `{}` and the other references to it were not checked online: {}",
                     failure.registry,
                     r.text(),
                     failure.message
@@ -38,7 +41,7 @@ fn check(facts: &Facts, _ctx: &Context) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::image::registry::lookup::{Failure, FailureKind};
+    use crate::image::registry::lookup::Failure;
     use crate::rules::test_support::{context, facts, online, positions};
 
     #[test]

@@ -635,6 +635,58 @@ mod tests {
         );
     }
 
+    /// A registry that answers 429 with `Retry-After: 1` is asked again after a second; one that
+    /// keeps answering 429 is given up on after a few waits, with its answer as the error.
+    #[test]
+    fn too_many_requests_waits_as_retry_after_says() {
+        use std::io::{Read, Write};
+        use std::net::TcpListener;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        // 429, then 200 for `a`; then 429 for ever for `b` (1 + MAX_429_WAITS answers).
+        let answers: Vec<&[u8]> = [
+            &[&b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n"[..]][..],
+            &[&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"[..]],
+            &[&b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nContent-Length: 0\r\n\r\n"[..]; 4],
+        ]
+        .concat();
+        let server = std::thread::spawn(move || {
+            let mut served = 0;
+            for answer in answers {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = s.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    got.extend_from_slice(&buf[..n]);
+                }
+                // One answer per connection: the client opens a new one for the next request.
+                let mut framed = answer.to_vec();
+                let at = framed.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+                framed.splice(at..at, b"\r\nConnection: close".iter().copied());
+                s.write_all(&framed).unwrap();
+                served += 1;
+            }
+            served
+        });
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let certs = CertDir { roots: Vec::new(), identity: None };
+        let client =
+            Client::new(format!("http://{addr}"), "127.0.0.1", "r", Credentials::Anonymous, &certs, false)
+                .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let start = std::time::Instant::now();
+        let first = runtime.block_on(client.manifest("a", "application/json"));
+        assert_eq!(first.unwrap(), b"{}");
+        assert!(start.elapsed() >= Duration::from_secs(1), "waited {:?}", start.elapsed());
+        let err = runtime.block_on(client.manifest("b", "application/json")).unwrap_err().to_string();
+        assert!(err.contains("429"), "{err}");
+        assert_eq!(server.join().unwrap(), 6);
+    }
+
     /// The server keeps the first connection alive, then closes it after reading the second
     /// request without answering (as an idle-timeout on a proxy does): the GET is sent again
     /// on a new connection instead of failing the image.

@@ -65,8 +65,10 @@ pub struct Query {
     pub platform: Platform,
 }
 
-/// What the registries said about one query.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What the registries said about one query (in `check --format json`, a reference's
+/// `online`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "answer", rename_all = "kebab-case")]
 pub enum Answer {
     Found(Found),
     /// 404, `MANIFEST_UNKNOWN`, `NAME_UNKNOWN`: the pull would fail.
@@ -77,21 +79,26 @@ pub enum Answer {
     Failed(Failure),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Found {
     /// The digest of the manifest (or index) a pull gets.
     pub digest: String,
     /// The mirror reference that answered, when not the primary location.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     pub platform: PlatformCheck,
     /// For an index: the digest of the target platform's manifest in it (what a copy without
-    /// `--all` stores); `None` for a single manifest or an index without the platform.
+    /// `--all` stores); `None` for a single manifest or an index without the platform. Used by
+    /// `stowage pin`; not in the JSON contract.
+    #[serde(skip)]
     pub instance: Option<String>,
     /// For `repo:tag@digest`: what the tag names now.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<TagCheck>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
 pub enum PlatformCheck {
     Present,
     /// An index without the platform; the platforms it has.
@@ -104,14 +111,15 @@ pub enum PlatformCheck {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
 pub enum TagCheck {
     Same,
     Moved { now: String },
     Gone,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Failure {
     pub kind: FailureKind,
     /// The registry that could not be asked (the primary's host).
@@ -119,7 +127,8 @@ pub struct Failure {
     pub message: String,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// No answer: refused connection, TLS failure, timeout, 5xx, 429 after waiting.
     Unreachable,
@@ -127,6 +136,9 @@ pub enum FailureKind {
     Denied,
     /// `blocked = true` in registries.conf.
     Blocked,
+    /// An answer that cannot be used: a manifest that does not hash to the digest asked for,
+    /// or is not a manifest.
+    BadAnswer,
 }
 
 /// The answers, one per query in order, and the HTTP requests made to get them.
@@ -186,6 +198,8 @@ pub fn lookup(queries: &[Query], opts: &LookupOptions) -> Result<Outcome, Cause>
 }
 
 type Fetched = Result<(Vec<u8>, String, Arc<Client>), Cause>;
+/// Answers fetched once per run, shared by every task that asks for the same key.
+type Once<K, V> = Mutex<HashMap<K, Arc<OnceCell<V>>>>;
 
 struct Shared {
     secure: reqwest::Client,
@@ -198,9 +212,9 @@ struct Shared {
     /// Insecure hosts that did not answer over HTTPS: asked over plain HTTP from then on.
     plain_http: Mutex<HashSet<String>>,
     /// Manifests by physical reference, fetched once.
-    manifests: Mutex<HashMap<(String, bool), Arc<OnceCell<Fetched>>>>,
+    manifests: Once<(String, bool), Fetched>,
     /// Image configs by base URL, repository and digest.
-    configs: Mutex<HashMap<(String, String, String), Arc<OnceCell<Result<RawConfig, Cause>>>>>,
+    configs: Once<(String, String, String), Result<RawConfig, Cause>>,
     requests: AtomicU64,
 }
 
@@ -282,20 +296,30 @@ impl Shared {
         })
     }
 
-    /// Why tag lookups skipped the mirrors, when they did.
+    /// Why the lookup of `reference` skipped mirrors, when it did (`mirror-by-digest-only`, or
+    /// a mirror's `pull-from-mirror`).
     fn mirror_note(&self, name: &str, reference: &str) -> Option<String> {
         let table = self.opts.registries.find(name)?;
-        (table.mirror_by_digest_only && !table.mirrors.is_empty() && !reference.contains('@')).then(|| {
-            format!(
-                "tag lookups are not sent to the mirrors of `{}`: mirror-by-digest-only in {}",
-                table.prefix, table.file
-            )
-        })
+        let asked = self.opts.registries.pull_sources(name, reference).iter().filter(|s| s.mirror).count();
+        let skipped = table.mirrors.len().saturating_sub(asked);
+        if skipped == 0 {
+            return None;
+        }
+        let (what, why) = match (reference.contains('@'), table.mirror_by_digest_only) {
+            (false, true) => ("tag lookups are", "mirror-by-digest-only"),
+            (false, false) => ("tag lookups are", "pull-from-mirror"),
+            (true, _) => ("digest lookups are", "pull-from-mirror"),
+        };
+        let mirrors = if skipped == 1 { "a mirror".to_string() } else { format!("{skipped} mirrors") };
+        Some(format!("{what} not sent to {mirrors} of `{}`: {why} in {}", table.prefix, table.file))
     }
 
     fn failure(&self, reference: &ImageRef, cause: &Cause, note: Option<String>) -> Failure {
         let kind = match cause {
             Cause::Auth(_) => FailureKind::Denied,
+            Cause::DigestMismatch { .. } | Cause::Corrupt(_) | Cause::Unsupported(_) => {
+                FailureKind::BadAnswer
+            }
             _ => FailureKind::Unreachable,
         };
         let mut message = cause.to_string();
@@ -359,7 +383,7 @@ impl Shared {
                 }
                 Err(cause) => {
                     return Err(match (&https_error, cause) {
-                        (Some(https), Cause::Unreachable(http)) => {
+                        (Some(Cause::Unreachable(https)), Cause::Unreachable(http)) => {
                             Cause::Unreachable(format!("{https}; over plain HTTP: {http}"))
                         }
                         (_, cause) => cause,
