@@ -12,6 +12,7 @@ pub mod finding;
 pub mod gather;
 pub mod image;
 pub mod inventory;
+pub mod pin;
 pub mod reference;
 pub mod report;
 pub mod resolve;

@@ -19,6 +19,7 @@ const LAYERS: &[(&str, &str)] = &[
     ("inventory", "the image stores read from the merged view, the embed plan"),
     ("gather", "the one orchestrator that builds the facts"),
     ("upgrade", "two images' facts compared: what `bootc upgrade` from one to the other changes"),
+    ("pin", "the edits that write resolved digests into the sources"),
     ("rules", "one file per rule, the catalog, the engine"),
     ("report", "one renderer per format, the readiness summary"),
     ("cli", "the command line"),

@@ -75,6 +75,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
         format: RefsFormat,
     },
+    /// Write the digest each tag-only reference resolves to where it takes effect: the
+    /// reference, the ARG default it uses, the kustomization `images:` entry that set its tag.
+    ///
+    /// Prints a unified diff; --write edits the files, --check exits 1 when something could
+    /// be pinned. Exit status: 0 done (or, with --check, nothing to pin), 1 something to pin
+    /// under --check, 2 a registry that could not be reached or refused the lookup, or bad
+    /// arguments.
+    Pin(super::pin::PinArgs),
     /// Write a commented stowage.yaml in the working directory.
     Init {
         /// Overwrite an existing stowage.yaml.

@@ -3,6 +3,7 @@
 
 mod args;
 mod diff;
+mod pin;
 
 pub use args::Cli;
 use args::{
@@ -59,6 +60,9 @@ pub enum CliError {
     Gather(#[from] GatherError),
     #[error(transparent)]
     Image(#[from] ImageError),
+    /// `stowage pin` could not do its work: a registry not reached, a file that changed.
+    #[error(transparent)]
+    Pin(#[from] crate::pin::PinError),
     /// A baseline that cannot be used; the message names the file.
     #[error("{0}")]
     Baseline(String),
@@ -124,6 +128,7 @@ fn run(cli: Cli) -> Result<u8, CliError> {
         }
         Command::Diff(args) => diff::diff(&args),
         Command::Refs { sources, format } => refs(&sources, format),
+        Command::Pin(args) => pin::pin(&args),
         Command::Init { force } => init(force),
         Command::Completions { shell } => {
             let mut out = Vec::new();

@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod pin;
 pub mod plan;
 pub mod refs;
 pub mod rules;

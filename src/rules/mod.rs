@@ -327,7 +327,13 @@ pub(crate) mod test_support {
     /// A found manifest for the platform, its tag not checked.
     pub fn found(digest: &str) -> crate::image::registry::lookup::Answer {
         use crate::image::registry::lookup::{Answer, Found, PlatformCheck};
-        Answer::Found(Found { digest: digest.into(), via: None, platform: PlatformCheck::Present, tag: None })
+        Answer::Found(Found {
+            digest: digest.into(),
+            via: None,
+            platform: PlatformCheck::Present,
+            instance: None,
+            tag: None,
+        })
     }
 
     pub fn positions(findings: &[Finding]) -> Vec<String> {

@@ -50,7 +50,7 @@ mod tests {
             "FROM r.example/ok:1\nFROM r.example/index:1\nFROM r.example/single:1\nFROM --platform=linux/arm64 r.example/arm:1\n",
         )];
         let mut f = facts(&files);
-        let with = |platform| Answer::Found(Found { digest: "sha256:aa".into(), via: None, platform, tag: None });
+        let with = |platform| Answer::Found(Found { digest: "sha256:aa".into(), via: None, platform, instance: None, tag: None });
         f.online = Some(online(&[
             ("r.example/ok:1", with(PlatformCheck::Present)),
             ("r.example/index:1", with(PlatformCheck::IndexWithout { have: vec!["linux/arm64".into()] })),

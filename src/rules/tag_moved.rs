@@ -47,7 +47,7 @@ mod tests {
         );
         let mut f = facts(&[("Containerfile", text.as_str())]);
         let with = |tag| {
-            Answer::Found(Found { digest: d('0'), via: None, platform: PlatformCheck::Present, tag: Some(tag) })
+            Answer::Found(Found { digest: d('0'), via: None, platform: PlatformCheck::Present, instance: None, tag: Some(tag) })
         };
         let (a, b, c) =
             (format!("r.example/a:1@{}", d('a')), format!("r.example/b:1@{}", d('b')), format!("r.example/c:1@{}", d('c')));

@@ -87,6 +87,11 @@ pub struct Found {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub via: Option<String>,
     pub platform: PlatformCheck,
+    /// For an index: the digest of the target platform's manifest in it (what a copy without
+    /// `--all` stores); `None` for a single manifest or an index without the platform. Used by
+    /// `stowage pin`; not in the JSON contract.
+    #[serde(skip)]
+    pub instance: Option<String>,
     /// For `repo:tag@digest`: what the tag names now.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag: Option<TagCheck>,
@@ -234,7 +239,7 @@ impl Shared {
             Pulled::NotFound(message) => return Answer::NotFound { message },
             Pulled::Failed(f) => return Answer::Failed(f),
         };
-        let platform = match self.platform(&bytes, &digest, &client, &q.platform).await {
+        let (platform, instance) = match self.platform(&bytes, &digest, &client, &q.platform).await {
             Ok(p) => p,
             Err(cause) => return Answer::Failed(self.failure(&q.reference, &cause, None)),
         };
@@ -247,7 +252,7 @@ impl Shared {
             },
             _ => None,
         };
-        Answer::Found(Found { digest, via, platform, tag })
+        Answer::Found(Found { digest, via, platform, instance, tag })
     }
 
     /// The manifest `reference` (`name:tag` or `name@digest`) names, from the first source
@@ -416,19 +421,19 @@ impl Shared {
     }
 
     /// Whether the manifest serves `want`: an index lists it, a single manifest's config is
-    /// for it.
+    /// for it; and for an index, the digest of `want`'s manifest.
     async fn platform(
         &self,
         bytes: &[u8],
         digest: &str,
         client: &Arc<Client>,
         want: &Platform,
-    ) -> Result<PlatformCheck, Cause> {
+    ) -> Result<(PlatformCheck, Option<String>), Cause> {
         let manifest = Manifest::parse(bytes, digest)?;
         if manifest.is_index() {
             return Ok(match select_platform(&manifest, want) {
-                Ok(_) => PlatformCheck::Present,
-                Err(_) => PlatformCheck::IndexWithout { have: platforms(&manifest) },
+                Ok(d) => (PlatformCheck::Present, Some(d.digest.clone())),
+                Err(_) => (PlatformCheck::IndexWithout { have: platforms(&manifest) }, None),
             });
         }
         let Some(config) = manifest.config.as_ref() else {
@@ -442,13 +447,13 @@ impl Shared {
             _ => true,
         };
         if arch == want.arch && os == want.os && variant_ok {
-            return Ok(PlatformCheck::Present);
+            return Ok((PlatformCheck::Present, None));
         }
         let mut platform = format!("{os}/{arch}");
         if let Some(v) = &config.variant {
             platform.push_str(&format!("/{v}"));
         }
-        Ok(PlatformCheck::SingleFor { platform })
+        Ok((PlatformCheck::SingleFor { platform }, None))
     }
 
     async fn config(&self, client: &Arc<Client>, digest: &str) -> Result<RawConfig, Cause> {
