@@ -401,14 +401,7 @@ fn check_copy(view: &FileView, dir: &str, target_arch: Option<&str>, image: &mut
         Ok(Manifest::Image { config, layers, architecture }) => {
             let arch = check_image(view, dir, config.as_ref(), &layers, architecture, None, image);
             image.architectures.extend(arch);
-            image.layer_blobs = layers
-                .iter()
-                .map(|l| {
-                    let held = manifest::sha256_hex_of(&l.digest)
-                        .is_some_and(|hex| matches!(view.lookup(&join(dir, hex)), Some(Entry::File { .. })));
-                    (l.digest.clone(), held)
-                })
-                .collect();
+            image.layer_blobs = layer_blobs(view, dir, &layers);
         }
         Ok(Manifest::Index { manifests }) => {
             image.index = true;
@@ -521,6 +514,18 @@ fn check_image(
             p
         }
     }
+}
+
+/// Each layer blob of a copy, with whether the copy holds it.
+fn layer_blobs(view: &FileView, dir: &str, layers: &[Descriptor]) -> Vec<(String, bool)> {
+    layers
+        .iter()
+        .map(|l| {
+            let held = manifest::sha256_hex_of(&l.digest)
+                .is_some_and(|hex| matches!(view.lookup(&join(dir, hex)), Some(Entry::File { .. })));
+            (l.digest.clone(), held)
+        })
+        .collect()
 }
 
 /// The path of a present blob, or a problem on the image.
