@@ -186,6 +186,9 @@ pub enum Mutation {
     ShortName {
         search_quay: bool,
     },
+    /// The worker's short name, with `quay.io` searched only by a drop-in under
+    /// `/usr/share/containers/registries.conf.d`, which containers/image does not read.
+    SearchInUsrShare,
 }
 
 impl Mutation {
@@ -213,6 +216,7 @@ impl Mutation {
             Mutation::UnlistStore { .. } => "unlist-store",
             Mutation::RemoveLocks { .. } => "remove-locks",
             Mutation::ShortName { .. } => "short-name",
+            Mutation::SearchInUsrShare => "search-in-usr-share",
         }
     }
 
@@ -258,7 +262,7 @@ impl Mutation {
 fn draw(rng: &mut Rng, base: &Base) -> Mutation {
     let n = base.entries.len();
     let entry = |rng: &mut Rng| rng.below(n);
-    let menu: [(u32, u8); 21] = [
+    let menu: [(u32, u8); 22] = [
         (3, 0),
         (3, 1),
         (3, 2),
@@ -280,6 +284,7 @@ fn draw(rng: &mut Rng, base: &Base) -> Mutation {
         (2, 18),
         (1, 19),
         (1, 20),
+        (1, 21),
     ];
     let total: u32 = menu.iter().map(|m| m.0).sum();
     let mut pick = (rng.next() % u64::from(total)) as u32;
@@ -326,6 +331,7 @@ fn draw(rng: &mut Rng, base: &Base) -> Mutation {
         17 => Mutation::UnlistStore { delete_conf: rng.below(2) == 0 },
         18 => Mutation::RemoveLocks { which: [Locks::Images, Locks::Layers, Locks::Both][rng.below(3)] },
         20 => Mutation::DropInInEtc { reset: rng.below(2) == 0 },
+        21 => Mutation::SearchInUsrShare,
         _ => Mutation::ShortName { search_quay: rng.below(2) == 0 },
     }
 }
@@ -813,6 +819,14 @@ pub fn apply(m: &Mutation, root: &Path, base: &Base, tools: &Tools, work: &Path)
                     .map_err(|e| e.to_string())?;
             }
             Ok("acme/worker".into())
+        }
+        Mutation::SearchInUsrShare => {
+            apply(&Mutation::ShortName { search_quay: false }, root, base, tools, work)?;
+            let dir = root.join("usr/share/containers/registries.conf.d");
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("50-quay.conf"), "unqualified-search-registries = [\"quay.io\"]\n")
+                .map_err(|e| e.to_string())?;
+            Ok("acme/worker, quay.io searched by /usr/share/containers/registries.conf.d/50-quay.conf".into())
         }
     }
 }
