@@ -372,3 +372,29 @@ fn an_in_image_kustomization_that_does_not_build_fails_the_gate() {
     assert_eq!(found[0]["location"]["line"], 3);
     assert_eq!(found[0]["location"]["in_image"], true);
 }
+
+/// The storage and registries configuration CRI-O reads must parse: containers/storage and
+/// containers/image refuse a file that does not, so the device does not work as the rest of
+/// the audit assumes. It used to be read as absent: READY, exit 0.
+#[test]
+fn an_unparsable_storage_or_registries_conf_fails_the_gate() {
+    for (path, text, at) in [
+        ("etc/containers/storage.conf", "[storage\ndriver = \"overlay\"\n", (1, 9)),
+        ("etc/containers/registries.conf", "unqualified-search-registries = [\n", (1, 1)),
+    ] {
+        let image = Image::complete();
+        image.write(path, text);
+        let (code, report) = image.check();
+        assert_eq!(code, 1, "{path}: {report}");
+        assert!(!ready(&report), "{path}");
+        let found = findings(&report, "unparsable-file");
+        assert_eq!(found.len(), 1, "{path}: {report}");
+        assert_eq!(found[0]["location"]["file"], format!("/{path}"));
+        assert_eq!(
+            (found[0]["location"]["line"].as_u64(), found[0]["location"]["column"].as_u64()),
+            (Some(at.0), Some(at.1))
+        );
+        assert_eq!(found[0]["location"]["in_image"], true);
+        assert!(found[0]["message"].as_str().unwrap().contains("refuses it"), "{}", found[0]["message"]);
+    }
+}

@@ -55,7 +55,8 @@ pub fn attach_image(
     }
     let (arch, arch_source) = target_arch(explicit_arch, opened.config.architecture.as_deref())?;
     let inv = inventory(view, Some(&arch));
-    let in_image = sources::read(view, &inv, &arch, opts);
+    let mut in_image = sources::read(view, &inv, &arch, opts);
+    unparsable_config(view, &inv.config.unparsable, &mut in_image);
     let source_files = in_image.sources.keys().cloned().collect();
     merge(facts, in_image);
     facts.image = Some(ImageFacts {
@@ -67,6 +68,32 @@ pub fn attach_image(
         config: opened.config.clone(),
     });
     Ok(())
+}
+
+/// The configuration files the device reads but could not parse, as problems of the image's
+/// sources (`unparsable-file`): a gate must not pass an image whose CRI-O cannot read its
+/// storage or registries configuration.
+fn unparsable_config(
+    view: &crate::image::view::FileView,
+    unparsable: &[crate::inventory::config::UnparsableConfig],
+    facts: &mut Facts,
+) {
+    for u in unparsable {
+        let src = sources::text_source(view, &u.file);
+        let location = match (&src, u.offset) {
+            (Some(src), Some(at)) => src.location(at..at),
+            (Some(src), None) => src.file_location(),
+            (None, _) => {
+                let mut location = crate::text::location::Location::file_only(&u.file);
+                location.in_image = true;
+                location
+            }
+        };
+        if let Some(src) = src {
+            facts.sources.entry(u.file.clone()).or_insert_with(|| std::sync::Arc::new(src));
+        }
+        facts.problems.push(crate::text::Problem { message: u.message.clone(), location });
+    }
 }
 
 /// Add the facts of the in-image sources to those of the repository. Every field is named, so

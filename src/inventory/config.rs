@@ -34,6 +34,15 @@ pub struct StorageConf {
     pub additional_image_stores: Vec<String>,
 }
 
+/// One configuration file of [`EffectiveConfig::unparsable`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnparsableConfig {
+    pub file: String,
+    pub message: String,
+    /// Byte offset of the error in the file, when the parser says.
+    pub offset: Option<usize>,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Registries {
     /// The files applied, in order.
@@ -73,6 +82,11 @@ pub struct EffectiveConfig {
     pub releases: Vec<ReleaseSummary>,
     /// What could not be read or understood, as `file: message`.
     pub problems: Vec<String>,
+    /// The configuration files the device reads (storage.conf, registries.conf and its
+    /// drop-ins) that could not be parsed: containers/storage and containers/image refuse
+    /// them, so the device does not work as the rest of the inventory assumes.
+    #[serde(skip)]
+    pub unparsable: Vec<UnparsableConfig>,
     /// The parsed CRI-O configuration, for rules.
     #[serde(skip)]
     pub crio_effective: EffectiveCrio,
@@ -196,8 +210,25 @@ fn read_storage(view: &FileView, out: &mut EffectiveConfig) {
                 }
                 conf.additional_image_stores = raw.storage.options.additionalimagestores;
             }
-            Some(Err(e)) => out.problems.push(format!("{path}: {}", e.message())),
-            None => out.problems.push(format!("{path}: not readable")),
+            Some(Err(e)) => {
+                out.problems.push(format!("{path}: {}", e.message()));
+                out.unparsable.push(UnparsableConfig {
+                    file: (*path).to_string(),
+                    message: format!(
+                        "invalid TOML: {}; containers/storage refuses it, so CRI-O cannot open its image store",
+                        e.message()
+                    ),
+                    offset: e.span().map(|s| s.start),
+                });
+            }
+            None => {
+                out.problems.push(format!("{path}: not readable"));
+                out.unparsable.push(UnparsableConfig {
+                    file: (*path).to_string(),
+                    message: "cannot be read from the image (too large, or not a regular file)".into(),
+                    offset: None,
+                });
+            }
         }
     }
     let crio = &out.crio_effective;
@@ -245,7 +276,12 @@ fn read_registries(view: &FileView, out: &mut EffectiveConfig) {
         let Some(bytes) = view.read(&path) else { continue };
         match registries_conf::parse(&String::from_utf8_lossy(bytes), &path) {
             Ok(conf) => merged.merge(conf),
-            Err(e) => out.problems.push(format!("{path}: {e}")),
+            Err(e) => {
+                out.problems.push(format!("{path}: {e}"));
+                let message =
+                    format!("{e}; containers/image refuses it, so CRI-O cannot resolve image names");
+                out.unparsable.push(UnparsableConfig { file: path.clone(), message, offset: None });
+            }
         }
     }
     out.registries.files = merged.files;
