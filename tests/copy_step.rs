@@ -373,16 +373,19 @@ fn an_in_image_kustomization_that_does_not_build_fails_the_gate() {
     assert_eq!(found[0]["location"]["in_image"], true);
 }
 
-/// The storage and registries configuration CRI-O reads must parse: containers/storage and
-/// containers/image refuse a file that does not, so the device does not work as the rest of
-/// the audit assumes. It used to be read as absent: READY, exit 0.
+/// The storage and registries configuration CRI-O reads, and MicroShift's own, must parse:
+/// containers/storage, containers/image and MicroShift refuse a file that does not, so the
+/// device does not work as the rest of the audit assumes. Each used to be read as absent:
+/// READY, exit 0.
 #[test]
-fn an_unparsable_storage_or_registries_conf_fails_the_gate() {
+fn an_unparsable_storage_registries_or_microshift_conf_fails_the_gate() {
     for (path, text, at) in [
         ("etc/containers/storage.conf", "[storage\ndriver = \"overlay\"\n", (1, 9)),
         ("etc/containers/registries.conf", "unqualified-search-registries = [\n", (1, 1)),
+        ("etc/microshift/config.yaml", "manifests:\n  kustomizePaths: [\n", (2, 19)),
     ] {
         let image = Image::complete();
+        std::fs::create_dir_all(image.root.join(path).parent().unwrap()).unwrap();
         image.write(path, text);
         let (code, report) = image.check();
         assert_eq!(code, 1, "{path}: {report}");

@@ -83,8 +83,9 @@ pub struct EffectiveConfig {
     /// What could not be read or understood, as `file: message`.
     pub problems: Vec<String>,
     /// The configuration files the device reads (storage.conf, registries.conf and its
-    /// drop-ins) that could not be parsed: containers/storage and containers/image refuse
-    /// them, so the device does not work as the rest of the inventory assumes.
+    /// drop-ins, MicroShift's config.yaml and its drop-ins) that could not be parsed:
+    /// containers/storage, containers/image and MicroShift refuse them, so the device does
+    /// not work as the rest of the inventory assumes.
     #[serde(skip)]
     pub unparsable: Vec<UnparsableConfig>,
     /// The parsed CRI-O configuration, for rules.
@@ -299,6 +300,14 @@ fn read_microshift(view: &FileView, out: &mut EffectiveConfig) {
         microshift::parse,
         |c| &c.problems,
     );
+    // MicroShift refuses a configuration it cannot parse and does not start.
+    for c in &configs {
+        out.unparsable.extend(c.problems.iter().map(|p| UnparsableConfig {
+            file: c.file.clone(),
+            message: format!("{}; MicroShift refuses it and does not start", p.message),
+            offset: p.location.span.as_ref().map(|s| s.start),
+        }));
+    }
     out.microshift = MicroshiftSummary {
         files: configs.iter().map(|c| c.file.clone()).collect(),
         kustomize_paths: microshift::effective_kustomize_paths(&configs)
