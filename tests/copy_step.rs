@@ -401,3 +401,29 @@ fn an_unparsable_storage_registries_or_microshift_conf_fails_the_gate() {
         assert!(found[0]["message"].as_str().unwrap().contains("refuses it"), "{}", found[0]["message"]);
     }
 }
+
+/// skopeo checks each `dir:` source against the image's signature policy: a policy whose
+/// default is `reject` (as containers-policy.json(5) recommends) with no `dir` scope refuses
+/// the first copy, and under `set -e` MicroShift does not start; allowing the `dir` transport
+/// makes the image ready again.
+#[test]
+fn a_signature_policy_that_rejects_dir_sources_fails_the_copy() {
+    let image = Image::complete();
+    std::fs::create_dir_all(image.root.join("etc/containers")).unwrap();
+    image.write("etc/containers/policy.json", r#"{"default": [{"type": "reject"}]}"#);
+    let (code, report) = image.check();
+    assert_eq!(code, 1, "{report}");
+    assert!(!ready(&report));
+    let fails = findings(&report, "copy-script-fails");
+    assert_eq!(fails.len(), 1, "{report}");
+    assert_eq!(fails[0]["location"]["line"], 1);
+    let message = fails[0]["message"].as_str().unwrap();
+    assert!(message.contains("policy.json rejects it"), "{message}");
+    image.write(
+        "etc/containers/policy.json",
+        r#"{"default": [{"type": "reject"}], "transports": {"dir": {"": [{"type": "insecureAcceptAnything"}]}}}"#,
+    );
+    let (code, report) = image.check();
+    assert_eq!(code, 0, "{report}");
+    assert!(ready(&report));
+}

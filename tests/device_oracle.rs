@@ -480,7 +480,7 @@ fn mutations_are_reproducible() {
     // (3 drawn + the store a store mutation brings).
     let kinds: std::collections::BTreeSet<&str> =
         (0..200).flat_map(|i| mutate::generate(DEFAULT_SEED, i, &base)).map(|m| m.kind()).collect();
-    assert_eq!(kinds.len(), 22, "{kinds:?}");
+    assert_eq!(kinds.len(), 23, "{kinds:?}");
     assert!((0..200).map(|i| mutate::generate(DEFAULT_SEED, i, &base).len()).all(|n| (1..=4).contains(&n)));
 }
 

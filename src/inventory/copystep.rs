@@ -166,6 +166,8 @@ pub enum FailKind {
     NoPlatform,
     /// containers/storage cannot be opened on the device: every copy fails.
     StoreBroken,
+    /// The signature policy (policy.json) refuses the `dir:` source.
+    Policy,
 }
 
 /// A failing copy: what kind of failure, and the sentence that explains it.

@@ -8,6 +8,7 @@
 pub use super::copyservice::{COPY_SCRIPT, CopyService, DEFAULT_LIST, DROP_IN_DIR, ListRun};
 use super::copystep::{self, CopyFailure, FailKind, ReadLine, Run};
 use super::manifest::{self, Descriptor, Manifest};
+use super::policy::{POLICY_JSON, Policy};
 use super::{EmbeddedImage, Method, StoreInfo, is_hex64, join, sha256_digest, sha256_hex, tree_size};
 use crate::image::view::{Entry, FileView};
 use crate::reference::imageref::ImageRef;
@@ -30,6 +31,7 @@ pub fn read(
     stores: &mut Vec<StoreInfo>,
 ) -> CopyService {
     let mut service = CopyService::find(view);
+    let policy = Policy::parse(view.read(POLICY_JSON));
     for base in COPY_ROOTS {
         if view.lookup(base).is_none() {
             continue;
@@ -78,7 +80,7 @@ pub fn read(
             let line_image = ctx.images(&lines, images, &mut store, &mut listed);
             let errexit = script_loop.as_ref().is_some_and(|s| s.errexit);
             let never = service.cannot_run.is_some() && visible;
-            let failing = Failing { storage: storage_failure, target_arch };
+            let failing = Failing { storage: storage_failure, target_arch, policy: &policy };
             let run = failing.run(lines, errexit, never, &line_image, images);
             for (l, outcome) in &run.lines {
                 let Some(&i) = line_image.get(&l.line) else { continue };
@@ -182,6 +184,8 @@ struct Failing<'a> {
     /// Why containers/storage cannot be opened at all.
     storage: Option<&'a str>,
     target_arch: Option<&'a str>,
+    /// The signature policy skopeo checks each `dir:` source against.
+    policy: &'a Policy,
 }
 
 impl Failing<'_> {
@@ -207,7 +211,10 @@ impl Failing<'_> {
             }
             Some(&i) => {
                 let image = &images[i];
-                let failure = copy_failure(image, self.target_arch, &stored);
+                let failure = match self.policy.refuses_dir(&image.path) {
+                    Some(why) => Some(CopyFailure::new(FailKind::Policy, why)),
+                    None => copy_failure(image, self.target_arch, &stored),
+                };
                 if failure.is_none() {
                     stored.extend(image.layer_blobs.iter().map(|(d, _)| d.clone()));
                 }

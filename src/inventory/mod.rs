@@ -15,6 +15,7 @@ pub mod dircopy;
 mod manifest;
 pub mod oci;
 pub mod plan;
+pub mod policy;
 
 use crate::image::view::FileView;
 use config::EffectiveConfig;

@@ -189,6 +189,11 @@ pub enum Mutation {
     /// The worker's short name, with `quay.io` searched only by a drop-in under
     /// `/usr/share/containers/registries.conf.d`, which containers/image does not read.
     SearchInUsrShare,
+    /// /etc/containers/policy.json with a global `reject` default (`allow_dir`: and a `dir`
+    /// transport default that accepts anything).
+    PolicyReject {
+        allow_dir: bool,
+    },
 }
 
 impl Mutation {
@@ -217,6 +222,7 @@ impl Mutation {
             Mutation::RemoveLocks { .. } => "remove-locks",
             Mutation::ShortName { .. } => "short-name",
             Mutation::SearchInUsrShare => "search-in-usr-share",
+            Mutation::PolicyReject { .. } => "policy-reject",
         }
     }
 
@@ -242,6 +248,9 @@ impl Mutation {
                 format!("unlist-store({})", if *delete_conf { "delete storage.conf" } else { "empty list" })
             }
             Mutation::RemoveLocks { which } => format!("remove-locks({which:?})"),
+            Mutation::PolicyReject { allow_dir } => {
+                format!("policy-reject({})", if *allow_dir { "dir: accepted" } else { "dir: by default" })
+            }
             Mutation::DropInInEtc { reset } => {
                 format!("drop-in-in-etc({})", if *reset { "empty ExecStartPre= after it" } else { "moved" })
             }
@@ -262,7 +271,7 @@ impl Mutation {
 fn draw(rng: &mut Rng, base: &Base) -> Mutation {
     let n = base.entries.len();
     let entry = |rng: &mut Rng| rng.below(n);
-    let menu: [(u32, u8); 22] = [
+    let menu: [(u32, u8); 23] = [
         (3, 0),
         (3, 1),
         (3, 2),
@@ -285,6 +294,7 @@ fn draw(rng: &mut Rng, base: &Base) -> Mutation {
         (1, 19),
         (1, 20),
         (1, 21),
+        (1, 22),
     ];
     let total: u32 = menu.iter().map(|m| m.0).sum();
     let mut pick = (rng.next() % u64::from(total)) as u32;
@@ -332,6 +342,7 @@ fn draw(rng: &mut Rng, base: &Base) -> Mutation {
         18 => Mutation::RemoveLocks { which: [Locks::Images, Locks::Layers, Locks::Both][rng.below(3)] },
         20 => Mutation::DropInInEtc { reset: rng.below(2) == 0 },
         21 => Mutation::SearchInUsrShare,
+        22 => Mutation::PolicyReject { allow_dir: rng.below(2) == 0 },
         _ => Mutation::ShortName { search_quay: rng.below(2) == 0 },
     }
 }
@@ -827,6 +838,17 @@ pub fn apply(m: &Mutation, root: &Path, base: &Base, tools: &Tools, work: &Path)
             std::fs::write(dir.join("50-quay.conf"), "unqualified-search-registries = [\"quay.io\"]\n")
                 .map_err(|e| e.to_string())?;
             Ok("acme/worker, quay.io searched by /usr/share/containers/registries.conf.d/50-quay.conf".into())
+        }
+        Mutation::PolicyReject { allow_dir } => {
+            let dir = root.join("etc/containers");
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let policy = if *allow_dir {
+                r#"{"default":[{"type":"reject"}],"transports":{"dir":{"":[{"type":"insecureAcceptAnything"}]}}}"#
+            } else {
+                r#"{"default":[{"type":"reject"}]}"#
+            };
+            std::fs::write(dir.join("policy.json"), policy).map_err(|e| e.to_string())?;
+            Ok(if *allow_dir { "reject by default, dir: accepted" } else { "reject by default" }.into())
         }
     }
 }
