@@ -100,6 +100,19 @@ impl RawConfig {
     }
 }
 
+/// `os/arch[/variant]` of each entry of an index that names its platform.
+pub fn platforms(index: &Manifest) -> Vec<String> {
+    index
+        .manifests
+        .iter()
+        .filter_map(|d| d.platform.as_ref())
+        .map(|p| match &p.variant {
+            Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+            None => format!("{}/{}", p.os, p.architecture),
+        })
+        .collect()
+}
+
 /// Pick the manifest for `want` in an index: same os and architecture, and the same variant
 /// when one is asked for (else the first of that os/arch, as containers/image does when the
 /// variant is not given).
@@ -123,15 +136,7 @@ pub fn select_platform<'a>(index: &'a Manifest, want: &Platform) -> Result<&'a D
         .find(|d| platform_matches(d, true))
         .or_else(|| index.manifests.iter().find(|d| platform_matches(d, false)));
     found.ok_or_else(|| {
-        let have: Vec<String> = index
-            .manifests
-            .iter()
-            .filter_map(|d| d.platform.as_ref())
-            .map(|p| match &p.variant {
-                Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-                None => format!("{}/{}", p.os, p.architecture),
-            })
-            .collect();
+        let have = platforms(index);
         Cause::NotFound(format!(
             "no manifest for platform {} in the index (it has: {}); choose one with --arch, --os, --variant",
             want.to_oci(),

@@ -13,7 +13,7 @@ use super::tls::CertDir;
 use super::{ACCEPT, api_host, auth_files_credentials, parse_creds, sha256_digest};
 use crate::image::Cause;
 use crate::image::blobs::{blob_path, verify_small};
-use crate::image::manifest::{Manifest, RawConfig, select_platform};
+use crate::image::manifest::{Manifest, RawConfig, platforms, select_platform};
 use crate::reference::imageref::ImageRef;
 use crate::reference::platform::Platform;
 use crate::source::registries_conf::{PullSource, Registries};
@@ -490,17 +490,4 @@ fn with_mirrors(message: &str, tried: &[String]) -> String {
     } else {
         format!("{message} (mirrors also failed: {})", tried.join(", "))
     }
-}
-
-/// `os/arch[/variant]` of each entry of an index.
-fn platforms(index: &Manifest) -> Vec<String> {
-    index
-        .manifests
-        .iter()
-        .filter_map(|d| d.platform.as_ref())
-        .map(|p| match &p.variant {
-            Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-            None => format!("{}/{}", p.os, p.architecture),
-        })
-        .collect()
 }
