@@ -8,7 +8,7 @@ mod pin;
 pub use args::Cli;
 use args::{
     CheckFormat, Command, DiffArgs, DiffFormat, FailOn, FormatSpec, ImageArgs, InventoryFormat, OnlineArgs,
-    PlanFormat, RefsFormat, RulesFormat, SourceArgs,
+    PlanFormat, ReadArgs, RefsFormat, RulesFormat, SourceArgs,
 };
 
 use crate::config::{self, Config};
@@ -509,19 +509,37 @@ fn online_options(args: &OnlineArgs, image: &ImageArgs) -> Result<Option<OnlineO
         (Some(_), None) => return Err(CliError::CredsWithoutRegistry),
         (None, _) => None,
     };
-    let registries = crate::gather::online::host_registries(args.registries_conf.as_deref())
-        .map_err(CliError::RegistriesConf)?;
-    let lookup = crate::image::registry::lookup::LookupOptions {
-        tls_verify: image.read.tls_verify,
-        cert_dir: image.read.cert_dir.clone(),
-        auth_file: image.read.authfile.clone(),
+    let lookup = lookup_options(
+        &image.read,
+        creds,
+        args.registries_conf.as_deref(),
+        args.online_jobs,
+        args.online_timeout,
+    )?;
+    Ok(Some(OnlineOptions { lookup, skip_unreachable: args.online_skip_unreachable }))
+}
+
+/// How `--online` and `pin` ask the registries: the image options' TLS, certificates and auth
+/// file, `creds` for one registry, the build host's registries.conf, parallelism and timeout.
+fn lookup_options(
+    read: &ReadArgs,
+    creds: Option<(String, String)>,
+    registries_conf: Option<&Path>,
+    jobs: u16,
+    timeout: u16,
+) -> Result<crate::image::registry::lookup::LookupOptions, CliError> {
+    let registries =
+        crate::gather::online::host_registries(registries_conf).map_err(CliError::RegistriesConf)?;
+    Ok(crate::image::registry::lookup::LookupOptions {
+        tls_verify: read.tls_verify,
+        cert_dir: read.cert_dir.clone(),
+        auth_file: read.authfile.clone(),
         creds,
         registries,
-        parallel: usize::from(args.online_jobs),
-        timeout: std::time::Duration::from_secs(u64::from(args.online_timeout)),
+        parallel: usize::from(jobs),
+        timeout: std::time::Duration::from_secs(u64::from(timeout)),
         progress: true,
-    };
-    Ok(Some(OnlineOptions { lookup, skip_unreachable: args.online_skip_unreachable }))
+    })
 }
 
 fn open_image(args: &ImageArgs, arch: &str) -> Result<Option<crate::image::OpenedImage>, CliError> {

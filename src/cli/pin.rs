@@ -1,8 +1,9 @@
 //! `stowage pin`: the command line of [`crate::pin`].
 
 use super::args::{ImageArgs, ReadArgs, SourceArgs};
-use super::{CliError, EXIT_FINDINGS, EXIT_OK, gather, load_config, write_atomically, write_stdout};
-use crate::image::registry::lookup::LookupOptions;
+use super::{
+    CliError, EXIT_FINDINGS, EXIT_OK, gather, load_config, lookup_options, write_atomically, write_stdout,
+};
 use crate::pin::PinOptions;
 use crate::report;
 use clap::Args;
@@ -103,18 +104,13 @@ pub(super) fn pin(args: &PinArgs) -> Result<u8, CliError> {
     let loaded = load_config(&sources)?;
     let build = sources.build_options(&loaded.config)?;
     let facts = gather(&sources, &loaded, false, None)?;
-    let registries = crate::gather::online::host_registries(args.registries_conf.as_deref())
-        .map_err(CliError::RegistriesConf)?;
-    let lookup = LookupOptions {
-        tls_verify: args.tls_verify,
-        cert_dir: args.cert_dir.clone(),
-        auth_file: args.authfile.clone(),
-        creds: args.creds_registry.clone().zip(args.creds.clone()),
-        registries,
-        parallel: usize::from(args.online_jobs),
-        timeout: std::time::Duration::from_secs(u64::from(args.online_timeout)),
-        progress: true,
-    };
+    let lookup = lookup_options(
+        &sources.image.read,
+        args.creds_registry.clone().zip(args.creds.clone()),
+        args.registries_conf.as_deref(),
+        args.online_jobs,
+        args.online_timeout,
+    )?;
     let opts = PinOptions {
         lookup,
         platform: build.target_platform.clone(),
